@@ -1,0 +1,31 @@
+"""Project-wide fixtures: a deterministic sandbox world and both sandbox servers over real HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+# A fixed "now" for the sandbox, so every test sees the same world.
+FIXED_ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def tiny_world():
+    """The tiny sandbox world (2 advertisers, ~10 ads, a few thousand events). Read-only."""
+    from signal_campaigns.sandbox.generate import generate_world
+
+    return generate_world(seed=7, scale="tiny", anchor=FIXED_ANCHOR)
+
+
+@pytest.fixture
+def sandbox(tiny_world):
+    """Both sandbox servers (TikTok, AppSprint) on loopback for one test, rate limits lifted.
+
+    Fresh servers per test: clock, faults, counters and the Events API store start clean.
+    Yields :class:`signal_campaigns.sandbox.runner.SandboxEndpoints`.
+    """
+    from signal_campaigns.sandbox.runner import sandbox_in_threads
+
+    with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
+        yield endpoints
