@@ -35,6 +35,15 @@ HTML_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+_STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
+                504: "Gateway Time-out", 520: "Unknown Error"}
+
+
+def nginx_error_page(status: int) -> str:
+    """The HTML page nginx answers with when the app behind it fails (``HTML_502`` for 502)."""
+    title = f"{status} {_STATUS_TEXT.get(status, 'Error')}"
+    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+            "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
 
 @dataclasses.dataclass
@@ -213,8 +222,7 @@ class SandboxControl:
                     status_code=429,
                     headers=headers,
                 )
-            return HTMLResponse(HTML_502 if fault.status == 502 else f"<html><body>{fault.status}</body></html>",
-                                status_code=fault.status)
+            return HTMLResponse(nginx_error_page(fault.status), status_code=fault.status)
         return render_code(fault)
 
     # --- control routes -----------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""Fixtures of the sandbox TikTok server tests (names start with ``tiktok_``/``tt_``).
+
+``tt`` is a TikTok sandbox server over real HTTP on loopback (one per test module, reset before
+each test: clock, faults, tokens and the Events API store start clean), rate limits lifted;
+``tt_factory`` starts servers with custom options (e.g. the default rate limits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+
+from signal_campaigns.sandbox.serving import ThreadedServer
+from signal_campaigns.sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
+from signal_campaigns.sandbox.world import World
+
+
+class TikTokSandboxClient:
+    """A running TikTok sandbox plus small helpers for the tests."""
+
+    def __init__(self, world: World, url: str, app) -> None:
+        self.world = world
+        self.url = url
+        self.api = f"{url}/open_api/v1.3"
+        self.app = app
+        self.creds = world.credentials
+        self.http = httpx.Client(timeout=10)
+
+    # --- API calls --------------------------------------------------------------------------------
+    def get(self, path: str, token: str | None = "default", **params: Any) -> dict[str, Any]:
+        response = self.raw_get(path, token, **params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def raw_get(self, path: str, token: str | None = "default", **params: Any) -> httpx.Response:
+        return self.http.get(f"{self.api}/{path}", params=params, headers=self._headers(token))
+
+    def post(self, path: str, body: Any, token: str | None = "default") -> dict[str, Any]:
+        response = self.raw_post(path, body, token)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def raw_post(self, path: str, body: Any, token: str | None = "default") -> httpx.Response:
+        return self.http.post(f"{self.api}/{path}", json=body, headers=self._headers(token))
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        if token == "default":
+            token = self.creds.tiktok_access_token
+        return {} if token is None else {"Access-Token": token}
+
+    # --- sandbox control --------------------------------------------------------------------------
+    def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
+        response = self.http.request(method, f"{self.url}/_sandbox/{path}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def advance(self, seconds: float) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.control("clock", {"advance_seconds": seconds})["now"])
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.control("clock", method="GET")["now"])
+
+    def received(self, pixel_code: str | None = None, **params: Any) -> dict[str, Any]:
+        if pixel_code:
+            params["pixel_code"] = pixel_code
+        response = self.http.get(f"{self.url}/_sandbox/events/received", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    # --- world facts --------------------------------------------------------------------------------
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        return self.world.table(table).to_pylist()
+
+    def advertiser_ids(self) -> list[str]:
+        return [a["advertiser_id"] for a in self.rows("advertisers")]
+
+    def pixel_codes(self) -> list[str]:
+        return [p["pixel_code"] for p in self.rows("pixels")]
+
+
+@pytest.fixture(scope="session")
+def tiktok_world(tiny_world) -> World:
+    return tiny_world
+
+
+def _serve(world: World, **options: Any):
+    options.setdefault("rate_limits", NO_RATE_LIMITS)
+    app = create_tiktok_app(world, **options)
+    return app, ThreadedServer(app)
+
+
+@pytest.fixture(scope="module")
+def tt_server(tiktok_world):
+    """One TikTok sandbox per test module (rate limits lifted); use ``tt`` for a clean state."""
+    app, server = _serve(tiktok_world)
+    with server:
+        client = TikTokSandboxClient(tiktok_world, server.url, app)
+        yield client
+        client.http.close()
+
+
+@pytest.fixture
+def tt(tt_server):
+    """The module's TikTok sandbox, reset (``POST /_sandbox/reset``) to its start state: clock at the
+    anchor, no faults, fresh tokens, counters and Events API store."""
+    tt_server.control("reset")
+    return tt_server
+
+
+@pytest.fixture
+def tt_factory(tiktok_world):
+    """Start TikTok sandboxes with custom options: ``tt_factory(marketing_qps=2, rate_limits=None)``."""
+    started: list[tuple[ThreadedServer, TikTokSandboxClient]] = []
+
+    def start(**options: Any) -> TikTokSandboxClient:
+        app, server = _serve(tiktok_world, **options)
+        server.start()
+        client = TikTokSandboxClient(tiktok_world, server.url, app)
+        started.append((server, client))
+        return client
+
+    yield start
+    for server, client in started:
+        client.http.close()
+        server.stop()
