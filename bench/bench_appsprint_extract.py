@@ -1,0 +1,189 @@
+"""Benchmark: AppSprint events from the sandbox API into DuckDB with dlt, vs DuckDB's own JSON ingest.
+
+    python bench/bench_appsprint_extract.py [--scale 1m] [--seed 7] [--strict]
+
+1. Starts the sandbox as separate processes (``sandbox_processes``), moves its clock to the end of
+   the world so every event is visible (~1,000,000 at scale ``1m``).
+2. Times ``pipeline.run(appsprint(resources=["events"]))`` into a fresh DuckDB file: HTTP paging +
+   typing to Arrow + dlt extract/normalize/load (merge) -- end to end.
+3. Fetches the same pages again, times that alone (what the server can deliver), and writes the
+   rows as NDJSON files; then times DuckDB's own ``CREATE TABLE AS SELECT * FROM read_json(...)``
+   of those files into another fresh DuckDB file.
+
+Targets: >= 150,000 events/s end to end, and dlt time / DuckDB NDJSON time <= 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import dlt  # noqa: E402
+import duckdb  # noqa: E402
+import httpx  # noqa: E402
+import orjson  # noqa: E402
+
+from dlt_sources.appsprint import appsprint  # noqa: E402
+
+TARGET_EVENTS_PER_S = 150_000
+TARGET_RATIO = 4.0
+FUTURE_HORIZON_S = 3 * 24 * 3600  # the world's rows reach anchor + 3 days
+
+
+@contextlib.contextmanager
+def sandbox(seed: int, scale: str):
+    from signal_campaigns.sandbox.runner import sandbox_processes
+
+    started = time.perf_counter()
+    with sandbox_processes(seed=seed, scale=scale) as endpoints:
+        print(f"sandbox ({scale}) ready in {time.perf_counter() - started:.1f}s at {endpoints.appsprint_api_url}")
+        yield endpoints
+
+
+def run_dlt(endpoints, work: Path) -> tuple[float, int, dict]:
+    creds = endpoints.credentials
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_appsprint",
+        destination=dlt.destinations.duckdb(str(work / "dlt_warehouse.duckdb")),
+        dataset_name="appsprint",
+        pipelines_dir=str(work / "pipelines"),
+    )
+    src = appsprint(
+        base_url=endpoints.appsprint_api_url,
+        app_id=creds.appsprint_app_id,
+        export_token=creds.appsprint_export_token,
+        resources=["events"],
+    )
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    info = pipeline.run(src)
+    elapsed = time.perf_counter() - started
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    info.raise_on_failed_jobs()
+    with duckdb.connect(str(work / "dlt_warehouse.duckdb"), read_only=True) as con:
+        loaded = con.execute("select count(*) from appsprint.events").fetchone()[0]
+    metrics = dict(src.resources["events"].custom_metrics)
+    trace = pipeline.last_trace
+    # CPU of this process (all threads, DuckDB included): a measure the other load on a shared
+    # machine does not inflate as much as wall time
+    metrics["cpu_s"] = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    metrics["steps"] = {step.step: (step.finished_at - step.started_at).total_seconds() for step in trace.steps}
+    return elapsed, loaded, metrics
+
+
+def dump_ndjson(endpoints, out_dir: Path, rows_per_file: int = 100_000) -> tuple[float, int]:
+    """Fetch every page of /events (timed: the server's own pace) and write rows as NDJSON."""
+    creds = endpoints.credentials
+    url = f"{endpoints.appsprint_api_url}/apps/{creds.appsprint_app_id}/events"
+    bodies: list[bytes] = []
+    with httpx.Client(headers={"Authorization": f"Bearer {creds.appsprint_export_token}"}, timeout=60) as client:
+        cursor = None
+        started = time.perf_counter()
+        while True:
+            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            resp = client.get(url, params=params)
+            resp.raise_for_status()
+            bodies.append(resp.content)
+            cursor = orjson.loads(resp.content)["meta"]["next_cursor"]
+            if not cursor:
+                break
+        fetch_s = time.perf_counter() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n = 0
+    f = None
+    for body in bodies:
+        for row in orjson.loads(body)["data"]:
+            if n % rows_per_file == 0:
+                if f:
+                    f.close()
+                f = open(out_dir / f"events_{n // rows_per_file:04d}.ndjson", "wb")
+            f.write(orjson.dumps(row))
+            f.write(b"\n")
+            n += 1
+    if f:
+        f.close()
+    return fetch_s, n
+
+
+def run_duckdb_ndjson(ndjson_dir: Path, work: Path) -> tuple[float, int]:
+    db = work / "duckdb_ndjson.duckdb"
+    with duckdb.connect(str(db)) as con:
+        started = time.perf_counter()
+        con.execute(
+            "CREATE TABLE events AS SELECT * FROM read_json(?, format='newline_delimited')",
+            [str(ndjson_dir / "*.ndjson")],
+        )
+        elapsed = time.perf_counter() - started
+        n = con.execute("select count(*) from events").fetchone()[0]
+    return elapsed, n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="1m")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--workdir", default=None, help="keep files here instead of a temp dir")
+    args = parser.parse_args(argv)
+
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_appsprint_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        with sandbox(args.seed, args.scale) as endpoints:
+            httpx.post(f"{endpoints.appsprint_url}/_sandbox/clock", json={"advance_seconds": FUTURE_HORIZON_S},
+                       timeout=10).raise_for_status()
+            dlt_s, loaded, metrics = run_dlt(endpoints, work)
+            fetch_s, served = dump_ndjson(endpoints, work / "ndjson")
+        duck_s, duck_rows = run_duckdb_ndjson(work / "ndjson", work)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+    received = metrics.get("rows_received", 0)
+    eps = received / dlt_s if dlt_s else 0.0
+    ratio = dlt_s / duck_s if duck_s else float("inf")
+    server_eps = served / fetch_s if fetch_s else 0.0
+    ok_eps, ok_ratio = eps >= TARGET_EVENTS_PER_S, ratio <= TARGET_RATIO
+    w = 48
+    print()
+    print(f"{'AppSprint events -> DuckDB':<{w}} {'value':>14}  target")
+    print("-" * (w + 24))
+    print(f"{'events served (API deliveries)':<{w}} {received:>14,}")
+    print(f"{'rows in appsprint.events (merged)':<{w}} {loaded:>14,}")
+    print(f"{'dlt end to end (HTTP+typing+load), s':<{w}} {dlt_s:>14.2f}")
+    print(f"{'  events/s':<{w}} {eps:>14,.0f}  >= {TARGET_EVENTS_PER_S:,} {'OK' if ok_eps else 'MISSED'}")
+    print(f"{'DuckDB read_json NDJSON ingest, s':<{w}} {duck_s:>14.2f}  ({duck_rows:,} rows)")
+    print(f"{'  ratio dlt / DuckDB':<{w}} {ratio:>14.2f}  <= {TARGET_RATIO:g} {'OK' if ok_ratio else 'MISSED'}")
+    print(f"{'server alone: fetch every page, s':<{w}} {fetch_s:>14.2f}  ({server_eps:,.0f} events/s)")
+    print(f"{'  source waited for pages, s':<{w}} {metrics.get('waited_for_pages_s', 0):>14.2f}")
+    print(f"{'  source typing pages to Arrow, s':<{w}} {metrics.get('typing_s', 0):>14.2f}")
+    for step, secs in metrics.get("steps", {}).items():
+        if step != "run":
+            print(f"{'  dlt step ' + step + ', s':<{w}} {secs:>14.2f}")
+    print(f"{'  quarantined rows':<{w}} {metrics.get('quarantined', 0):>14,}")
+    print(f"{'client CPU during the dlt run (all threads), s':<{w}} {metrics.get('cpu_s', 0):>14.2f}")
+    try:
+        load1, _, _ = os.getloadavg()
+        print(f"{'machine load average (1 min) at the end':<{w}} {load1:>14.2f}  ({os.cpu_count()} cores)")
+    except OSError:
+        pass
+    bound = "server" if fetch_s >= 0.8 * dlt_s else "client"
+    print(f"\nbottleneck: {bound} (server alone needs {fetch_s / dlt_s:.0%} of the end-to-end time)")
+    if args.strict and not (ok_eps and ok_ratio):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Benchmark: TikTok Ads extraction, first backfill and then a daily sync, for one advertiser with
+at least 500 ads, against the TikTok sandbox running in its own process (its own core and GIL).
+
+No preset world has an advertiser that large, so the bench registers a dedicated preset with the
+world generator (5 campaigns x 2 ad groups x 50 ads per advertiser, 35 days) and serves it with the
+sandbox's normal rate limit (10 QPS per endpoint). The request counts come from the sandbox's
+``/_sandbox/stats``. Target: the daily sync (7-day lookback) makes at most 10 API requests.
+
+Run: ``.venv/bin/python bench/bench_tiktok_sync.py`` (or ``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SCALE = "bench_500_ads"
+SEED = 11
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+TARGET_REQUESTS = 10
+
+
+def bench_world(seed: int = SEED, anchor: dt.datetime = ANCHOR):
+    """The dedicated world: per advertiser 5 Sales campaigns x 2 ad groups x 50 ads (+ planted)."""
+    from signal_campaigns.sandbox import generate
+
+    generate.PRESETS.setdefault(
+        SCALE,
+        generate.Preset(
+            events=20_000,
+            days=35,
+            advertisers=2,  # the generator plants cases in the second advertiser; the bench syncs one
+            campaigns=("WEB_CONVERSIONS",) * 5,
+            ads_per_adgroup=(50, 50),
+            extra_deleted_share=0.0,
+            new_ad_share=0.0,
+        ),
+    )
+    return generate.generate_world(seed=seed, scale=SCALE, anchor=anchor)
+
+
+def serve(port: int, marketing_qps: float | None) -> None:  # runs in the child process
+    import uvicorn
+
+    from signal_campaigns.sandbox.runner import build_apps
+
+    tiktok_app, _ = build_apps(bench_world(), marketing_qps=marketing_qps)
+    uvicorn.run(tiktok_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+
+
+def wait_ready(url: str, proc: multiprocessing.Process, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.is_alive():
+            raise RuntimeError("the sandbox process exited")
+        try:
+            if httpx.get(f"{url}/_sandbox/clock", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("sandbox not ready")
+
+
+def server_requests(url: str) -> dict[str, int]:
+    counts = httpx.get(f"{url}/_sandbox/stats", timeout=10).json()["requests"]
+    return {k.split("|")[0]: v for k, v in counts.items() if k.endswith("|total") and not k.startswith("_")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-rate-limit", action="store_true", help="lift the sandbox's 10 QPS limit")
+    parser.add_argument("--lookback-days", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    import dlt
+
+    from dlt_sources.tiktok_ads import RequestStats, tiktok_ads
+    from signal_campaigns.sandbox.serving import free_port
+
+    world = bench_world()
+    adv = world.table("advertisers").to_pylist()[0]
+    n_ads = sum(1 for a in world.table("ads").column("advertiser_id").to_pylist() if a == adv["advertiser_id"])
+    token = world.credentials.tiktok_access_token
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=serve, args=(port, None if args.no_rate_limit else 10.0), daemon=True)
+    proc.start()
+    results = []
+    try:
+        wait_ready(url, proc)
+        with tempfile.TemporaryDirectory() as tmp:
+            pipeline = dlt.pipeline(
+                pipeline_name="bench_tiktok",
+                destination=dlt.destinations.duckdb(str(Path(tmp) / "bench.duckdb")),
+                dataset_name="tiktok_ads",
+                pipelines_dir=str(Path(tmp) / "pipelines"),
+            )
+
+            def sync(label: str, now: dt.datetime) -> None:
+                httpx.post(f"{url}/_sandbox/stats/reset", timeout=10)
+                stats = RequestStats()
+                source = tiktok_ads(
+                    advertiser_ids=[adv["advertiser_id"]],
+                    access_token=token,
+                    base_url=f"{url}/open_api/v1.3",
+                    start_date=(ANCHOR - dt.timedelta(days=40)).date().isoformat(),
+                    now=now.isoformat(),
+                    lookback_days=args.lookback_days,
+                    stats=stats,
+                )
+                started = time.perf_counter()
+                pipeline.run(source, loader_file_format="parquet")  # as dlt_sources/tiktok_ads_pipeline.py
+                wall = time.perf_counter() - started
+                counts = server_requests(url)
+                state = pipeline.state["sources"]["tiktok_ads"]["resources"]["ad_daily_report"]["advertisers"]
+                rows = pipeline.last_trace.last_normalize_info.row_counts.get("ad_daily_report", 0)
+                results.append(dict(phase=label, requests=sum(counts.values()), counts=counts, rows=rows,
+                                    retries=stats.retries, wall=wall, cursor=state[adv["advertiser_id"]]))
+
+            sync("first backfill", ANCHOR)
+            httpx.post(f"{url}/_sandbox/clock", json={"advance_seconds": 86400}, timeout=10)
+            sync(f"daily sync ({args.lookback_days}-day lookback)", ANCHOR + dt.timedelta(days=1))
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+    print(f"TikTok Ads sync bench: advertiser {adv['advertiser_id']} ({adv['timezone']}), {n_ads} ads, "
+          f"sandbox in its own process, {'no rate limit' if args.no_rate_limit else '10 QPS per endpoint'}")
+    header = f"{'phase':<30} {'API requests':>12} {'report pages':>12} {'report rows':>11} {'retries':>7} {'wall s':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(f"{r['phase']:<30} {r['requests']:>12} {r['counts'].get('report/integrated/get', 0):>12} "
+              f"{r['rows']:>11} {r['retries']:>7} {r['wall']:>7.2f}")
+    daily = results[-1]
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(daily["counts"].items()))
+    print(f"daily sync requests by endpoint: {detail}")
+    ok = daily["requests"] <= TARGET_REQUESTS
+    print(f"daily sync: {daily['requests']} API requests (target <= {TARGET_REQUESTS}): {'OK' if ok else 'OVER'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

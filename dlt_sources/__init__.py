@@ -1,0 +1,1 @@
+"""dlt sources of the warehouse's raw layer (docs/raw_layer.md): ``tiktok_ads`` and ``appsprint``."""

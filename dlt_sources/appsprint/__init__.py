@@ -1,0 +1,265 @@
+"""dlt source for the AppSprint export API: Signal links, clicks, installs, in-app events.
+
+Loads the ``appsprint`` raw dataset described in docs/raw_layer.md::
+
+    import dlt
+    from dlt_sources.appsprint import appsprint
+
+    pipeline = dlt.pipeline("appsprint", destination="duckdb", dataset_name="appsprint")
+    pipeline.run(appsprint())
+
+Configuration (dlt config / secrets, or environment variables):
+
+- ``sources.appsprint.base_url`` (``SOURCES__APPSPRINT__BASE_URL``): the API base ending in
+  ``/v1``, e.g. the sandbox's ``http://127.0.0.1:8788/v1``.
+- ``sources.appsprint.app_id`` (``SOURCES__APPSPRINT__APP_ID``).
+- ``sources.appsprint.export_token`` (secret; ``SOURCES__APPSPRINT__EXPORT_TOKEN``): the app's
+  export token. Sent only in the ``Authorization`` header; never logged, never in an error
+  message, never written to the warehouse.
+- optional: ``initial_updated_since`` (ISO-8601 UTC; default: everything), ``page_limit``
+  (1..1000), ``timeout``, ``max_retries``, ``max_retry_after``, ``prefetch_pages``.
+
+Each resource is incremental on ``updated_at``: within a run it follows the API's opaque
+``cursor``; across runs dlt's incremental state (the largest ``updated_at`` loaded) becomes the
+next run's ``updated_since`` (exclusive on the server, so ``range_start="open"`` here). State is
+committed only with a completed extract, so a run that dies midway is simply repeated.
+
+Fast path: page bodies stay bytes; batches of pages are parsed by DuckDB's JSON reader into Arrow
+columns, typed and validated with ``pyarrow.compute`` (:mod:`.helpers`), and yielded as Arrow tables
+of ~20k rows, so dlt writes Parquet without row-by-row normalisation. Rows that cannot be typed are
+yielded to the ``quarantine`` table (append) with their reason and raw JSON; the good rows of the
+same page load. Fields outside the contract (docs/appsprint_export_api.md) are not loaded (the
+``orjson`` path logs them; the DuckDB path does not see them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import time
+from typing import Any, Iterator, Optional, Sequence
+
+import dlt
+import pyarrow as pa
+from dlt.common.typing import TSecretStrValue
+from dlt.sources import DltResource
+
+from . import settings as S
+from .helpers import (
+    AppSprintAuthError,
+    DuckDBPageReader,
+    Page,
+    TypedPage,
+    type_raw,
+    AppSprintClient,
+    AppSprintError,
+    AppSprintRequestError,
+    AppSprintResponseError,
+    AppSprintRetriesExhausted,
+    format_updated_since,
+    parse_iso_utc,
+    type_page,
+)
+
+__all__ = [
+    "appsprint",
+    "AppSprintError",
+    "AppSprintAuthError",
+    "AppSprintRequestError",
+    "AppSprintResponseError",
+    "AppSprintRetriesExhausted",
+]
+
+logger = logging.getLogger("dlt_sources.appsprint")
+
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+
+
+def _enable_load_id_column() -> None:
+    """docs/raw_layer.md promises ``_dlt_load_id`` on every raw table. For Arrow items dlt adds it
+    (cheaply, as a constant column at extract time) only when the Parquet normalizer is told to.
+    An explicit user setting wins."""
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+
+
+@dlt.source(name="appsprint", max_table_nesting=0)
+def appsprint(
+    base_url: str = dlt.config.value,
+    app_id: str = dlt.config.value,
+    export_token: TSecretStrValue = dlt.secrets.value,
+    initial_updated_since: Optional[str] = None,
+    page_limit: int = S.DEFAULT_PAGE_LIMIT,
+    timeout: float = S.DEFAULT_TIMEOUT_SECONDS,
+    max_retries: int = S.DEFAULT_MAX_RETRIES,
+    max_retry_after: float = S.DEFAULT_MAX_RETRY_AFTER_SECONDS,
+    prefetch_pages: int = S.DEFAULT_PREFETCH_PAGES,
+    bulk_parse: bool = True,
+    resources: Optional[Sequence[str]] = None,
+) -> list[DltResource]:
+    """The AppSprint export API as four merge resources plus the ``quarantine`` table.
+
+    Args:
+        base_url: API base ending in ``/v1``.
+        app_id: the AppSprint app whose data is exported.
+        export_token: the app-scoped export token (secret).
+        initial_updated_since: on the first run, only rows updated after this instant.
+        page_limit: rows per request (the API allows up to 1,000).
+        timeout: seconds per HTTP request.
+        max_retries: retries per request for 429 / 5xx / HTML bodies / timeouts.
+        max_retry_after: a 429 asking to wait longer than this stops the run instead.
+        prefetch_pages: pages fetched ahead in a thread while one is typed (0 = off).
+        bulk_parse: parse page bodies in bulk with DuckDB's JSON reader (fast path); when off,
+            or for a page DuckDB cannot read, pages are parsed with orjson one by one.
+        resources: subset of ``signal_links``, ``clicks``, ``installs``, ``events``.
+    """
+    if not 1 <= int(page_limit) <= S.MAX_PAGE_LIMIT:
+        raise ValueError(f"page_limit must be within 1..{S.MAX_PAGE_LIMIT}, got {page_limit}")
+    initial = parse_iso_utc(initial_updated_since) if initial_updated_since else None
+    names = list(resources) if resources else list(S.RESOURCES)
+    unknown = [n for n in names if n not in S.RESOURCES]
+    if unknown:
+        raise ValueError(f"unknown AppSprint resources {unknown}; choose from {list(S.RESOURCES)}")
+    _enable_load_id_column()
+
+    def new_client() -> AppSprintClient:
+        return AppSprintClient(
+            base_url,
+            str(app_id),
+            export_token,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
+            raw_bodies=bulk_parse,
+        )
+
+    return [
+        _make_resource(S.RESOURCES[name], new_client, int(page_limit), initial, int(prefetch_pages), bulk_parse)
+        for name in names
+    ]
+
+
+@contextlib.contextmanager
+def _page_reader(spec: S.ResourceSpec, bulk: bool) -> Iterator[Optional[DuckDBPageReader]]:
+    if not bulk:
+        yield None
+        return
+    reader = DuckDBPageReader(spec)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _make_resource(
+    spec: S.ResourceSpec,
+    new_client: Any,
+    page_limit: int,
+    initial: Optional[dt.datetime],
+    prefetch_pages: int,
+    bulk: bool,
+) -> DltResource:
+    def read(
+        updated_at: dlt.sources.incremental[dt.datetime] = dlt.sources.incremental(
+            spec.cursor,
+            initial_value=initial,
+            # the API's updated_since is exclusive: no boundary de-duplication needed (and no
+            # per-row hashing of the rows at the boundary)
+            range_start="open",
+            primary_key=(),
+            # quarantined rows whose updated_at could not be read still pass to the quarantine
+            on_cursor_value_missing="include",
+        ),
+    ) -> Iterator[Any]:
+        since = format_updated_since(updated_at.start_value)
+        metrics = dlt.current.resource_metrics()
+        counts = {"rows": 0, "quarantined": 0}
+        unknown_fields: set[str] = set()
+        waited = typing = 0.0
+        batch: list[pa.Table] = []
+        batch_rows = 0
+
+        def typed_items(typed: TypedPage) -> Iterator[Any]:
+            nonlocal batch, batch_rows
+            counts["rows"] += typed.rows
+            if typed.unknown_fields - unknown_fields:
+                logger.warning(
+                    "AppSprint %s: fields not in the raw-layer contract were not loaded: %s",
+                    spec.endpoint, ", ".join(sorted(typed.unknown_fields - unknown_fields)),
+                )
+                unknown_fields.update(typed.unknown_fields)
+            if typed.table.num_rows:
+                # hand dlt fewer, bigger tables: its per-item work (schema, incremental) is then
+                # amortised over many pages
+                batch.append(typed.table)
+                batch_rows += typed.table.num_rows
+                if batch_rows >= S.YIELD_BATCH_ROWS:
+                    yield pa.concat_tables(batch)
+                    batch, batch_rows = [], 0
+            if typed.quarantine is not None:
+                counts["quarantined"] += typed.quarantine.num_rows
+                yield dlt.mark.with_table_name(typed.quarantine, S.QUARANTINE_TABLE)
+
+        def type_bodies(pages: list[Page]) -> list[TypedPage]:
+            """Pages kept as raw bodies: one DuckDB read for all; per page with orjson if that fails."""
+            raw = reader.read([p.body for p in pages]) if reader is not None else None
+            if raw is not None:
+                return [type_raw(spec, raw)]
+            return [type_page(spec, p.parsed_rows()) for p in pages]
+
+        with new_client() as client, _page_reader(spec, bulk) as reader:
+            pages = client.iter_pages(
+                spec.endpoint, updated_since=since, limit=page_limit,
+                prefetch=max(prefetch_pages, S.BULK_PAGES if bulk else 0) if prefetch_pages else 0,
+            )
+            pending: list[Page] = []
+            try:
+                while True:
+                    t0 = time.perf_counter()
+                    page = next(pages, None)
+                    t1 = time.perf_counter()
+                    waited += t1 - t0
+                    typed_pages: list[TypedPage] = []
+                    if page is not None and page.body is not None:
+                        pending.append(page)
+                    elif page is not None:
+                        typed_pages.append(type_page(spec, page.rows))
+                    if pending and (page is None or len(pending) >= S.BULK_PAGES):
+                        typed_pages.extend(type_bodies(pending))
+                        pending = []
+                    typing += time.perf_counter() - t1
+                    for typed in typed_pages:
+                        yield from typed_items(typed)
+                    if page is None:
+                        break
+                if batch:
+                    yield pa.concat_tables(batch)
+            finally:
+                pages.close()
+                metrics.update(client.stats.as_metrics())
+                metrics["rows_received"] = counts["rows"]
+                metrics["quarantined"] = counts["quarantined"]
+                # where the time went: waiting for the API (server / network bound) vs typing
+                metrics["waited_for_pages_s"] = round(waited, 3)
+                metrics["typing_s"] = round(typing, 3)
+                metrics["updated_since"] = since
+                if unknown_fields:
+                    metrics["unknown_fields"] = sorted(unknown_fields)
+        if counts["quarantined"]:
+            logger.warning(
+                "AppSprint %s: %d rows could not be typed; they are in the %s table with the reason",
+                spec.endpoint, counts["quarantined"], S.QUARANTINE_TABLE,
+            )
+
+    resource = dlt.resource(read, name=spec.name)
+    # The quarantine table has its own hints (append, no key), whichever resource feeds it. A table
+    # variant starts from a copy of the resource's hints, so it is created before the merge hints.
+    resource.apply_hints(
+        table_name=S.QUARANTINE_TABLE,
+        write_disposition="append",
+        columns=S.QUARANTINE_COLUMNS,
+        create_table_variant=True,
+    )
+    resource.apply_hints(primary_key=spec.key, write_disposition=MERGE, columns=spec.dlt_columns())
+    return resource

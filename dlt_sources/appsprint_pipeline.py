@@ -1,0 +1,136 @@
+"""Load the AppSprint export API into the warehouse (dataset ``appsprint``).
+
+    python dlt_sources/appsprint_pipeline.py              # config from .dlt/ config + secrets or env
+    python dlt_sources/appsprint_pipeline.py --sandbox    # start the local sandbox and load from it
+
+Configuration (see dlt_sources/appsprint/__init__.py): ``sources.appsprint.base_url``,
+``sources.appsprint.app_id`` in ``.dlt/config.toml`` (or ``SOURCES__APPSPRINT__BASE_URL``,
+``SOURCES__APPSPRINT__APP_ID``) and the export token in ``.dlt/secrets.toml`` as
+``sources.appsprint.export_token`` (or ``SOURCES__APPSPRINT__EXPORT_TOKEN``). The token is never
+printed. With ``--sandbox`` the sandbox servers run as child processes and their (non-secret)
+sandbox credentials are used instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import dlt  # noqa: E402
+
+from dlt_sources.appsprint import appsprint  # noqa: E402
+
+DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse.duckdb"
+DATASET = "appsprint"
+PIPELINE_NAME = "appsprint"
+
+
+def appsprint_pipeline(
+    warehouse: Path | str = DEFAULT_WAREHOUSE,
+    *,
+    pipelines_dir: Optional[str] = None,
+    pipeline_name: str = PIPELINE_NAME,
+    dataset_name: str = DATASET,
+) -> dlt.Pipeline:
+    """The dlt pipeline that loads the ``appsprint`` dataset into a DuckDB file."""
+    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name=dataset_name,
+        pipelines_dir=pipelines_dir,
+    )
+
+
+def load_appsprint(pipeline: Optional[dlt.Pipeline] = None, **source_kwargs: Any):
+    """Run the source once (incremental: only rows updated since the last run)."""
+    pipeline = pipeline or appsprint_pipeline()
+    source = appsprint(**source_kwargs)
+    started = time.perf_counter()
+    info = pipeline.run(source)
+    elapsed = time.perf_counter() - started
+    return pipeline, source, info, elapsed
+
+
+@contextlib.contextmanager
+def sandbox_config(seed: int, scale: str) -> Iterator[None]:
+    """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
+    from signal_campaigns.sandbox.runner import sandbox_processes
+
+    keys = ("SOURCES__APPSPRINT__BASE_URL", "SOURCES__APPSPRINT__APP_ID", "SOURCES__APPSPRINT__EXPORT_TOKEN")
+    saved = {k: os.environ.get(k) for k in keys}
+    with sandbox_processes(seed=seed, scale=scale) as endpoints:
+        creds = endpoints.credentials
+        os.environ[keys[0]] = endpoints.appsprint_api_url
+        os.environ[keys[1]] = creds.appsprint_app_id
+        os.environ[keys[2]] = creds.appsprint_export_token
+        print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
+    lines = [f"Loaded dataset {pipeline.dataset_name!r} in {elapsed:.1f}s"]
+    with pipeline.sql_client() as client:
+        for table in ("signal_links", "clicks", "installs", "events", "quarantine"):
+            try:
+                rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(table)}")
+                count = rows[0][0]
+            except Exception:  # table not created yet (nothing quarantined so far)
+                count = 0
+            lines.append(f"  {table:<13} {count:>10,} rows")
+    for name, resource in source.resources.items():
+        m = resource.custom_metrics
+        if m:
+            lines.append(
+                f"  {name}: received {m.get('rows_received', 0):,} rows in {m.get('pages', 0)} pages, "
+                f"{m.get('quarantined', 0)} quarantined, {m.get('retries', 0)} retries "
+                f"(since {m.get('updated_since') or 'the beginning'})"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sandbox", action="store_true", help="start the local sandbox and load from it")
+    parser.add_argument("--seed", type=int, default=7, help="sandbox seed")
+    parser.add_argument("--scale", default="demo", help="sandbox scale: tiny | demo | 1m | 10m")
+    parser.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="DuckDB file")
+    parser.add_argument("--pipelines-dir", default=None, help="dlt working directory (default ~/.dlt)")
+    parser.add_argument("--page-limit", type=int, default=None, help="rows per request (max 1000)")
+    parser.add_argument("--initial-updated-since", default=None, help="first run: rows updated after (ISO-8601)")
+    parser.add_argument("--resources", nargs="*", default=None, help="subset of the resources")
+    args = parser.parse_args(argv)
+
+    kwargs: dict[str, Any] = {}
+    if args.page_limit:
+        kwargs["page_limit"] = args.page_limit
+    if args.initial_updated_since:
+        kwargs["initial_updated_since"] = args.initial_updated_since
+    if args.resources:
+        kwargs["resources"] = args.resources
+    pipeline = appsprint_pipeline(args.warehouse, pipelines_dir=args.pipelines_dir)
+    ctx = sandbox_config(args.seed, args.scale) if args.sandbox else contextlib.nullcontext()
+    with ctx:
+        pipeline, source, info, elapsed = load_appsprint(pipeline, **kwargs)
+    print(summary(pipeline, source, elapsed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
