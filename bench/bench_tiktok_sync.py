@@ -1,9 +1,8 @@
 """Benchmark: TikTok Ads extraction, first backfill and then a daily sync, for one advertiser with
 at least 500 ads, against the TikTok sandbox running in its own process (its own core and GIL).
 
-No preset world has an advertiser that large, so the bench registers a dedicated preset with the
-world generator (5 campaigns x 2 ad groups x 50 ads per advertiser, 35 days) and serves it with the
-sandbox's normal rate limit (10 QPS per endpoint). The request counts come from the sandbox's
+It uses the generator's ``ads500`` preset (5 campaigns x 2 ad groups x 50 ads per advertiser, 35
+days), served by ``sandbox_processes`` with the sandbox's normal rate limit (10 QPS per endpoint). The request counts come from the sandbox's
 ``/_sandbox/stats``. Target: the daily sync (7-day lookback) makes at most 10 API requests.
 
 Run: ``.venv/bin/python bench/bench_tiktok_sync.py`` (or ``make bench``).
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -25,52 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SCALE = "bench_500_ads"
+SCALE = "ads500"  # generator preset: 5 campaigns x 2 ad groups x 50 ads per advertiser
 SEED = 11
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
 TARGET_REQUESTS = 10
-
-
-def bench_world(seed: int = SEED, anchor: dt.datetime = ANCHOR):
-    """The dedicated world: per advertiser 5 Sales campaigns x 2 ad groups x 50 ads (+ planted)."""
-    from signal_campaigns.sandbox import generate
-
-    generate.PRESETS.setdefault(
-        SCALE,
-        generate.Preset(
-            events=20_000,
-            days=35,
-            advertisers=2,  # the generator plants cases in the second advertiser; the bench syncs one
-            campaigns=("WEB_CONVERSIONS",) * 5,
-            ads_per_adgroup=(50, 50),
-            extra_deleted_share=0.0,
-            new_ad_share=0.0,
-        ),
-    )
-    return generate.generate_world(seed=seed, scale=SCALE, anchor=anchor)
-
-
-def serve(port: int, marketing_qps: float | None) -> None:  # runs in the child process
-    import uvicorn
-
-    from signal_campaigns.sandbox.runner import build_apps
-
-    tiktok_app, _ = build_apps(bench_world(), marketing_qps=marketing_qps)
-    uvicorn.run(tiktok_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
-
-
-def wait_ready(url: str, proc: multiprocessing.Process, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.is_alive():
-            raise RuntimeError("the sandbox process exited")
-        try:
-            if httpx.get(f"{url}/_sandbox/clock", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("sandbox not ready")
 
 
 def server_requests(url: str) -> dict[str, int]:
@@ -87,21 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     import dlt
 
     from dlt_sources.tiktok_ads import RequestStats, tiktok_ads
-    from signal_campaigns.sandbox.serving import free_port
 
-    world = bench_world()
+    from signal_campaigns.sandbox.runner import load_world, sandbox_processes
+
+    world = load_world(SEED, SCALE, ANCHOR)
     adv = world.table("advertisers").to_pylist()[0]
     n_ads = sum(1 for a in world.table("ads").column("advertiser_id").to_pylist() if a == adv["advertiser_id"])
     token = world.credentials.tiktok_access_token
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=serve, args=(port, None if args.no_rate_limit else 10.0), daemon=True)
-    proc.start()
     results = []
-    try:
-        wait_ready(url, proc)
+    with sandbox_processes(SEED, SCALE, ANCHOR, marketing_qps=None if args.no_rate_limit else 10.0) as sandbox:
+        url = sandbox.tiktok_url
         with tempfile.TemporaryDirectory() as tmp:
             pipeline = dlt.pipeline(
                 pipeline_name="bench_tiktok",
@@ -134,9 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             sync("first backfill", ANCHOR)
             httpx.post(f"{url}/_sandbox/clock", json={"advance_seconds": 86400}, timeout=10)
             sync(f"daily sync ({args.lookback_days}-day lookback)", ANCHOR + dt.timedelta(days=1))
-    finally:
-        proc.terminate()
-        proc.join(10)
 
     print(f"TikTok Ads sync bench: advertiser {adv['advertiser_id']} ({adv['timezone']}), {n_ads} ads, "
           f"sandbox in its own process, {'no rate limit' if args.no_rate_limit else '10 QPS per endpoint'}")

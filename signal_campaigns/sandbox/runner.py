@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
-
 from .control import SandboxClock, SandboxControl
 from .serving import ThreadedServer, free_port
 from .world import Credentials, World
@@ -60,6 +58,8 @@ class SandboxEndpoints:
 
     def advance_clock(self, seconds: float) -> None:
         """Advance both servers' clocks by the same amount."""
+        import httpx
+
         for base in (self.tiktok_url, self.appsprint_url):
             httpx.post(f"{base}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=10).raise_for_status()
 
@@ -94,6 +94,8 @@ def load_world(seed: int, scale: str, anchor: dt.datetime, cache_dir: Path = DEF
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    import httpx  # not at module level: the server children never need it
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
