@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import resource
 import shutil
@@ -38,6 +39,7 @@ from dlt_sources.appsprint import appsprint  # noqa: E402
 
 TARGET_EVENTS_PER_S = 150_000
 TARGET_RATIO = 4.0
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)  # fixed: reuse the cached world
 FUTURE_HORIZON_S = 3 * 24 * 3600  # the world's rows reach anchor + 3 days
 
 
@@ -46,7 +48,7 @@ def sandbox(seed: int, scale: str):
     from signal_campaigns.sandbox.runner import sandbox_processes
 
     started = time.perf_counter()
-    with sandbox_processes(seed=seed, scale=scale) as endpoints:
+    with sandbox_processes(seed=seed, scale=scale, anchor=ANCHOR) as endpoints:
         print(f"sandbox ({scale}) ready in {time.perf_counter() - started:.1f}s at {endpoints.appsprint_api_url}")
         yield endpoints
 

@@ -1,0 +1,79 @@
+{#- Small cross-database helpers (DESIGN.md D9). Default implementations are ANSI/PostgreSQL;
+    DuckDB overrides only where its syntax differs. -#}
+
+{#- The advertiser-local calendar date of a UTC instant (DESIGN.md D1). `tz` is an IANA name
+    expression (a column or a quoted literal). -#}
+{% macro local_date(ts, tz) -%}
+    cast(({{ ts }}) at time zone ({{ tz }}) as date)
+{%- endmacro %}
+
+{#- Instant -> unix seconds (bigint, floor). -#}
+{% macro epoch_seconds(ts) -%}
+    cast(floor(extract(epoch from {{ ts }})) as bigint)
+{%- endmacro %}
+
+{#- POSIX regular-expression match, true/false (null when the input is null). -#}
+{% macro regex_matches(expr, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'signal_campaigns')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches(expr, pattern) -%}
+    ({{ expr }} ~ '{{ pattern }}')
+{%- endmacro %}
+{% macro duckdb__regex_matches(expr, pattern) -%}
+    regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro type_double() -%}
+    double precision
+{%- endmacro %}
+
+{#- Money (DESIGN.md D4: decimal, never float). -#}
+{% macro type_money() -%}
+    decimal(18, 6)
+{%- endmacro %}
+
+{#- An instant literal or expression as timestamp with time zone. -#}
+{% macro as_timestamptz(value) -%}
+    cast({{ value }} as timestamp with time zone)
+{%- endmacro %}
+
+{#- "now" for forwarding decisions: the `forwarding_now` var (the sandbox clock in tests), else
+    the database's current_timestamp when the query runs. -#}
+{% macro forwarding_now() -%}
+    {%- set now = var('forwarding_now', none) -%}
+    {%- if now is none or now == '' -%}
+        current_timestamp
+    {%- else -%}
+        cast('{{ now }}' as timestamp with time zone)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Subtract whole days from a date, giving a date. -#}
+{% macro date_minus_days(date_expr, days) -%}
+    cast({{ dbt.dateadd('day', '-1 * (' ~ days ~ ')', date_expr) }} as date)
+{%- endmacro %}
+
+{#- True when `ip` is not a routable client address: IPv4 private (10/8, 172.16/12, 192.168/16),
+    loopback (127/8), link-local (169.254/16), "this network" (0/8), CGNAT (100.64/10), the same
+    in IPv4-mapped IPv6 form (::ffff:a.b.c.d), and IPv6 loopback/unspecified (::1, ::),
+    unique-local (fc00::/7) and link-local (fe80::/10). Plain string tests (prefix LIKEs, a regex
+    only where a prefix is ambiguous): portable and cheap on millions of rows. -#}
+{% macro is_private_ip(ip) -%}
+    {%- set v = "replace(lower(" ~ ip ~ "), '::ffff:', '')" -%}
+(
+    {{ v }} like '10.%'
+    or {{ v }} like '127.%'
+    or {{ v }} like '0.%'
+    or {{ v }} like '192.168.%'
+    or {{ v }} like '169.254.%'
+    or ({{ v }} like '172.%' and {{ regex_matches(v, '^172\\.(1[6-9]|2[0-9]|3[01])\\..*') }})
+    or ({{ v }} like '100.%' and {{ regex_matches(v, '^100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\..*') }})
+    or {{ v }} in ('::1', '::', '0:0:0:0:0:0:0:1', '0:0:0:0:0:0:0:0', 'localhost')
+    or {{ v }} like 'fc%:%'
+    or {{ v }} like 'fd%:%'
+    or {{ v }} like 'fe8%:%'
+    or {{ v }} like 'fe9%:%'
+    or {{ v }} like 'fea%:%'
+    or {{ v }} like 'feb%:%'
+)
+{%- endmacro %}

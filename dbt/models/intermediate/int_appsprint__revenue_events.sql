@@ -1,0 +1,72 @@
+{#- AppSprint-attributed revenue: production events with a revenue amount whose install is
+    attributed to a TikTok Signal link, on the advertiser-local day of occurred_at (D1), converted
+    into the advertiser currency with the dated FX rate of that day (D2). Revenue in a currency
+    without a rate keeps a null converted amount and has_fx_rate = false: it is counted, never
+    summed. -#}
+with events as (
+    select
+        value_events.event_id,
+        value_events.event_type,
+        value_events.occurred_at,
+        value_events.revenue,
+        value_events.currency,
+        installs.advertiser_id,
+        installs.campaign_id,
+        installs.adgroup_id,
+        installs.ad_id,
+        installs.report_timezone,
+        installs.advertiser_currency
+    from {{ ref('int_appsprint__value_events') }} as value_events
+    inner join {{ ref('int_appsprint__installs_attributed') }} as installs
+        on value_events.appsprint_id = installs.appsprint_id
+    where value_events.revenue is not null
+      and coalesce(value_events.environment, 'production') = 'production'
+      and installs.is_tiktok_attributed
+      and installs.advertiser_id is not null
+),
+
+dated as (
+    select
+        events.*,
+        {{ local_date('events.occurred_at', 'events.report_timezone') }} as report_date
+    from events
+),
+
+fx as (
+    select * from {{ ref('int_fx_rates') }}
+),
+
+converted as (
+    select
+        dated.event_id,
+        dated.event_type,
+        dated.occurred_at,
+        dated.report_date,
+        dated.advertiser_id,
+        dated.campaign_id,
+        dated.adgroup_id,
+        dated.ad_id,
+        dated.report_timezone,
+        dated.advertiser_currency,
+        dated.revenue,
+        dated.currency,
+        case
+            when dated.currency = dated.advertiser_currency then cast(1 as decimal(28, 18))
+            else cast(event_fx.usd_per_unit / advertiser_fx.usd_per_unit as decimal(28, 18))
+        end as fx_rate
+    from dated
+    left join fx as event_fx
+        on dated.currency = event_fx.currency
+        and dated.report_date >= event_fx.valid_from
+        and dated.report_date < event_fx.valid_to
+    left join fx as advertiser_fx
+        on dated.advertiser_currency = advertiser_fx.currency
+        and dated.report_date >= advertiser_fx.valid_from
+        and dated.report_date < advertiser_fx.valid_to
+)
+
+select
+    converted.*,
+    converted.fx_rate is not null as has_fx_rate,
+    cast(round(converted.revenue * converted.fx_rate, 6) as {{ type_money() }}) as revenue_advertiser_currency
+from converted

@@ -1,0 +1,41 @@
+{#- The small slice of events that revenue and value-optimisation readiness read: every event
+    with a revenue amount, plus every event of an SDK type currently mapped to Purchase (value
+    and currency are always sent on Purchase). ~5% of all events, maintained incrementally from
+    stg_appsprint__events (new dlt loads only, delete+insert on event_id), so the marts that
+    aggregate money never rescan the whole event history. Attribution is NOT stored here: it is
+    joined downstream, so late-resolved installs are always current. After mapping another SDK
+    event to Purchase, run this model with --full-refresh to include its history. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with events as (
+    select * from {{ ref('stg_appsprint__events') }}
+    {% if is_incremental() %}
+    where {{ unprocessed_dlt_loads('dlt_load_id', ref('stg_appsprint__events'), 'dlt_load_id', 'dlt_load_id') }}
+    {% endif %}
+),
+
+purchase_types as (
+    select sdk_event from {{ ref('int_event_mapping') }}
+    where tiktok_event in ('Purchase', 'CompletePayment')
+)
+
+select
+    event_id,
+    appsprint_id,
+    event_type,
+    event_name,
+    occurred_at,
+    revenue,
+    currency,
+    environment,
+    ip,
+    user_agent,
+    dlt_load_id
+from events
+where revenue is not null
+   or event_type in (select sdk_event from purchase_types)

@@ -1,0 +1,55 @@
+{{ config(materialized='view') }}
+{#- Every staged event with the forwarding decision (DESIGN.md D6) and the Events API payload
+    fields. skip_reason is null for an eligible event; otherwise the FIRST reason that applies, in
+    this order: sandbox, not_tiktok_attributed, unmapped, invalid_mapping, missing_pixel,
+    missing_ip, private_ip, missing_user_agent, too_old. A view because eligibility depends on
+    "now" (max age) and on the current attribution and mapping. -#}
+with events as (
+    select * from {{ ref('int_appsprint__events_attributed') }}
+),
+
+mapping as (
+    select * from {{ ref('int_event_mapping') }}
+),
+
+decided as (
+    select
+        events.*,
+        mapping.tiktok_event,
+        mapping.mapping_status,
+        {{ forwarding_skip_reason('events', 'mapping') }} as skip_reason
+    from events
+    left join mapping
+        on events.event_type = mapping.sdk_event
+)
+
+select
+    event_id,
+    appsprint_id,
+    event_type,
+    event_name,
+    tiktok_event,
+    mapping_status,
+    skip_reason,
+    occurred_at,
+    {{ epoch_seconds('occurred_at') }} as event_time,
+    received_at,
+    environment,
+    advertiser_id,
+    campaign_id,
+    adgroup_id,
+    ad_id,
+    pixel_id,
+    pixel_code,
+    ttclid,
+    trim(ip) as ip,
+    user_agent,
+    nullif(trim(customer_user_id), '') as external_id_source,
+    link_url as page_url,
+    revenue,
+    currency,
+    advertiser_currency,
+    is_tiktok_attributed,
+    has_install,
+    dlt_load_id
+from decided

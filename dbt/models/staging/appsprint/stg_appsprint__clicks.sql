@@ -1,0 +1,59 @@
+{#- Incremental on dlt load ids: every raw row of a load not processed yet is (re)read
+    and replaces the staged row with the same click_id (delete+insert). Loads that land late or
+    out of order (a retried package) are picked up because the filter is "load id not yet seen",
+    not "load id greater than the maximum". -#}
+{{ config(
+    materialized='incremental',
+    unique_key='click_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with source as (
+    select * from {{ source('appsprint', 'clicks') }}
+    {% if is_incremental() %}
+    where {{ unprocessed_dlt_loads('_dlt_load_id', source('appsprint', 'clicks')) }}
+    {% endif %}
+),
+
+duplicate_keys as (
+    -- the raw layer merges on click_id, so this is normally empty; cheaper than ranking every row
+    select click_id
+    from source
+    group by click_id
+    having count(*) > 1
+),
+
+deduplicated as (
+    select source.*, 1 as row_rank
+    from source
+    where click_id not in (select click_id from duplicate_keys)
+
+    union all
+
+    select ranked.*
+    from (
+        select
+            source.*,
+            row_number() over (partition by click_id order by updated_at desc, _dlt_load_id desc) as row_rank
+        from source
+        where click_id in (select click_id from duplicate_keys)
+    ) as ranked
+    where row_rank = 1
+)
+
+select
+    cast(click_id as varchar(64)) as click_id,
+    cast(link_id as varchar(64)) as link_id,
+    clicked_at,
+    ttclid,
+    cast(campaign_id as varchar(64)) as campaign_id,
+    cast(adgroup_id as varchar(64)) as adgroup_id,
+    cast(ad_id as varchar(64)) as ad_id,
+    placement,
+    ip,
+    user_agent,
+    lower(os) as os,
+    updated_at,
+    _dlt_load_id as dlt_load_id
+from deduplicated

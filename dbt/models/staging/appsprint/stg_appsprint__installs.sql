@@ -1,0 +1,60 @@
+{#- One row per install (appsprint_id), the latest attribution. Incremental like
+    stg_appsprint__clicks: a late attribution arrives as a new version of the row in a new load
+    and replaces the staged one. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='appsprint_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+with source as (
+    select * from {{ source('appsprint', 'installs') }}
+    {% if is_incremental() %}
+    where {{ unprocessed_dlt_loads('_dlt_load_id', source('appsprint', 'installs')) }}
+    {% endif %}
+),
+
+duplicate_keys as (
+    -- the raw layer merges on appsprint_id, so this is normally empty; cheaper than ranking every row
+    select appsprint_id
+    from source
+    group by appsprint_id
+    having count(*) > 1
+),
+
+deduplicated as (
+    select source.*, 1 as row_rank
+    from source
+    where appsprint_id not in (select appsprint_id from duplicate_keys)
+
+    union all
+
+    select ranked.*
+    from (
+        select
+            source.*,
+            row_number() over (partition by appsprint_id order by updated_at desc, _dlt_load_id desc) as row_rank
+        from source
+        where appsprint_id in (select appsprint_id from duplicate_keys)
+    ) as ranked
+    where row_rank = 1
+)
+
+select
+    cast(appsprint_id as varchar(64)) as appsprint_id,
+    installed_at,
+    lower(platform) as platform,
+    app_version,
+    country,
+    ip,
+    user_agent,
+    lower(attribution__status) as attribution_status,
+    lower(attribution__network) as attribution_network,
+    attribution__match_type as attribution_match_type,
+    attribution__confidence as attribution_confidence,
+    cast(attribution__link_id as varchar(64)) as attributed_link_id,
+    cast(attribution__click_id as varchar(64)) as attributed_click_id,
+    updated_at,
+    _dlt_load_id as dlt_load_id
+from deduplicated

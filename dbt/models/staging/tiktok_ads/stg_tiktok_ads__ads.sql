@@ -1,0 +1,26 @@
+with source as (
+    select * from {{ source('tiktok_ads', 'ads') }}
+),
+
+ranked as (
+    select
+        source.*,
+        row_number() over (partition by ad_id order by modify_time desc nulls last, _dlt_load_id desc) as row_rank
+    from source
+)
+
+select
+    cast(ad_id as varchar(64)) as ad_id,
+    cast(adgroup_id as varchar(64)) as adgroup_id,
+    cast(campaign_id as varchar(64)) as campaign_id,
+    cast(advertiser_id as varchar(64)) as advertiser_id,
+    ad_name,
+    landing_page_url,
+    cast(tracking_pixel_id as varchar(64)) as tracking_pixel_id,
+    operation_status,
+    secondary_status,
+    coalesce(is_deleted, false) as is_deleted,
+    create_time as created_at,
+    modify_time as modified_at
+from ranked
+where row_rank = 1
