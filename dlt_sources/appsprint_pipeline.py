@@ -29,7 +29,9 @@ import dlt  # noqa: E402
 
 from dlt_sources.appsprint import appsprint  # noqa: E402
 
-DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse.duckdb"
+from signal_campaigns.warehouse import warehouse_path  # noqa: E402
+
+DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
 DATASET = "appsprint"
 PIPELINE_NAME = "appsprint"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -34,7 +33,9 @@ if str(ROOT) not in sys.path:
 
 from dlt_sources.tiktok_ads import RequestStats, TikTokError, tiktok_ads  # noqa: E402
 
-DEFAULT_WAREHOUSE = Path(os.environ.get("SIGNAL_WAREHOUSE", "data/warehouse.duckdb"))
+from signal_campaigns.warehouse import warehouse_path  # noqa: E402
+
+DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
 DATASET = "tiktok_ads"
 PIPELINE_NAME = "tiktok_ads"
 

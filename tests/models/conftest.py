@@ -30,35 +30,19 @@ DBT_THREADS = 4
 # ------------------------------------------------------------------------------------------------
 def load_raw(endpoints, world, *, duckdb_path: Path | None = None, postgres_url: str | None = None,
              pipelines_dir: Path, now: dt.datetime = FIXED_ANCHOR) -> None:
-    """Run both dlt sources against the sandbox ``endpoints`` into DuckDB (the example pipelines'
-    own factories) or PostgreSQL (dlt's postgres destination, same sources)."""
+    """Run both dlt sources against the sandbox ``endpoints`` into DuckDB or PostgreSQL (dlt's
+    postgres destination, same sources), with the product's own extraction step."""
     import dlt
 
-    from dlt_sources.appsprint import appsprint
-    from dlt_sources.appsprint_pipeline import appsprint_pipeline
-    from dlt_sources.tiktok_ads import tiktok_ads
-    from dlt_sources.tiktok_ads_pipeline import make_pipeline as tiktok_pipeline
+    from signal_campaigns.pipeline import Connection, extract
 
-    creds = endpoints.credentials
-    advertiser_ids = world.table("advertisers").column("advertiser_id").to_pylist()
+    connection = Connection.from_sandbox(endpoints, world.table("advertisers").column("advertiser_id").to_pylist())
+    start = (FIXED_ANCHOR - dt.timedelta(days=60)).date()
     if duckdb_path is not None:
-        tt = tiktok_pipeline(duckdb_path, pipelines_dir=pipelines_dir, pipeline_name="tiktok_ads")
-        asp = appsprint_pipeline(duckdb_path, pipelines_dir=str(pipelines_dir), pipeline_name="appsprint")
+        extract(connection, warehouse=duckdb_path, pipelines_dir=pipelines_dir, now=now, start_date=start)
     else:
-        dest = dlt.destinations.postgres(credentials=postgres_url)
-        tt = dlt.pipeline(pipeline_name="tiktok_ads_pg", destination=dest, dataset_name="tiktok_ads",
-                          pipelines_dir=str(pipelines_dir))
-        asp = dlt.pipeline(pipeline_name="appsprint_pg", destination=dest, dataset_name="appsprint",
-                           pipelines_dir=str(pipelines_dir))
-    tt.run(tiktok_ads(
-        advertiser_ids=advertiser_ids,
-        access_token=creds.tiktok_access_token,
-        base_url=endpoints.tiktok_api_url,
-        now=now.isoformat(),
-        start_date=(FIXED_ANCHOR - dt.timedelta(days=60)).date().isoformat(),
-    ))
-    asp.run(appsprint(base_url=endpoints.appsprint_api_url, app_id=creds.appsprint_app_id,
-                      export_token=creds.appsprint_export_token))
+        extract(connection, destination=dlt.destinations.postgres(credentials=postgres_url),
+                pipelines_dir=pipelines_dir, now=now, start_date=start, pipeline_suffix="_pg")
 
 
 def dbt(args: list[str], *, target: str = "duckdb", warehouse: Path | None = None, env: dict | None = None,

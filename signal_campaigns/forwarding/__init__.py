@@ -1,0 +1,25 @@
+"""Forwarding AppSprint in-app events to TikTok's web Events API 2.0 (DESIGN D6, D7, D8).
+
+Plain Python (no Dagster): the Dagster sensor/job only calls :func:`forward_events`.
+
+- :mod:`.payload`: Events API payloads and the project's one hashing function (:func:`hash_identifier`).
+- :mod:`.client`: :class:`EventsApiClient` (error classification, backoff) and the errors.
+- :mod:`.ledger`: the delivery ledger ``event_delivery_ledger`` and ``event_payloads_dry_run``.
+- :mod:`.forwarder`: the loop, :func:`forward_events`, :class:`ForwardingSummary`.
+
+Command line: ``python -m signal_campaigns.forwarding --warehouse PATH --base-url URL [--dry-run]``
+with the token in env ``TIKTOK_EVENTS_API_TOKEN``.
+"""
+
+from .client import (AUTH_ADVICE, EventsApiAuthError, EventsApiClient, EventsApiRequestError,
+                     EventsApiUnavailableError, ForwardingError, RetryPolicy)
+from .forwarder import Forwarder, ForwarderConfig, ForwardingSummary, forward_events
+from .ledger import DRY_RUN_TABLE, LEDGER_TABLE, DeliveryLedger
+from .payload import build_event, build_events, encode_body, hash_email, hash_external_id, hash_identifier, hash_phone
+
+__all__ = [
+    "AUTH_ADVICE", "DRY_RUN_TABLE", "LEDGER_TABLE", "DeliveryLedger", "EventsApiAuthError", "EventsApiClient",
+    "EventsApiRequestError", "EventsApiUnavailableError", "Forwarder", "ForwarderConfig", "ForwardingError",
+    "ForwardingSummary", "RetryPolicy", "build_event", "build_events", "encode_body", "forward_events",
+    "hash_email", "hash_external_id", "hash_identifier", "hash_phone",
+]

@@ -1,0 +1,62 @@
+"""``python -m signal_campaigns.forwarding --warehouse PATH --base-url URL [--dry-run]``.
+
+The Events API token comes from env ``TIKTOK_EVENTS_API_TOKEN`` (never from the command line).
+Prints the run summary as JSON. Exit codes: 0 done, 2 token rejected, 3 stopped (other errors);
+undelivered events stay pending either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from .client import EventsApiAuthError, ForwardingError, RetryPolicy
+from .forwarder import TOKEN_ENV, ForwarderConfig, forward_events
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m signal_campaigns.forwarding", description=__doc__.splitlines()[0])
+    p.add_argument("--warehouse", required=True, help="DuckDB warehouse file")
+    p.add_argument("--base-url", default=None, help="TikTok Business API base (…/open_api/v1.3 optional)")
+    p.add_argument("--dry-run", action="store_true", help="write payloads to event_payloads_dry_run, send nothing")
+    p.add_argument("--queue-table", default="events_to_forward")
+    p.add_argument("--queue-schema", default=None)
+    p.add_argument("--ledger-schema", default=None)
+    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--max-events", type=int, default=None)
+    p.add_argument("--test-event-code", default=None)
+    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--max-attempts", type=int, default=8)
+    p.add_argument("--base-delay", type=float, default=0.5)
+    p.add_argument("--log-level", default="INFO")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.dry_run and not args.base_url:
+        p.error("--base-url is required unless --dry-run")
+    config = ForwarderConfig(queue_table=args.queue_table, queue_schema=args.queue_schema,
+                             ledger_schema=args.ledger_schema, batch_size=args.batch_size, dry_run=args.dry_run,
+                             test_event_code=args.test_event_code, max_events=args.max_events)
+    retry = RetryPolicy(max_attempts=args.max_attempts, base_delay=args.base_delay)
+    try:
+        summary = forward_events(args.warehouse, base_url=args.base_url, token=os.environ.get(TOKEN_ENV, ""),
+                                 config=config, retry=retry, timeout=args.timeout)
+    except EventsApiAuthError as exc:
+        print(str(exc), file=sys.stderr)
+        if exc.summary is not None:
+            print(json.dumps(exc.summary.to_dict(), default=str))
+        return 2
+    except ForwardingError as exc:
+        print(str(exc), file=sys.stderr)
+        if exc.summary is not None:
+            print(json.dumps(exc.summary.to_dict(), default=str))
+        return 3
+    print(json.dumps(summary.to_dict(), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

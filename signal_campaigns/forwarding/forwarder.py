@@ -1,0 +1,371 @@
+"""The forwarding loop: ``events_to_forward`` -> TikTok Events API -> ``event_delivery_ledger``.
+
+:func:`forward_events` opens the warehouse (or takes an open DuckDB connection) and runs one
+:class:`Forwarder` pass:
+
+1. ``in_flight`` rows left by a crashed run -> ``pending`` (TikTok's event_id dedup makes the
+   resend harmless);
+2. queue rows without a ledger row -> ``pending``;
+3. the pending rows are grouped per pixel into batches of <= ``batch_size`` (max 1,000) events;
+   test events (``is_test``) go alone, with a ``test_event_code``;
+4. per batch: one transaction records the previous batch's outcome and marks this batch
+   ``in_flight`` (commit) -> POST (retries with backoff; a 40002 is bisected to isolate and
+   dead-letter the bad events) -> the outcome is written with the next batch's ``in_flight`` mark
+   (or alone at the end).
+
+Authentication errors stop the run (:class:`~.client.EventsApiAuthError`); retryable errors that
+outlast the retry budget stop it too (:class:`~.client.EventsApiUnavailableError`). Either way the
+undelivered events stay ``pending`` and the exception carries the run's ``summary``.
+
+Dry run: the same payloads (hashed) are written to ``event_payloads_dry_run`` instead of being
+sent; the ledger is not touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from .client import (EventsApiAuthError, EventsApiClient, EventsApiRequestError, EventsApiUnavailableError,
+                     ForwardingError, RetryPolicy)
+from .ledger import DeliveryLedger, DryRunTable, Outcome, qualified
+from .payload import MAX_BATCH_EVENTS, build_events, encode_body
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEST_EVENT_CODE = "SIGNAL_CAMPAIGNS_TEST"
+TOKEN_ENV = "TIKTOK_EVENTS_API_TOKEN"
+
+
+@dataclasses.dataclass
+class ForwarderConfig:
+    """Knobs of one forwarding run."""
+
+    queue_table: str = "events_to_forward"
+    queue_schema: str | None = None  # None: "main" if it has the queue, else the one schema that does
+    ledger_schema: str | None = None  # None: the queue's schema
+    batch_size: int = MAX_BATCH_EVENTS
+    dry_run: bool = False
+    test_event_code: str | None = None  # for is_test rows without their own test_event_code
+    partner_name: str | None = None
+    max_events: int | None = None  # at most this many events per run (None: all pending)
+    chunk_rows: int = 50_000  # queue rows converted to Python at a time
+    progress_every_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= MAX_BATCH_EVENTS:
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
+
+
+@dataclasses.dataclass
+class ForwardingSummary:
+    """What one run did. ``pending`` / ``sent_total`` / ``dead_total`` are ledger totals after it."""
+
+    run_id: str
+    dry_run: bool = False
+    recovered_in_flight: int = 0
+    enqueued: int = 0
+    sent: int = 0
+    dead: int = 0
+    partial_success_batches: int = 0
+    batches: int = 0
+    requests: int = 0
+    retries: dict[str, int] = dataclasses.field(default_factory=dict)
+    dry_run_payloads: int = 0
+    pending: int = 0
+    sent_total: int = 0
+    dead_total: int = 0
+    in_flight: int = 0
+    elapsed_seconds: float = 0.0
+    stopped_reason: str | None = None
+
+    @property
+    def events_per_second(self) -> float:
+        done = self.sent + self.dead + self.dry_run_payloads
+        return done / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["events_per_second"] = round(self.events_per_second, 1)
+        return out
+
+
+@dataclasses.dataclass
+class _Batch:
+    batch_id: str
+    pixel_code: str
+    test_event_code: str | None
+    event_ids: list[str]
+    events: list[dict[str, Any]]
+
+
+def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    rows = [r[0] for r in conn.execute(
+        "SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = ? "
+        "AND table_catalog = current_database()", [table]).fetchall()]
+    if not rows:
+        raise ForwardingError(f"the forwarding queue {table!r} is not in the warehouse (build the dbt marts first)")
+    if "main" in rows:
+        return "main"
+    if len(rows) > 1:
+        raise ForwardingError(f"{table!r} exists in several schemas {sorted(rows)}: set queue_schema")
+    return rows[0]
+
+
+class Forwarder:
+    """One forwarding pass over an open DuckDB connection. ``client`` may be ``None`` for a dry run."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, client: EventsApiClient | None,
+                 config: ForwarderConfig | None = None) -> None:
+        self.conn = conn
+        self.client = client
+        self.config = config or ForwarderConfig()
+        if client is None and not self.config.dry_run:
+            raise ValueError("a client is required unless dry_run")
+        schema = self.config.queue_schema or find_queue_schema(conn, self.config.queue_table)
+        self.queue_fqn = qualified(schema, self.config.queue_table)
+        self.ledger = DeliveryLedger(conn, self.config.ledger_schema or schema)
+        self.dry_table = DryRunTable(conn, self.config.ledger_schema or schema)
+        self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self._seq = 0
+
+    # --- batching --------------------------------------------------------------------------------
+    def _batches(self, rows: pa.Table) -> Iterator[_Batch]:
+        """Batches of one pixel each, <= batch_size events; test events one per batch."""
+        cfg = self.config
+        size = cfg.batch_size
+        chunk = max(size, (cfg.chunk_rows // size) * size)
+        for off in range(0, rows.num_rows, chunk):
+            part = rows.slice(off, chunk)
+            col = {name: part.column(name).to_pylist() for name in part.column_names}
+            events = build_events(col["tiktok_event"], col["event_time"], col["event_id"], col["ttclid"],
+                                  col["ip"], col["user_agent"], col["external_id_source"], col["value"],
+                                  col["currency"], col["page_url"])
+            ids, pixels, tests, codes = col["event_id"], col["pixel_code"], col["is_test"], col["test_event_code"]
+            n = len(ids)
+            i = 0
+            while i < n:
+                pixel = pixels[i]
+                if tests[i]:
+                    code = codes[i] or cfg.test_event_code or DEFAULT_TEST_EVENT_CODE
+                    yield self._new_batch(pixel, code, ids[i:i + 1], events[i:i + 1])
+                    i += 1
+                    continue
+                j = i + 1
+                limit = min(n, i + size)
+                while j < limit and pixels[j] == pixel and not tests[j]:
+                    j += 1
+                yield self._new_batch(pixel, None, ids[i:j], events[i:j])
+                i = j
+
+    def _new_batch(self, pixel: str, test_code: str | None, ids: list[str], events: list[dict]) -> _Batch:
+        self._seq += 1
+        return _Batch(f"{self.run_id}-{self._seq:06d}", pixel, test_code, ids, events)
+
+    # --- delivery --------------------------------------------------------------------------------
+    def _encode(self, batch: _Batch, lo: int, hi: int) -> bytes:
+        return encode_body(batch.pixel_code, batch.events[lo:hi], test_event_code=batch.test_event_code,
+                           partner_name=self.config.partner_name)
+
+    def _deliver(self, batch: _Batch, summary: ForwardingSummary) -> Outcome:
+        """POST one batch (bisecting on 40002). On a stopping error, raises it with
+        ``exc.outcome`` = what is known (undecided events back to ``pending``)."""
+        assert self.client is not None
+        n = len(batch.event_ids)
+        retries = summary.retries
+        track = self.client.track
+        first = True
+        status: list[str] | None = None
+        codes: list[int | None] = []
+        messages: list[str | None] = []
+        attempts: list[int] = []
+        stack = [(0, n)]
+        try:
+            while stack:
+                lo, hi = stack.pop()
+                result = track(self._encode(batch, lo, hi), retries)
+                summary.requests += result.attempts
+                if first and result.kind == "ok":  # the common case: no per-event work
+                    if result.code:
+                        summary.partial_success_batches += 1
+                        log.warning("batch %s: partial success %s (%s); counted as sent", batch.batch_id,
+                                    result.code, result.message)
+                    return Outcome.uniform(batch.event_ids, "sent", result.code, result.message or None,
+                                           result.attempts)
+                if first:
+                    status, codes, messages, attempts = ["pending"] * n, [None] * n, [None] * n, [0] * n
+                    first = False
+                assert status is not None
+                for k in range(lo, hi):
+                    attempts[k] += result.attempts
+                if result.kind == "ok":
+                    if result.code:
+                        summary.partial_success_batches += 1
+                        log.warning("batch %s: partial success %s (%s)", batch.batch_id, result.code, result.message)
+                    for k in range(lo, hi):
+                        status[k], codes[k], messages[k] = "sent", result.code, result.message or None
+                elif hi - lo == 1:
+                    status[lo], codes[lo], messages[lo] = "dead", result.code, result.message
+                    log.warning("event %s dead-lettered: %s %s", batch.event_ids[lo], result.code, result.message)
+                else:
+                    mid = (lo + hi) // 2
+                    stack.append((mid, hi))
+                    stack.append((lo, mid))
+                    retries["bisect_40002"] = retries.get("bisect_40002", 0) + 1
+        except (EventsApiAuthError, EventsApiUnavailableError, EventsApiRequestError) as exc:
+            code = getattr(exc, "code", None)
+            note = type(exc).__name__
+            if status is None:
+                outcome = Outcome.uniform(batch.event_ids, "pending", code, note, getattr(exc, "attempts", 1))
+            else:
+                for k in range(n):
+                    if status[k] == "pending":
+                        codes[k], messages[k] = code, note
+                outcome = Outcome(list(batch.event_ids), status, codes, messages, attempts)
+            exc.outcome = outcome  # type: ignore[attr-defined]
+            raise
+        assert status is not None
+        return Outcome(list(batch.event_ids), status, codes, messages, attempts)
+
+    # --- run -------------------------------------------------------------------------------------
+    def run(self) -> ForwardingSummary:
+        cfg = self.config
+        summary = ForwardingSummary(run_id=self.run_id, dry_run=cfg.dry_run)
+        started = time.perf_counter()
+        try:
+            if cfg.dry_run:
+                self._run_dry(summary)
+            else:
+                self._run(summary, started)
+        except ForwardingError as exc:
+            summary.stopped_reason = str(exc)
+            self._finish(summary, started)
+            exc.summary = summary
+            log.error("forwarding stopped: %s", exc)
+            raise
+        self._finish(summary, started)
+        log.info("forwarding %s: %s", "dry run" if cfg.dry_run else "done", summary.to_dict())
+        return summary
+
+    def _finish(self, summary: ForwardingSummary, started: float) -> None:
+        summary.elapsed_seconds = time.perf_counter() - started
+        if self.ledger.exists():
+            counts = self.ledger.counts()
+            summary.pending, summary.in_flight = counts["pending"], counts["in_flight"]
+            summary.sent_total, summary.dead_total = counts["sent"], counts["dead"]
+
+    def _run(self, summary: ForwardingSummary, started: float) -> None:
+        cfg = self.config
+        ledger = self.ledger
+        ledger.ensure()
+        summary.recovered_in_flight = ledger.recover_in_flight()
+        if summary.recovered_in_flight:
+            log.warning("%d in-flight events from an interrupted run are pending again (resent; TikTok "
+                        "deduplicates them by event_id)", summary.recovered_in_flight)
+        summary.enqueued = ledger.enqueue(self.queue_fqn)
+        rows = ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events)
+        total = rows.num_rows
+        log.info("forwarding %d pending events (%d new) from %s", total, summary.enqueued, self.queue_fqn)
+        previous: Outcome | None = None
+        next_progress = time.perf_counter() + cfg.progress_every_seconds
+        for batch in self._batches(rows):
+            ledger.transition(previous, (batch.batch_id, batch.event_ids))
+            previous = None
+            summary.batches += 1
+            try:
+                outcome = self._deliver(batch, summary)
+            except ForwardingError as exc:
+                partial = getattr(exc, "outcome", None)
+                if partial is not None:
+                    self._count(partial, summary)
+                    ledger.transition(partial, None)
+                raise
+            self._count(outcome, summary)
+            previous = outcome
+            if time.perf_counter() >= next_progress:
+                next_progress = time.perf_counter() + cfg.progress_every_seconds
+                done = summary.sent + summary.dead
+                rate = done / max(1e-9, time.perf_counter() - started)
+                log.info("forwarded %d/%d events (%d dead), %d batches, %.0f events/s", done, total,
+                         summary.dead, summary.batches, rate)
+        ledger.transition(previous, None)
+
+    @staticmethod
+    def _count(outcome: Outcome, summary: ForwardingSummary) -> None:
+        st = outcome.statuses
+        if st and st[0] == "sent" and st[-1] == "sent" and len(set(st)) == 1:
+            summary.sent += len(st)
+            return
+        for s in st:
+            if s == "sent":
+                summary.sent += 1
+            elif s == "dead":
+                summary.dead += 1
+
+    def _run_dry(self, summary: ForwardingSummary) -> None:
+        cfg = self.config
+        self.dry_table.ensure()
+        rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events, anti_join=True)
+        buf: dict[str, list] = {"b": [], "p": [], "e": [], "t": [], "j": []}
+        for batch in self._batches(rows):
+            summary.batches += 1
+            n = len(batch.event_ids)
+            buf["b"].extend([batch.batch_id] * n)
+            buf["p"].extend([batch.pixel_code] * n)
+            buf["e"].extend(batch.event_ids)
+            buf["t"].extend([batch.test_event_code] * n)
+            buf["j"].extend(orjson.dumps(ev).decode() for ev in batch.events)
+            if len(buf["e"]) >= cfg.chunk_rows:
+                self._flush_dry(buf, summary)
+        self._flush_dry(buf, summary)
+        log.info("dry run: %d payloads in %d batches written to %s", summary.dry_run_payloads, summary.batches,
+                 self.dry_table.fqn)
+
+    def _flush_dry(self, buf: dict[str, list], summary: ForwardingSummary) -> None:
+        self.dry_table.write(buf["b"], buf["p"], buf["e"], buf["t"], buf["j"])
+        summary.dry_run_payloads += len(buf["e"])
+        for v in buf.values():
+            v.clear()
+
+
+def forward_events(
+    warehouse: str | os.PathLike[str] | duckdb.DuckDBPyConnection,
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+    config: ForwarderConfig | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float = 30.0,
+    client: EventsApiClient | None = None,
+) -> ForwardingSummary:
+    """Forward every pending event of the warehouse's queue once; returns the run's summary.
+
+    ``warehouse``: a DuckDB file path or an open connection (kept open). ``token`` defaults to env
+    ``TIKTOK_EVENTS_API_TOKEN``. Raises a :class:`~.client.ForwardingError` subclass (with
+    ``.summary``) when the run stops early; undelivered events stay ``pending``."""
+    config = config or ForwarderConfig()
+    own_conn = not isinstance(warehouse, duckdb.DuckDBPyConnection)
+    conn = duckdb.connect(str(Path(warehouse))) if own_conn else warehouse
+    own_client = False
+    try:
+        if client is None and not config.dry_run:
+            if not base_url:
+                raise ValueError("base_url is required unless dry_run or a client is given")
+            token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+            client = EventsApiClient(base_url, token, timeout=timeout, retry=retry)
+            own_client = True
+        return Forwarder(conn, client, config).run()
+    finally:
+        if own_client and client is not None:
+            client.close()
+        if own_conn:
+            conn.close()
