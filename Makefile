@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest
 
+## dev: the Dagster UI on the local sandbox
+dev: $(STAMP)
+	@$(BIN)/python -m signal_campaigns.dev
+
 ## sandbox: keep both sandbox servers running (Ctrl-C stops them)
 sandbox: $(STAMP)
 	@$(BIN)/python -m signal_campaigns.sandbox

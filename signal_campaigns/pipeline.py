@@ -32,7 +32,17 @@ class Connection:
                    endpoints.appsprint_api_url, creds.appsprint_app_id, creds.appsprint_export_token)
 
 
-def _pipelines(destination: Any, pipelines_dir: Path | None, suffix: str = "") -> tuple[dlt.Pipeline, dlt.Pipeline]:
+def warehouse_pipelines(
+    destination: Any = None, pipelines_dir: Path | None = None, suffix: str = ""
+) -> tuple[dlt.Pipeline, dlt.Pipeline]:
+    """The two dlt pipelines (TikTok Ads, AppSprint) into ``destination`` (default: the DuckDB
+    warehouse file of :func:`signal_campaigns.warehouse.warehouse_path`)."""
+    if destination is None:
+        from .warehouse import warehouse_path
+
+        path = warehouse_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        destination = dlt.destinations.duckdb(str(path))
     kwargs = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}
     tiktok = dlt.pipeline(pipeline_name=f"tiktok_ads{suffix}", destination=destination, dataset_name="tiktok_ads", **kwargs)
     appsprint = dlt.pipeline(pipeline_name=f"appsprint{suffix}", destination=destination, dataset_name="appsprint", **kwargs)
@@ -61,7 +71,7 @@ def extract(
         path = warehouse_path(warehouse)
         path.parent.mkdir(parents=True, exist_ok=True)
         destination = dlt.destinations.duckdb(str(path))
-    tiktok_pipeline, appsprint_pipeline = _pipelines(destination, pipelines_dir, pipeline_suffix)
+    tiktok_pipeline, appsprint_pipeline = warehouse_pipelines(destination, pipelines_dir, pipeline_suffix)
     # Parquet load files: DuckDB ingests them several times faster than insert files.
     file_format = "parquet" if tiktok_pipeline.destination.destination_name == "duckdb" else None
     tiktok_args: dict[str, Any] = {}
