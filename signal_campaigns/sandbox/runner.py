@@ -69,14 +69,21 @@ def default_anchor() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
+def build_app(api: str, world: World, *, marketing_qps: float | None = 10.0):
+    """One sandbox ASGI app (``tiktok`` or ``appsprint``) with its own control plane."""
+    control = SandboxControl(SandboxClock(world.anchor))
+    if api == "tiktok":
+        from .tiktok_server import create_tiktok_app
+
+        return create_tiktok_app(world, control, marketing_qps=marketing_qps)
+    from .appsprint_server import create_appsprint_app
+
+    return create_appsprint_app(world, control)
+
+
 def build_apps(world: World, *, marketing_qps: float | None = 10.0):
     """Both ASGI apps for one world, each with its own control plane on the same clock anchor."""
-    from .appsprint_server import create_appsprint_app
-    from .tiktok_server import create_tiktok_app
-
-    tiktok = create_tiktok_app(world, SandboxControl(SandboxClock(world.anchor)), marketing_qps=marketing_qps)
-    appsprint = create_appsprint_app(world, SandboxControl(SandboxClock(world.anchor)))
-    return tiktok, appsprint
+    return build_app("tiktok", world, marketing_qps=marketing_qps), build_app("appsprint", world)
 
 
 @contextlib.contextmanager
@@ -122,43 +129,56 @@ def sandbox_processes(
     cache_dir: Path = DEFAULT_CACHE_DIR,
     timeout: float = 120.0,
 ) -> Iterator[SandboxEndpoints]:
-    """Both servers as child processes (each its own core and GIL). The world is generated (or
-    loaded from the cache) once here first, so the children only load it."""
+    """Both servers in a child process (its own core and GIL, apart from the clients). The world
+    is generated and cached here first if needed (only its credentials are read here)."""
+    from .world_cache import cached_credentials
+
     anchor = anchor or default_anchor()
-    world = load_world(seed, scale, anchor, cache_dir)
+    credentials = cached_credentials(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir)
     ports = {"tiktok": tiktok_port or free_port(host), "appsprint": appsprint_port or free_port(host)}
-    procs: dict[str, subprocess.Popen] = {}
+    cmd = [sys.executable, "-m", "signal_campaigns.sandbox", "serve", "--seed", str(seed), "--scale", scale,
+           "--anchor", anchor.isoformat(), "--host", host, "--tiktok-port", str(ports["tiktok"]),
+           "--appsprint-port", str(ports["appsprint"]), "--cache-dir", str(cache_dir)]
+    if marketing_qps is None:
+        cmd.append("--no-rate-limit")
+    proc = subprocess.Popen(cmd)
     try:
-        for api, port in ports.items():
-            cmd = [sys.executable, "-m", "signal_campaigns.sandbox", "serve-one", api, "--seed", str(seed),
-                   "--scale", scale, "--anchor", anchor.isoformat(), "--host", host, "--port", str(port),
-                   "--cache-dir", str(cache_dir)]
-            if marketing_qps is None:
-                cmd.append("--no-rate-limit")
-            procs[api] = subprocess.Popen(cmd)
         urls = {api: f"http://{host}:{port}" for api, port in ports.items()}
-        for api, proc in procs.items():
-            _wait_ready(urls[api], proc, timeout)
-        yield SandboxEndpoints(urls["tiktok"], urls["appsprint"], world.credentials, seed, scale, anchor)
+        for url in urls.values():
+            _wait_ready(url, proc, timeout)
+        yield SandboxEndpoints(urls["tiktok"], urls["appsprint"], credentials, seed, scale, anchor)
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # uvicorn shuts down gracefully
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
-def serve_one(args: argparse.Namespace) -> None:
+def serve(args: argparse.Namespace) -> None:
+    """Both servers in this process, on one event loop: one import and one world load (so they
+    start in about a second and a half), and a process of their own apart from their clients."""
+    import asyncio
+
     import uvicorn
 
     anchor = dt.datetime.fromisoformat(args.anchor)
     world = load_world(args.seed, args.scale, anchor, Path(args.cache_dir))
-    tiktok_app, appsprint_app = build_apps(world, marketing_qps=None if args.no_rate_limit else 10.0)
-    app = tiktok_app if args.api == "tiktok" else appsprint_app
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    tiktok, appsprint = build_apps(world, marketing_qps=None if args.no_rate_limit else 10.0)
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level="warning", access_log=False,
+                                      lifespan="off", timeout_keep_alive=30))
+        for app, port in ((tiktok, args.tiktok_port), (appsprint, args.appsprint_port))
+    ]
+
+    async def run_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    try:
+        asyncio.run(run_all())
+    except KeyboardInterrupt:  # Ctrl-C in `make sandbox` reaches this child too
+        pass
 
 
 def print_banner(endpoints: SandboxEndpoints, world: World | None = None, out=sys.stdout) -> None:
@@ -197,14 +217,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--appsprint-port", type=int, default=8788)
     parser.add_argument("--once", action="store_true", help="start, print, check, stop")
     parser.add_argument("--state-file", default=None, help="write base URLs + credentials as JSON here")
-    one = sub.add_parser("serve-one", help="serve one API in this process (used by the launcher)")
-    one.add_argument("api", choices=["tiktok", "appsprint"])
+    one = sub.add_parser("serve", help="serve both APIs in this process (used by the launcher)")
     common(one)
-    one.add_argument("--port", type=int, required=True)
+    one.add_argument("--tiktok-port", type=int, required=True)
+    one.add_argument("--appsprint-port", type=int, required=True)
     args = parser.parse_args(argv)
 
-    if args.command == "serve-one":
-        serve_one(args)
+    if args.command == "serve":
+        serve(args)
         return
 
     anchor = dt.datetime.fromisoformat(args.anchor) if args.anchor else default_anchor()

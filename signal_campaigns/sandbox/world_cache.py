@@ -140,6 +140,23 @@ def load_or_generate(
     return world
 
 
+def cached_credentials(
+    seed: int = 7,
+    scale: str = "demo",
+    anchor: dt.datetime | None = None,
+    days: int | None = None,
+    events: int | None = None,
+    cache_dir: Path | str = DEFAULT_CACHE_DIR,
+) -> Credentials:
+    """Make sure the world for these parameters is cached and return its credentials, without
+    loading its tables (the launcher's children load them; the parent only needs credentials)."""
+    anchor = (anchor or default_anchor()).astimezone(dt.timezone.utc)
+    manifest = Path(cache_dir) / cache_key(seed, scale, anchor, days, events) / MANIFEST
+    if not manifest.exists():
+        return load_or_generate(seed, scale, anchor, days, events, cache_dir).credentials
+    return Credentials(**json.loads(manifest.read_text())["credentials"])
+
+
 def _discard(directory: Path, cache_dir: Path) -> None:
     """Move a damaged entry aside atomically, then delete it."""
     trash = cache_dir / f".trash-{directory.name}-{uuid.uuid4().hex[:8]}"
