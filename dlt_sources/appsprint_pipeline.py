@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -68,22 +67,14 @@ def sandbox_config(seed: int, scale: str) -> Iterator[None]:
     """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
     from signal_campaigns.sandbox.runner import sandbox_processes
 
-    keys = ("SOURCES__APPSPRINT__BASE_URL", "SOURCES__APPSPRINT__APP_ID", "SOURCES__APPSPRINT__EXPORT_TOKEN")
-    saved = {k: os.environ.get(k) for k in keys}
+    from signal_campaigns.dev import sandbox_environment
+    from signal_campaigns.warehouse import temporary_env
+
     with sandbox_processes(seed=seed, scale=scale) as endpoints:
-        creds = endpoints.credentials
-        os.environ[keys[0]] = endpoints.appsprint_api_url
-        os.environ[keys[1]] = creds.appsprint_app_id
-        os.environ[keys[2]] = creds.appsprint_export_token
+        env = {k: v for k, v in sandbox_environment(endpoints, []).items() if k.startswith("SOURCES__APPSPRINT__")}
         print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")
-        try:
+        with temporary_env(env):
             yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:

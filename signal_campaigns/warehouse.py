@@ -69,7 +69,8 @@ class DbtRun:
 
 
 @contextlib.contextmanager
-def _env(updates: Mapping[str, str]) -> Iterator[None]:
+def temporary_env(updates: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a ``with`` block, then restore them."""
     saved = {k: os.environ.get(k) for k in updates}
     os.environ.update(updates)
     try:
@@ -129,7 +130,7 @@ def run_dbt(
     updates = {WAREHOUSE_ENV: str(warehouse_path(warehouse))}
     if env:
         updates.update(env)
-    with _env(updates):
+    with temporary_env(updates):
         try:
             res = dbtRunner().invoke(full)
         finally:

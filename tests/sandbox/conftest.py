@@ -17,8 +17,10 @@ from signal_campaigns.sandbox.serving import ThreadedServer
 from signal_campaigns.sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
 from signal_campaigns.sandbox.world import World
 
+from tests.sandbox.control_calls import SandboxControlCalls
 
-class TikTokSandboxClient:
+
+class TikTokSandboxClient(SandboxControlCalls):
     """A running TikTok sandbox plus small helpers for the tests."""
 
     def __init__(self, world: World, url: str, app) -> None:
@@ -52,16 +54,6 @@ class TikTokSandboxClient:
         return {} if token is None else {"Access-Token": token}
 
     # --- sandbox control --------------------------------------------------------------------------
-    def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
-        response = self.http.request(method, f"{self.url}/_sandbox/{path}", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def advance(self, seconds: float) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.control("clock", {"advance_seconds": seconds})["now"])
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.control("clock", method="GET")["now"])
 
     def received(self, pixel_code: str | None = None, **params: Any) -> dict[str, Any]:
         if pixel_code:

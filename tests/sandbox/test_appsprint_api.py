@@ -23,6 +23,7 @@ from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
 from signal_campaigns.sandbox.control import SandboxClock, SandboxControl
 from signal_campaigns.sandbox.serving import ThreadedServer
 from signal_campaigns.sandbox.world import World
+from tests.sandbox.control_calls import SandboxControlCalls
 
 DEFAULT = object()
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -110,7 +111,7 @@ def key(resource: str, row: dict) -> tuple[str, str]:
 # --- the client --------------------------------------------------------------------------------------
 
 
-class AppSprintClient:
+class AppSprintClient(SandboxControlCalls):
     def __init__(self, world: World, url: str, app) -> None:
         self.world = world
         self.url = url
@@ -144,19 +145,6 @@ class AppSprintClient:
             assert body["data"], "a page with a next_cursor must not be empty"
             query = {"limit": limit, "cursor": cursor}
 
-    def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
-        response = self.http.request(method, f"/_sandbox/{path}", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def advance(self, seconds: float) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.control("clock", {"advance_seconds": seconds})["now"])
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.control("clock", method="GET")["now"])
-
-    def arm(self, **fault: Any) -> None:
-        self.control("faults", fault)
 
 
 @pytest.fixture(scope="module")
