@@ -67,11 +67,11 @@ def sandbox_config(seed: int, scale: str) -> Iterator[None]:
     """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
     from signal_campaigns.sandbox.runner import sandbox_processes
 
-    from signal_campaigns.dev import sandbox_environment
+    from signal_campaigns.pipeline import Connection
     from signal_campaigns.warehouse import temporary_env
 
     with sandbox_processes(seed=seed, scale=scale) as endpoints:
-        env = {k: v for k, v in sandbox_environment(endpoints, []).items() if k.startswith("SOURCES__APPSPRINT__")}
+        env = {k: v for k, v in Connection.from_sandbox(endpoints, []).dlt_environment().items() if k.startswith("SOURCES__APPSPRINT__")}
         print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")
         with temporary_env(env):
             yield

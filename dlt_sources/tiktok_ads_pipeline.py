@@ -68,17 +68,6 @@ def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> Dict[str, Any
     }
 
 
-def sandbox_advertiser_ids(api_url: str, app_id: str, secret: str, token: str) -> List[str]:
-    """Every advertiser the token can read (``oauth2/advertiser/get/``, as after a real OAuth)."""
-    import httpx
-
-    body = httpx.get(f"{api_url}/oauth2/advertiser/get/", params={"app_id": app_id, "secret": secret},
-                     headers={"Access-Token": token}, timeout=30).json()
-    if body.get("code") != 0:
-        raise RuntimeError(f"the sandbox refused oauth2/advertiser/get/: code {body.get('code')}")
-    return [row["advertiser_id"] for row in body["data"]["list"]]
-
-
 def print_summary(result: Dict[str, Any]) -> None:
     rows = result["row_counts"]
     print("Loaded into dataset tiktok_ads:")
@@ -109,12 +98,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         if args.sandbox:
+            from signal_campaigns.pipeline import sandbox_advertiser_ids
             from signal_campaigns.sandbox.runner import sandbox_processes
 
             with sandbox_processes(args.seed, args.scale) as endpoints:
                 creds = endpoints.credentials
-                ids = sandbox_advertiser_ids(endpoints.tiktok_api_url, creds.tiktok_app_id, creds.tiktok_app_secret,
-                                             creds.tiktok_access_token)
+                ids = sandbox_advertiser_ids(endpoints)
                 source_args.setdefault("start_date", (endpoints.anchor - dt.timedelta(days=60)).date().isoformat())
                 result = load_tiktok_ads(
                     pipeline,

@@ -97,14 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(PIPELINES_DIR, ignore_errors=True)
         step = time.monotonic()
         with console.status("2. Extracting TikTok Ads and AppSprint data with dlt..."):
-            import httpx
-
-            advertisers = httpx.get(
-                f"{endpoints.tiktok_api_url}/oauth2/advertiser/get/",
-                params={"app_id": endpoints.credentials.tiktok_app_id, "secret": endpoints.credentials.tiktok_app_secret},
-                headers={"Access-Token": endpoints.credentials.tiktok_access_token}, timeout=30,
-            ).json()["data"]["list"]
-            connection = Connection.from_sandbox(endpoints, [a["advertiser_id"] for a in advertisers])
+            connection = Connection.from_sandbox(endpoints)
             loaded = extract(connection, warehouse=db, pipelines_dir=PIPELINES_DIR, now=anchor,
                              start_date=(anchor - dt.timedelta(days=40)).date())
     finally:

@@ -181,7 +181,7 @@ def serve(args: argparse.Namespace) -> None:
         pass
 
 
-def print_banner(endpoints: SandboxEndpoints, world: World | None = None, out=sys.stdout) -> None:
+def print_banner(endpoints: SandboxEndpoints, out=sys.stdout) -> None:
     creds = endpoints.credentials
     lines = [
         "Sandbox servers (local imitations of the real APIs; these credentials only open them):",
