@@ -294,6 +294,19 @@ def _shape_report_row(
     return out
 
 
+def _day_markers(advertiser_id: str, first: dt.date, last: dt.date, report_timezone: str,
+                 synced_at: dt.datetime) -> List[Dict[str, Any]]:
+    """One marker row per day of a re-pulled window: the delete-insert merge deletes the stored
+    rows of each (advertiser, day) it receives, and the hard-delete flag keeps the marker itself
+    out of the table. Without it, a day that TikTok now reports empty would keep stale rows."""
+    days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return [
+        {"advertiser_id": advertiser_id, "ad_id": settings.DAY_MARKER_AD_ID, "stat_date": day,
+         "report_timezone": report_timezone, "synced_at": synced_at, settings.DAY_REPLACED_COLUMN: True}
+        for day in days
+    ]
+
+
 # =================================================================================================
 # The source
 # =================================================================================================
@@ -427,6 +440,8 @@ def tiktok_ads(
                 continue
             currency = parse_text(info.get("currency"))
             for window_start, window_end in split_windows(plan.start, plan.end, window_days):
+                # Every day of the window replaces what is stored for it, rows or none (D5).
+                yield _day_markers(advertiser_id, window_start, window_end, str(tz_name), synced_at)
                 for page in client.report_pages(advertiser_id, window_start, window_end, request_metrics):
                     yield [
                         _shape_report_row(

@@ -324,6 +324,11 @@ PIXEL_HINTS: Dict[str, Dict[str, Any]] = {
 }
 
 
+# The marker row of a re-pulled report day (see report_column_hints).
+DAY_REPLACED_COLUMN = "_day_replaced"
+DAY_MARKER_AD_ID = "(day marker)"
+
+
 def report_column_hints(metrics: List[str]) -> Dict[str, Dict[str, Any]]:
     """Column hints of ``ad_daily_report`` for the configured metric list."""
     hints: Dict[str, Dict[str, Any]] = {
@@ -341,4 +346,8 @@ def report_column_hints(metrics: List[str]) -> Dict[str, Dict[str, Any]]:
     for metric in metrics:
         hints[metric] = dict(COUNT_HINT if metric in COUNT_METRICS else MONEY_HINT)
     hints["synced_at"] = TIMESTAMP_HINT
+    # True only on a re-pulled day's marker row: the merge deletes the day's stored rows and
+    # does not insert the marker (dlt's hard_delete hint), so a day TikTok now reports empty
+    # is emptied too. Real rows leave it NULL.
+    hints[DAY_REPLACED_COLUMN] = {"data_type": "bool", "nullable": True, "hard_delete": True}
     return hints

@@ -219,7 +219,7 @@ def test_full_load_tables_types_and_values(sandbox, tiny_world, tmp_path):
                 "ad_name", "report_timezone", "currency", "spend", "impressions", "clicks", "conversion",
                 "real_time_conversion", "download_start", "complete_payment", "total_complete_payment_rate",
                 "on_web_subscribe", "total_on_web_subscribe_value", "start_trial", "user_registration",
-                "page_content_view_events", "synced_at", "_dlt_load_id", "_dlt_id"}
+                "page_content_view_events", "synced_at", "_day_replaced", "_dlt_load_id", "_dlt_id"}
     assert set(types) == expected
 
     # spend, impressions, clicks and real-time conversions equal the world's (they are never restated)
@@ -290,6 +290,37 @@ def test_restated_conversions_replace_lookback_days_without_duplicates(sandbox, 
             "SELECT min(stat_date) FROM ad_daily_report "
             "WHERE _dlt_load_id = (SELECT max(_dlt_load_id) FROM ad_daily_report)")
     assert loads[0][0] == dt.date(2026, 6, 9)
+
+
+def test_a_repulled_day_reported_empty_loses_its_stale_rows(sandbox, tiny_world, tmp_path):
+    # The sandbox world has report rows up to 2026-06-18: four days later, 06-19..06-22 are
+    # days TikTok reports empty. A row stored for 06-19 earlier (e.g. before TikTok withdrew
+    # invalid traffic) must not survive the re-pull of that day.
+    pipeline = make_pipeline(tmp_path)
+    pipeline.run(make_source(sandbox, tiny_world, now=sandbox_now(sandbox)))
+    advertiser = advertiser_by_timezone(tiny_world, "Europe/Berlin")
+    with pipeline.sql_client() as client:
+        client.execute_sql(
+            f"INSERT INTO {client.make_qualified_table_name('ad_daily_report')} "
+            "(advertiser_id, ad_id, stat_date, spend, report_timezone, _dlt_load_id, _dlt_id) "
+            "VALUES (?, 'stale-ad', DATE '2026-06-19', 12.5, 'Europe/Berlin', 'earlier', 'stale-row')",
+            advertiser)
+    before = report_by_key(pipeline)
+
+    sandbox.advance_clock(4 * 24 * 3600)
+    pipeline.run(make_source(sandbox, tiny_world, now=sandbox_now(sandbox)))
+    after = report_by_key(pipeline)
+
+    assert (advertiser, "stale-ad", dt.date(2026, 6, 19)) in before
+    assert not [k for k in after if k[2] > dt.date(2026, 6, 18)], "empty days must stay empty"
+    assert {k for k in before if k[1] != "stale-ad"} <= set(after)
+    assert set(after) <= set(world_daily(tiny_world))
+    # the day markers that cleared the days are never stored
+    with pipeline.sql_client() as client:
+        markers = client.execute_sql(
+            f"SELECT count(*) FROM {client.make_qualified_table_name('ad_daily_report')} "
+            "WHERE _day_replaced IS NOT NULL OR ad_id = '(day marker)'")
+    assert markers[0][0] == 0
 
 
 def test_run_killed_midway_then_rerun_equals_one_clean_run(sandbox, tiny_world, tmp_path):
