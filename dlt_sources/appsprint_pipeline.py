@@ -80,7 +80,7 @@ def sandbox_config(seed: int, scale: str) -> Iterator[None]:
 def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
     lines = [f"Loaded dataset {pipeline.dataset_name!r} in {elapsed:.1f}s"]
     with pipeline.sql_client() as client:
-        for table in ("signal_links", "clicks", "installs", "events", "quarantine"):
+        for table in ("signal_links", "clicks", "installs", "events", "quarantine"):  # events: deliveries
             try:
                 rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(table)}")
                 count = rows[0][0]
@@ -90,8 +90,9 @@ def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
     for name, resource in source.resources.items():
         m = resource.custom_metrics
         if m:
+            wires = ", ".join(f"{k} {v}" for k, v in sorted(m.get("pages_by_wire", {}).items())) or "none"
             lines.append(
-                f"  {name}: received {m.get('rows_received', 0):,} rows in {m.get('pages', 0)} pages, "
+                f"  {name}: received {m.get('rows_received', 0):,} rows in {m.get('pages', 0)} pages ({wires}), "
                 f"{m.get('quarantined', 0)} quarantined, {m.get('retries', 0)} retries "
                 f"(since {m.get('updated_since') or 'the beginning'})"
             )
@@ -108,6 +109,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--page-limit", type=int, default=None, help="rows per request (max 1000)")
     parser.add_argument("--initial-updated-since", default=None, help="first run: rows updated after (ISO-8601)")
     parser.add_argument("--resources", nargs="*", default=None, help="subset of the resources")
+    parser.add_argument("--wire", choices=["arrow", "json"], default=None,
+                        help="page format to ask for (default arrow; JSON is read either way)")
     args = parser.parse_args(argv)
 
     kwargs: dict[str, Any] = {}
@@ -117,6 +120,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         kwargs["initial_updated_since"] = args.initial_updated_since
     if args.resources:
         kwargs["resources"] = args.resources
+    if args.wire:
+        kwargs["wire"] = args.wire
     pipeline = appsprint_pipeline(args.warehouse, pipelines_dir=args.pipelines_dir)
     ctx = sandbox_config(args.seed, args.scale) if args.sandbox else contextlib.nullcontext()
     with ctx:

@@ -24,12 +24,20 @@ Each resource is incremental on ``updated_at``: within a run it follows the API'
 next run's ``updated_since`` (exclusive on the server, so ``range_start="open"`` here). State is
 committed only with a completed extract, so a run that dies midway is simply repeated.
 
-Fast path: page bodies stay bytes; batches of pages are parsed by DuckDB's JSON reader into Arrow
-columns, typed and validated with ``pyarrow.compute`` (:mod:`.helpers`), and yielded as Arrow tables
-of ~20k rows, so dlt writes Parquet without row-by-row normalisation. Rows that cannot be typed are
-yielded to the ``quarantine`` table (append) with their reason and raw JSON; the good rows of the
-same page load. Fields outside the contract (docs/appsprint_export_api.md) are not loaded (the
-``orjson`` path logs them; the DuckDB path does not see them).
+Fast path: the client asks for Arrow IPC pages (``wire="arrow"``, docs/appsprint_export_api.md);
+batches of pages are concatenated, typed and validated with ``pyarrow.compute`` (:mod:`.helpers`),
+and yielded as Arrow tables, so dlt writes Parquet without row-by-row normalisation. A server that
+answers JSON instead (no Arrow support) is read too: page bodies stay bytes and batches of them are
+parsed by DuckDB's JSON reader into Arrow columns, then typed the same way. Rows that cannot be
+typed are yielded to the ``quarantine`` table (append) with their reason and raw JSON; the good
+rows of the same page load. Fields outside the contract are not loaded (logged, on the Arrow and
+``orjson`` paths).
+
+Write dispositions: signal links, clicks and installs merge on their ids (latest ``updated_at``
+wins: an install's attribution can change). Events are appended, one row per delivery as served
+(a re-delivered event is two rows that differ only in ``updated_at``); ``stg_appsprint__events``
+keeps the latest per ``event_id``. Appending writes each row once; a merge loads a staging table
+and then copies it, which doubled the load time of the largest table (docs/raw_layer.md).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from .helpers import (
     DuckDBPageReader,
     Page,
     TypedPage,
+    raw_from_arrow,
     type_raw,
     AppSprintClient,
     AppSprintError,
@@ -96,9 +105,11 @@ def appsprint(
     max_retry_after: float = S.DEFAULT_MAX_RETRY_AFTER_SECONDS,
     prefetch_pages: int = S.DEFAULT_PREFETCH_PAGES,
     bulk_parse: bool = True,
+    wire: str = S.DEFAULT_WIRE,
     resources: Optional[Sequence[str]] = None,
 ) -> list[DltResource]:
-    """The AppSprint export API as four merge resources plus the ``quarantine`` table.
+    """The AppSprint export API as four resources plus the ``quarantine`` table: signal links,
+    clicks and installs merged on their ids; events appended, one row per delivery.
 
     Args:
         base_url: API base ending in ``/v1``.
@@ -110,10 +121,14 @@ def appsprint(
         max_retries: retries per request for 429 / 5xx / HTML bodies / timeouts.
         max_retry_after: a 429 asking to wait longer than this stops the run instead.
         prefetch_pages: pages fetched ahead in a thread while one is typed (0 = off).
-        bulk_parse: parse page bodies in bulk with DuckDB's JSON reader (fast path); when off,
-            or for a page DuckDB cannot read, pages are parsed with orjson one by one.
+        bulk_parse: parse JSON page bodies in bulk with DuckDB's JSON reader; when off, or for a
+            page DuckDB cannot read, JSON pages are parsed with orjson one by one.
+        wire: ``"arrow"`` (default) asks for Arrow IPC pages and reads JSON when the server
+            answers JSON (a server without Arrow support); ``"json"`` asks for JSON only.
         resources: subset of ``signal_links``, ``clicks``, ``installs``, ``events``.
     """
+    if wire not in S.WIRES:
+        raise ValueError(f"wire must be one of {list(S.WIRES)}, got {wire!r}")
     if not 1 <= int(page_limit) <= S.MAX_PAGE_LIMIT:
         raise ValueError(f"page_limit must be within 1..{S.MAX_PAGE_LIMIT}, got {page_limit}")
     initial = parse_iso_utc(initial_updated_since) if initial_updated_since else None
@@ -132,6 +147,7 @@ def appsprint(
             max_retries=max_retries,
             max_retry_after=max_retry_after,
             raw_bodies=bulk_parse,
+            wire=wire,
         )
 
     return [
@@ -201,17 +217,31 @@ def _make_resource(
                 counts["quarantined"] += typed.quarantine.num_rows
                 yield dlt.mark.with_table_name(typed.quarantine, S.QUARANTINE_TABLE)
 
-        def type_bodies(pages: list[Page]) -> list[TypedPage]:
-            """Pages kept as raw bodies: one DuckDB read for all; per page with orjson if that fails."""
-            raw = reader.read([p.body for p in pages]) if reader is not None else None
-            if raw is not None:
-                return [type_raw(spec, raw)]
-            return [type_page(spec, p.parsed_rows()) for p in pages]
+        def type_batch(batch_pages: list[Page]) -> list[TypedPage]:
+            """Pages of one kind typed together: Arrow pages concatenated, raw JSON bodies read by
+            one DuckDB call (per page with orjson if that fails), parsed JSON rows per page."""
+            first = batch_pages[0]
+            if first.table is not None:
+                tables = [p.table for p in batch_pages]
+                try:
+                    table = pa.concat_tables(tables, promote_options="permissive")
+                except (pa.ArrowInvalid, pa.ArrowTypeError):  # pages with incompatible schemas
+                    return [type_raw(spec, raw_from_arrow(spec, t)) for t in tables]
+                return [type_raw(spec, raw_from_arrow(spec, table))]
+            if first.body is not None:
+                raw = reader.read([p.body for p in batch_pages]) if reader is not None else None
+                if raw is not None:
+                    return [type_raw(spec, raw)]
+                return [type_page(spec, p.parsed_rows()) for p in batch_pages]
+            return [type_page(spec, p.rows) for p in batch_pages]
+
+        def kind(page: Page) -> str:
+            return "arrow" if page.table is not None else "body" if page.body is not None else "rows"
 
         with new_client() as client, _page_reader(spec, bulk) as reader:
             pages = client.iter_pages(
                 spec.endpoint, updated_since=since, limit=page_limit,
-                prefetch=max(prefetch_pages, S.BULK_PAGES if bulk else 0) if prefetch_pages else 0,
+                prefetch=max(prefetch_pages, S.BULK_PAGES) if prefetch_pages else 0,
             )
             pending: list[Page] = []
             try:
@@ -221,13 +251,14 @@ def _make_resource(
                     t1 = time.perf_counter()
                     waited += t1 - t0
                     typed_pages: list[TypedPage] = []
-                    if page is not None and page.body is not None:
-                        pending.append(page)
-                    elif page is not None:
-                        typed_pages.append(type_page(spec, page.rows))
-                    if pending and (page is None or len(pending) >= S.BULK_PAGES):
-                        typed_pages.extend(type_bodies(pending))
+                    if pending and (page is None or kind(page) != kind(pending[0])):
+                        typed_pages.extend(type_batch(pending))
                         pending = []
+                    if page is not None:
+                        pending.append(page)
+                        if len(pending) >= S.BULK_PAGES or kind(page) == "rows":
+                            typed_pages.extend(type_batch(pending))
+                            pending = []
                     typing += time.perf_counter() - t1
                     for typed in typed_pages:
                         yield from typed_items(typed)
@@ -261,5 +292,8 @@ def _make_resource(
         columns=S.QUARANTINE_COLUMNS,
         create_table_variant=True,
     )
-    resource.apply_hints(primary_key=spec.key, write_disposition=MERGE, columns=spec.dlt_columns())
+    if spec.write_disposition == "merge":
+        resource.apply_hints(primary_key=spec.key, write_disposition=MERGE, columns=spec.dlt_columns())
+    else:
+        resource.apply_hints(write_disposition="append", columns=spec.dlt_columns())
     return resource

@@ -49,6 +49,16 @@ logger = logging.getLogger("dlt_sources.appsprint")
 
 TOKEN_ENV_VAR = "SOURCES__APPSPRINT__EXPORT_TOKEN"
 
+# Wire formats (docs/appsprint_export_api.md): "arrow" asks for Arrow IPC pages and accepts JSON
+# (a server without Arrow support answers JSON, and the client reads that); "json" asks for JSON.
+ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
+WIRE_ACCEPT = {
+    "arrow": f"{ARROW_MEDIA_TYPE}, application/json;q=0.5",
+    "json": "application/json",
+}
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+REQUEST_ID_HEADER = "X-Request-Id"
+
 
 # ------------------------------------------------------------------------------------------------
 # errors
@@ -100,6 +110,11 @@ class RequestStats:
     retry_after_waited_s: float = 0.0
     backoff_waited_s: float = 0.0
     http_seconds: float = 0.0
+    pages_by_wire: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def count_page(self, wire: str) -> None:
+        self.pages += 1
+        self.pages_by_wire[wire] = self.pages_by_wire.get(wire, 0) + 1
 
     def count_retry(self, reason: str) -> None:
         self.retries += 1
@@ -114,6 +129,8 @@ class RequestStats:
             "retries_by_reason": dict(self.retries_by_reason),
             "retry_after_waited_s": round(self.retry_after_waited_s, 3),
             "backoff_waited_s": round(self.backoff_waited_s, 3),
+            "pages_by_wire": dict(self.pages_by_wire),
+            "http_s": round(self.http_seconds, 3),
         }
 
 
@@ -124,8 +141,18 @@ class Page:
     next_cursor: Optional[str]
     request_id: Optional[str]
     body: Optional[bytes] = None  # the raw JSON body (fast path)
+    table: Optional[pa.Table] = None  # the page as Arrow (the Arrow wire format)
+
+    @property
+    def wire(self) -> str:
+        return "arrow" if self.table is not None else "json"
 
     def parsed_rows(self) -> list:
+        if self.table is not None:
+            raise AppSprintResponseError(
+                f"AppSprint {self.endpoint}: this page arrived as Arrow; read page.table, or create "
+                "the client with wire='json' to get JSON rows"
+            )
         if self.rows is None:
             doc = orjson.loads(self.body or b"{}")
             self.rows = doc.get("data") if isinstance(doc, dict) else None
@@ -208,6 +235,7 @@ class AppSprintClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: Optional[httpx.BaseTransport] = None,
         raw_bodies: bool = False,
+        wire: str = "json",
     ) -> None:
         if not base_url:
             raise AppSprintError("sources.appsprint.base_url is not set (e.g. https://<host>/v1)")
@@ -226,12 +254,15 @@ class AppSprintClient:
         self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
         self._sleep = sleep
+        if wire not in WIRE_ACCEPT:
+            raise ValueError(f"wire must be one of {sorted(WIRE_ACCEPT)}, got {wire!r}")
         self.raw_bodies = raw_bodies
+        self.wire = wire
         self.stats = RequestStats()
         self._http = httpx.Client(
             headers={
                 "Authorization": f"Bearer {export_token}",
-                "Accept": "application/json",
+                "Accept": WIRE_ACCEPT[wire],
                 "User-Agent": "signal-campaigns-dlt/0.1",
             },
             timeout=httpx.Timeout(timeout),
@@ -329,12 +360,15 @@ class AppSprintClient:
         raise AppSprintRequestError(f"AppSprint {endpoint}: {self._scrub(detail)}{hint}")
 
     def _parse_page(self, endpoint: str, resp: httpx.Response, body: bytes) -> Page:
+        ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == ARROW_MEDIA_TYPE:
+            return self._parse_arrow_page(endpoint, resp, body)
         if self.raw_bodies:
             meta = envelope_meta(body)
             if meta is not None:
                 # fast path: the rows stay JSON bytes (typed later, in bulk); only the envelope's
                 # small `meta` object was parsed to learn the next cursor
-                self.stats.pages += 1
+                self.stats.count_page("json")
                 next_cursor = meta.get("next_cursor")
                 if next_cursor is not None and not isinstance(next_cursor, str):
                     next_cursor = str(next_cursor)
@@ -360,8 +394,21 @@ class AppSprintClient:
         if next_cursor is not None and not isinstance(next_cursor, str):
             next_cursor = str(next_cursor)
         rows = doc["data"]
-        self.stats.pages += 1
+        self.stats.count_page("json")
         return Page(endpoint, rows, next_cursor or None, meta.get("request_id"))
+
+    def _parse_arrow_page(self, endpoint: str, resp: httpx.Response, body: bytes) -> Page:
+        """An Arrow IPC stream page; ``next_cursor`` / ``request_id`` come from the headers."""
+        try:
+            table = pa.ipc.open_stream(pa.BufferReader(body)).read_all()
+        except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+            # a truncated or corrupted stream (a proxy cut it): transient, like a cut JSON body
+            raise _Transient(
+                "invalid_body", f"HTTP 200 with an Arrow stream that cannot be read ({exc}); {len(body)} bytes"
+            ) from None
+        self.stats.count_page("arrow")
+        next_cursor = resp.headers.get(NEXT_CURSOR_HEADER) or None
+        return Page(endpoint, None, next_cursor, resp.headers.get(REQUEST_ID_HEADER), table=table)
 
     # -- paging ---------------------------------------------------------------------------------
     def iter_pages(
@@ -556,8 +603,9 @@ def _cast_marking_bad(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.
         pass
     bad = np.zeros(len(raw), dtype=bool)
     if target == S.TS:
-        # most bad timestamps do not even look like one: drop those in one vectorised pass
-        implausible = pc.invert(pc.fill_null(pc.match_substring_regex(raw, _ISO_UTC_RE), True))
+        # bad timestamps either do not look like one or name a day the month does not have:
+        # both found in vectorised passes, so the bisection below is for oddities only
+        implausible = _implausible_timestamps(raw)
         bad |= implausible.to_numpy(zero_copy_only=False)
         raw = pc.if_else(implausible, pa.scalar(None, raw.type), raw)
         try:
@@ -567,6 +615,23 @@ def _cast_marking_bad(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.
     _find_uncastable(raw, target, 0, bad)
     kept = pc.if_else(pa.array(bad), pa.scalar(None, raw.type), raw)
     return kept.cast(target), bad
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def _implausible_timestamps(raw: pa.Array) -> pa.Array:
+    """True where a string is not an ISO-8601 UTC timestamp of a real calendar day."""
+    looks_right = pc.fill_null(pc.match_substring_regex(raw, _ISO_UTC_RE), True)
+    year = pc.cast(pc.if_else(looks_right, pc.utf8_slice_codeunits(raw, 0, 4), "2000"), pa.int32())
+    month = pc.cast(pc.if_else(looks_right, pc.utf8_slice_codeunits(raw, 5, 7), "01"), pa.int32())
+    day = pc.cast(pc.if_else(looks_right, pc.utf8_slice_codeunits(raw, 8, 10), "01"), pa.int32())
+    y = pc.fill_null(year, 2000).to_numpy(zero_copy_only=False)
+    m = pc.fill_null(month, 1).to_numpy(zero_copy_only=False)
+    d = pc.fill_null(day, 1).to_numpy(zero_copy_only=False)
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    no_such_day = d > (_DAYS_IN_MONTH[m] + ((m == 2) & leap))
+    return pc.or_(pc.invert(looks_right), pa.array(no_such_day))
 
 
 def _find_uncastable(arr: pa.Array, target: pa.DataType, offset: int, bad: np.ndarray) -> None:
@@ -602,7 +667,7 @@ def _number_array(values: list) -> tuple[pa.Array, np.ndarray]:
 
 def _as_float(src: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """float64 as is; JSON number text cast in bulk (a JSON string or boolean is flagged)."""
-    if pa.types.is_floating(src.type) or pa.types.is_integer(src.type):
+    if pa.types.is_floating(src.type) or pa.types.is_integer(src.type) or pa.types.is_decimal(src.type):
         return src.cast(pa.float64()), np.zeros(len(src), dtype=bool)
     src = pc.if_else(pc.equal(src, "null"), pa.scalar(None, src.type), src)
     return _cast_marking_bad(src, pa.float64())
@@ -698,6 +763,126 @@ def raw_from_rows(spec: S.ResourceSpec, rows: Sequence[Any]) -> RawColumns:
     return RawColumns(
         n, columns, lambda i: orjson.dumps(rows[i]).decode(), problems, odd_rows, unknown, extra_field_rows
     )
+
+
+# --- reader 3: Arrow pages (the Arrow wire format) -------------------------------------------------
+def raw_from_arrow(spec: S.ResourceSpec, table: pa.Table) -> RawColumns:
+    """Arrow pages -> raw columns, vectorised. The server's schema is hostile input like JSON:
+    a missing field is null; a number where a string belongs becomes its text; text where a number
+    belongs is flagged by :func:`type_raw` (as JSON text of a string); a nested field that is not a
+    struct flags its non-null rows ``bad_nested``; anything else unexpected is converted per value
+    to JSON text (rare)."""
+    n = table.num_rows
+    problems = _Problems(n)
+    names = set(table.column_names)
+    columns: dict[str, pa.Array] = {}
+    for col in spec.columns:
+        top = col.source_path[0]
+        arr = _one_chunk(table.column(top)) if top in names else pa.nulls(n, pa.string())
+        if len(col.source_path) > 1:
+            parent = arr
+            if pa.types.is_struct(parent.type):
+                index = parent.type.get_field_index(col.source_path[1])
+                arr = parent.field(index) if index >= 0 else pa.nulls(n, pa.string())
+                if parent.null_count and index >= 0:  # a null parent makes its fields null
+                    arr = pc.if_else(pc.is_valid(parent), arr, pa.scalar(None, arr.type))
+            else:
+                problems.add(pc.is_valid(parent), lambda i, p=top: f"bad_nested: {p} is not an object")
+                arr = pa.nulls(n, pa.string())
+        columns[col.name] = _arrow_raw_column(col, arr)
+    unknown = names - spec.top_level_fields
+
+    json_fields = {c.source_path[0] for c in spec.columns if c.kind == "json"}
+
+    def row_json(i: int) -> str:
+        row = table.slice(i, 1).to_pylist()[0]
+        for name in json_fields & row.keys():
+            row[name] = _embedded_json(row[name])
+        return orjson.dumps(row, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+    extra = np.full(n, bool(unknown), dtype=bool)
+    return RawColumns(n, columns, row_json, problems, unknown_fields=set(unknown), extra_field_rows=extra)
+
+
+def _one_chunk(col: Any) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def _arrow_raw_column(col: S.Column, arr: pa.Array) -> pa.Array:
+    """One Arrow column in the form :func:`type_raw` reads (see :class:`RawColumns`)."""
+    t = arr.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(arr), pa.float64() if col.kind in ("money", "double") else pa.string())
+    if pa.types.is_dictionary(t):
+        arr, t = arr.dictionary_decode(), t.value_type
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        arr, t = arr.cast(pa.string()), pa.string()
+    if col.kind in ("money", "double"):
+        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+            return arr
+        if pa.types.is_string(t):  # text where a number belongs: flagged, like a JSON string
+            return pc.binary_join_element_wise('"', arr, '"', "")
+        return _json_texts(arr)
+    if col.kind == "timestamp":
+        if pa.types.is_timestamp(t):
+            return arr if t.tz is not None else arr.cast(pa.timestamp(t.unit, tz="UTC"))
+        if pa.types.is_date(t):
+            return arr.cast(pa.timestamp("s")).cast(pa.timestamp("s", tz="UTC"))
+    if col.kind == "json" and pa.types.is_string(t):
+        return arr  # the JSON text of the value, as the contract says
+    if pa.types.is_string(t):
+        return arr
+    if pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return arr.cast(pa.string())  # the value's text, like a JSON number read as a string
+    return _json_texts(arr)
+
+
+def _number_text(value: Any) -> Any:
+    """A decimal as its JSON number text, without the scale's trailing zeros (``-59.99``, as the
+    JSON wire serves it); other values unchanged."""
+    if type(value).__name__ != "Decimal":
+        return value
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def _embedded_json(value: Any) -> Any:
+    """JSON text carried in a string column, embedded as JSON (kept a string if it is not JSON)."""
+    if type(value) is str:
+        try:
+            orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+        return orjson.Fragment(value)
+    return value
+
+
+def _json_texts(arr: pa.Array) -> pa.Array:
+    return pa.array(
+        [None if v is None else orjson.dumps(v, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+         for v in arr.to_pylist()],
+        pa.string(),
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    import decimal
+
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(_number_text(value)) if value.is_finite() else None
+    raise TypeError(type(value).__name__)
 
 
 # --- reader 2: page bodies parsed by DuckDB's JSON reader (no Python object per value) ----------
@@ -819,22 +1004,26 @@ def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: Optional[
                 reason = "missing_id" if col.kind == "id" else f"missing_{name}"
                 problems.add(missing, lambda i, r=reason: r)
         elif col.kind == "timestamp":
-            raw_strings[name] = src
+            if pa.types.is_string(src.type):
+                raw_strings[name] = src
             arr, bad = _cast_marking_bad(src, S.TS)
             problems.add(bad, lambda i, c=name, v=src: f"bad_timestamp: {c}={v[i].as_py()!r}")
             if col.required:
                 problems.add(pc.is_null(src), lambda i, c=name: f"bad_timestamp: {c}=None")
         elif col.kind == "money":
             num, bad_type = _as_float(src)
-            problems.add(bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={v[i].as_py()} is not a number")
+            problems.add(bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} is not a number")
             negative = pc.fill_null(pc.less(num, 0), False)
-            problems.add(negative, lambda i, c=name, v=src: f"negative_revenue: {c}={v[i].as_py()}")
+            problems.add(negative, lambda i, c=name, v=src: f"negative_revenue: {c}={_number_text(v[i].as_py())}")
             too_big = pc.fill_null(pc.greater_equal(pc.abs(num), float(S.MONEY_MAX_ABS)), False)
-            problems.add(too_big, lambda i, c=name, v=src: f"bad_revenue: {c}={v[i].as_py()} out of range")
+            problems.add(too_big, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} out of range")
             drop = pc.or_(negative, too_big)
             if pc.any(drop).as_py():
                 num = pc.if_else(drop, pa.scalar(None, pa.float64()), num)
-            arr = num.cast(S.MONEY)
+            if pa.types.is_decimal(src.type):  # exact: no round trip through float
+                arr = pc.if_else(pc.is_null(num), pa.scalar(None, S.MONEY), src.cast(S.MONEY, safe=False))
+            else:
+                arr = num.cast(S.MONEY)
         elif col.kind == "double":
             arr, bad_type = _as_float(src)
             problems.add(bad_type, lambda i, c=name, v=src: f"bad_number: {c}={v[i].as_py()} is not a number")
@@ -932,6 +1121,8 @@ def _check_event_limits(
     other = np.zeros(n, dtype=np.int64)
     for arr in raw_strings.values():
         other += pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+    # typed (Arrow) timestamps: "YYYY-MM-DDTHH:MM:SS.mmmZ" plus quotes
+    other += 26 * sum(1 for c in raw.columns.values() if pa.types.is_timestamp(c.type))
     bound = params_len + 6 * other + _EVENT_FIXED_OVERHEAD
     candidates = bound > S.EVENT_MAX_BYTES
     if raw.extra_field_rows is not None:

@@ -24,7 +24,10 @@ DEFAULT_BACKOFF_MAX_SECONDS = 30.0
 # A Retry-After longer than this is not waited for: the run stops with a clear error instead.
 DEFAULT_MAX_RETRY_AFTER_SECONDS = 300.0
 DEFAULT_PREFETCH_PAGES = 2  # pages fetched ahead (in a thread) while the current one is typed
-BULK_PAGES = 16  # page bodies parsed together by one DuckDB read (fast path)
+BULK_PAGES = 16  # pages typed together (Arrow pages concatenated; JSON bodies: one DuckDB read)
+# Wire format asked of the API: Arrow IPC pages, falling back to JSON when the server answers JSON
+WIRES = ("arrow", "json")
+DEFAULT_WIRE = "arrow"
 YIELD_BATCH_ROWS = 20_000  # typed pages are concatenated into Arrow tables of about this many rows
 
 # --- SDK limits (reference/appsprint.md §2): an event the SDK would not send is not typed ------
@@ -75,6 +78,11 @@ class ResourceSpec:
     key: str  # primary key column
     columns: tuple[Column, ...]
     cursor: str = "updated_at"
+    # "merge": one row per key, the latest updated_at wins (links, clicks, installs: attribution
+    # changes). "append": one row per delivery, as served (events: a re-delivery is identical but
+    # for updated_at; stg_appsprint__events keeps the latest per event_id). Appending writes the
+    # rows once, where a merge writes them to a staging table first and then again.
+    write_disposition: Literal["merge", "append"] = "merge"
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -108,9 +116,9 @@ class ResourceSpec:
         cols: dict[str, dict] = {
             c.name: {"nullable": not c.required} for c in self.columns if c.required
         }
-        # merge keeps the latest version of a key: an install whose attribution changed, or the
-        # later delivery of an event delivered twice
-        cols[self.cursor] = {**cols.get(self.cursor, {}), "dedup_sort": "desc"}
+        if self.write_disposition == "merge":
+            # merge keeps the latest version of a key (an install whose attribution changed)
+            cols[self.cursor] = {**cols.get(self.cursor, {}), "dedup_sort": "desc"}
         return cols
 
 
@@ -178,6 +186,7 @@ EVENTS = ResourceSpec(
     name="events",
     endpoint="events",
     key="event_id",
+    write_disposition="append",
     columns=(
         _col("event_id", "id", required=True),
         _col("appsprint_id", "id"),

@@ -36,6 +36,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import decimal
+import functools
 from typing import Any
 
 import numpy as np
@@ -201,11 +202,15 @@ def _needs_escape(col: pa.ChunkedArray) -> bool:
     return False
 
 
-def _ts_strings(col: pa.ChunkedArray | pa.Array) -> list[str | None]:
-    """A timestamp column -> ISO-8601 UTC strings with milliseconds and ``Z`` (nulls stay None)."""
+def _ts_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+    """A timestamp column -> ISO-8601 UTC strings with milliseconds and ``Z`` (nulls stay null)."""
     text = pc.cast(pc.cast(col, _TS_MS, safe=False), pa.string())  # "2026-06-15 12:00:00.000"
     text = pc.utf8_replace_slice(text, start=10, stop=11, replacement="T")
-    return pc.binary_join_element_wise(text, "Z", "").to_pylist()
+    return pc.binary_join_element_wise(text, "Z", "")
+
+
+def _ts_strings(col: pa.ChunkedArray | pa.Array) -> list[str | None]:
+    return _ts_text(col).to_pylist()
 
 
 class _Field:
@@ -563,6 +568,7 @@ class ResourceIndex:
         self.static = pa.array(pieces.texts, pa.string())
         self.extras: list[ExtraRow] = []
         self._extra_keys: list[tuple[int, str]] = []
+        self._texts: dict[str, pa.ChunkedArray] | None = None  # see _served_texts
 
     def _physical(self, logical: slice | np.ndarray) -> slice | np.ndarray:
         """Table rows of logical positions (a slice when they are contiguous)."""
@@ -687,10 +693,11 @@ class ResourceIndex:
         return self._row_texts(self._physical(slice(start, stop)))
 
     # --- one page ----------------------------------------------------------------------------
-    def page_json(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
-                  since_ms: int | None = None) -> tuple[bytes, str | None]:
-        """(JSON array of the rows visible at ``clock_ms`` after ``cursor`` -- or with updated_at
-        > ``since_ms`` -- at most ``limit`` of them, next_cursor or None)."""
+    def select_page(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
+                    since_ms: int | None = None) -> "PageSelection":
+        """Which rows one page holds: the rows visible at ``clock_ms`` after ``cursor`` -- or with
+        updated_at > ``since_ms`` -- at most ``limit`` of them, in (updated_at, id) order, and the
+        next cursor (None when no visible row follows). Rendering is separate (JSON or Arrow)."""
         if cursor is not None:
             after_key: tuple[int, str] | None = (cursor.updated_at_ms, cursor.row_id)
             start = self.position_after(cursor.updated_at_ms, cursor.row_id, cursor.position)
@@ -716,31 +723,87 @@ class ResourceIndex:
 
         if not extras:
             if len(world_ms) == 0:
-                return b"[]", None
-            body = self._page_bytes(self._physical(rows))
+                return PageSelection(self._physical(slice(0, 0)), 0, None)
+            physical = self._physical(rows)
             if not world_more:
-                return body, None
+                return PageSelection(physical, len(world_ms), None)
             last = int(rows.stop - 1) if isinstance(rows, slice) else int(rows[-1])
             cursor_out = Cursor(self.spec.name, int(world_ms[-1]), self._id_at(last), next_pos)
-            return body, cursor_out.encode()
+            return PageSelection(physical, len(world_ms), cursor_out.encode())
 
         # live rows (Signal-link clicks) to merge in by key; world rows are a contiguous slice here
         assert isinstance(rows, slice)
-        world_texts = self._row_texts(self._physical(rows)) if len(world_ms) else []
         world_ids = self._ids_between(rows.start, rows.stop) if len(world_ms) else []
-        merged = [((int(m), i), 0, t) for m, i, t in zip(world_ms, world_ids, world_texts)]
-        merged.extend((e.key, 1, e.json) for e in extras)
+        merged: list[tuple[tuple[int, str], int, Any]] = [
+            ((int(m), i), 0, k) for k, (m, i) in enumerate(zip(world_ms, world_ids))
+        ]
+        merged.extend((e.key, 1, e) for e in extras)
         merged.sort(key=lambda item: item[0])
         taken = merged[:limit]
         if not taken:
-            return b"[]", None
+            return PageSelection(self._physical(slice(0, 0)), 0, None)
+        world_taken = sum(1 for item in taken if item[1] == 0)
+        position = rows.start + world_taken
         last_key = taken[-1][0]
-        position = rows.start + sum(1 for item in taken if item[1] == 0)
         more = position < next_pos or world_more or bool(self._extras_after(last_key, clock_ms, 1))
-        body = b"[" + ",".join(item[2] for item in taken).encode() + b"]"
-        if not more:
-            return body, None
-        return body, Cursor(self.spec.name, last_key[0], last_key[1], position).encode()
+        order = [(item[1], item[2]) for item in taken]  # (0, k-th world row) | (1, ExtraRow)
+        world = self._physical(slice(rows.start, position))
+        next_cursor = Cursor(self.spec.name, last_key[0], last_key[1], position).encode() if more else None
+        return PageSelection(world, world_taken, next_cursor, order)
+
+    def page_json(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
+                  since_ms: int | None = None) -> tuple[bytes, str | None]:
+        """(JSON array of the page's rows, next_cursor or None); see :meth:`select_page`."""
+        sel = self.select_page(clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms)
+        if sel.merged is None:
+            if sel.world_rows == 0:
+                return b"[]", sel.next_cursor
+            return self._page_bytes(sel.world), sel.next_cursor
+        world_texts = self._row_texts(sel.world) if sel.world_rows else []
+        texts = [world_texts[item] if src == 0 else item.json for src, item in sel.merged]
+        return b"[" + ",".join(texts).encode() + b"]", sel.next_cursor
+
+    def page_arrow(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
+                   since_ms: int | None = None) -> tuple[bytes, str | None]:
+        """(the page as an Arrow IPC stream in :func:`arrow_schema`, next_cursor or None): the
+        same rows, order and cursor as :meth:`page_json`."""
+        sel = self.select_page(clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms)
+        schema = arrow_schema(self.spec)
+        if sel.world_rows:
+            rows = sel.world
+            texts = self._served_texts()
+            if isinstance(rows, slice):
+                world = self.table.slice(rows.start, rows.stop - rows.start)
+                page_texts = {c: t.slice(rows.start, rows.stop - rows.start) for c, t in texts.items()}
+            else:
+                lo = int(rows.min())
+                take = pa.array(rows - lo)
+                world = self.table.slice(lo, int(rows.max()) + 1 - lo).take(take)
+                page_texts = {c: t.slice(lo, int(rows.max()) + 1 - lo).take(take) for c, t in texts.items()}
+            table = served_arrow(self.spec, world, page_texts)
+        else:
+            table = schema.empty_table()
+        if sel.merged is not None:
+            extras = [item for src, item in sel.merged if src == 1]
+            extra_table = pa.Table.from_pylist([_arrow_row(self.spec, orjson.loads(e.json)) for e in extras],
+                                               schema=schema)
+            both = pa.concat_tables([table, extra_table])
+            picks, k_extra = [], table.num_rows
+            for src, item in sel.merged:
+                if src == 0:
+                    picks.append(item)
+                else:
+                    picks.append(k_extra)
+                    k_extra += 1
+            table = both.take(pa.array(picks, pa.int64()))
+        return ipc_stream(table), sel.next_cursor
+
+    def _served_texts(self) -> dict[str, pa.ChunkedArray]:
+        """The ``ts_raw`` fields as served, rendered once for the whole table (on first use)."""
+        if self._texts is None:
+            self._texts = {column: served_text_column(self.table, column)
+                           for _, column, kind in self.spec.fields if kind == "ts_raw"}
+        return self._texts
 
     def state_key(self, clock_ms: int) -> tuple[int, int | None, int]:
         """Two requests with the same cursor, limit and state key get the same page."""
@@ -752,6 +815,146 @@ class ResourceIndex:
         lo = 0 if after_key is None else bisect.bisect_right(self._extra_keys, after_key)
         hi = bisect.bisect_right(self._extra_keys, (clock_ms, _MAX_ID))
         return self.extras[lo:min(hi, lo + limit + 1)]
+
+
+@dataclasses.dataclass
+class PageSelection:
+    """The rows of one page: world rows (a table slice or row positions) and, when live rows are
+    merged in, their order."""
+
+    world: slice | np.ndarray  # physical rows of the world table
+    world_rows: int
+    next_cursor: str | None
+    merged: list[tuple[int, Any]] | None = None  # (0, k-th world row) | (1, ExtraRow), in order
+
+
+# --- the Arrow wire format ---------------------------------------------------------------------
+#
+# ``Accept: application/vnd.apache.arrow.stream`` gets the same page as an Arrow IPC stream. Field
+# types (docs/appsprint_export_api.md, "Arrow pages"): ids and strings utf8; server-written
+# timestamps timestamp[ms, UTC]; ``occurred_at`` utf8 (served as received, like in JSON); revenue
+# decimal128(18, 6); confidence float64; ``parameters`` utf8 holding the JSON text of the value
+# served in JSON; a dotted field nests in a struct (``attribution``).
+
+ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
+ARROW_TS = pa.timestamp("ms", tz="UTC")
+
+
+def _arrow_type(kind: str, world_type: pa.DataType) -> pa.DataType:
+    if kind == "ts":
+        return ARROW_TS
+    if kind in ("ts_raw", "json"):
+        return pa.string()
+    return world_type
+
+
+_WORLD_TYPES: dict[str, dict[str, pa.DataType]] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def arrow_schema(spec: "ResourceSpec") -> pa.Schema:
+    """The Arrow schema of a page of ``spec`` (the order of the JSON fields)."""
+    from .world import TABLE_SCHEMAS
+
+    world = TABLE_SCHEMAS[spec.table]
+    top: dict[str, Any] = {}
+    for api_name, column, kind in spec.fields:
+        parent, _, key = api_name.rpartition(".")
+        field = pa.field(key, _arrow_type(kind, world.field(column).type))
+        if parent:
+            top.setdefault(parent, []).append(field)
+        else:
+            top[key] = field
+    return pa.schema([pa.field(k, pa.struct(v)) if isinstance(v, list) else v for k, v in top.items()])
+
+
+def served_text_column(world: pa.Table, column: str) -> pa.ChunkedArray:
+    """A ``ts_raw`` field as served: the timestamp's text, or the planted bad value as received."""
+    return pc.coalesce(world[f"{column}_raw"], _ts_text(world[column]))
+
+
+def served_arrow(spec: "ResourceSpec", world: pa.Table, texts: dict[str, Any] | None = None) -> pa.Table:
+    """World rows as served in Arrow (vectorised). ``texts``: the rows' ``ts_raw`` fields already
+    rendered by :func:`served_text_column` (the index renders them once for the whole table)."""
+    schema = arrow_schema(spec)
+    columns: dict[str, Any] = {}
+    nested: dict[str, dict[str, pa.Array]] = {}
+    for api_name, column, kind in spec.fields:
+        col = world[column]
+        if kind == "ts":
+            col = pc.cast(col, ARROW_TS, safe=False)  # truncated to the served millisecond
+        elif kind == "ts_raw":
+            col = texts[column] if texts and column in texts else served_text_column(world, column)
+        elif kind == "json":
+            ok = pc.fill_null(pc.and_(pc.starts_with(col, "{"), pc.ends_with(col, "}")), True)
+            if not pc.all(ok).as_py():  # text that is not an object: JSON-string encoded, like in JSON
+                col = pa.array([v if good else _json_text(v) for v, good in zip(col.to_pylist(), ok.to_pylist())],
+                               pa.string())
+        parent, _, key = api_name.rpartition(".")
+        if parent:
+            nested.setdefault(parent, {})[key] = col
+        else:
+            columns[key] = col
+    arrays = []
+    for field in schema:
+        if field.name in nested:
+            parts = nested[field.name]
+            arrays.append(pa.StructArray.from_arrays(
+                [_typed(parts[f.name], f.type) for f in field.type], fields=list(field.type)))
+        else:
+            arrays.append(_typed(columns[field.name], field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _typed(col: pa.Array | pa.ChunkedArray, type_: pa.DataType) -> pa.Array:
+    col = _one_chunk(col)
+    return col if col.type == type_ else col.cast(type_)
+
+
+def _one_chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def _arrow_row(spec: "ResourceSpec", row: dict[str, Any]) -> dict[str, Any]:
+    """A live row (JSON-shaped dict) with its values typed for :func:`arrow_schema`."""
+    out = dict(row)
+    for api_name, _, kind in spec.fields:
+        if kind == "ts" and "." not in api_name and out.get(api_name) is not None:
+            out[api_name] = dt.datetime.fromisoformat(out[api_name].replace("Z", "+00:00"))
+    return out
+
+
+def ipc_stream(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def wants_arrow(accept: str | None) -> bool:
+    """Whether an ``Accept`` header prefers the Arrow stream to JSON (q-values honoured; JSON
+    wins ties and is the default)."""
+    if not accept:
+        return False
+    q_arrow = q_json = 0.0
+    for part in accept.split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media == ARROW_MEDIA_TYPE:
+            q_arrow = max(q_arrow, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            q_json = max(q_json, q if media == "application/json" else min(q, 0.001))
+    return q_arrow > 0 and q_arrow > q_json
 
 
 def build_indexes(world: World, app_id: str) -> dict[str, ResourceIndex]:

@@ -5,7 +5,9 @@ The contract it serves is written down in docs/appsprint_export_api.md. In short
 - ``GET /v1/apps/{app_id}/signal-links | clicks | installs | events`` with
   ``Authorization: Bearer <export token>``; ``updated_since`` (exclusive), ``cursor`` (opaque),
   ``limit`` (1..1000, default 1000); rows in ascending ``(updated_at, id)`` order; reply
-  ``{"data": [...], "meta": {"next_cursor": str | null, "request_id": str}}``.
+  ``{"data": [...], "meta": {"next_cursor": str | null, "request_id": str}}``, or with
+  ``Accept: application/vnd.apache.arrow.stream`` the same page as an Arrow IPC stream
+  (``X-Next-Cursor`` / ``X-Request-Id`` headers).
 - Only rows visible at the sandbox clock are served (``updated_at <= now``; installs: not
   superseded as of now), so advancing the clock (``POST /_sandbox/clock``) reveals late
   attributions, late events and re-deliveries exactly as the world planned them.
@@ -41,6 +43,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from .appsprint_pages import (
+    ARROW_MEDIA_TYPE,
     RESOURCES,
     BadRequest,
     Cursor,
@@ -50,6 +53,7 @@ from .appsprint_pages import (
     format_ms,
     parse_timestamp,
     to_ms,
+    wants_arrow,
 )
 from .control import Fault, SandboxClock, SandboxControl, nginx_error_page
 from .world import World
@@ -127,6 +131,7 @@ def create_appsprint_app(
     max_limit: int = MAX_LIMIT,
     default_limit: int = DEFAULT_LIMIT,
     prefetch: bool = True,
+    arrow_pages: bool = True,
 ) -> Starlette:
     """The AppSprint export API + Signal link redirect for ``world``.
 
@@ -138,6 +143,8 @@ def create_appsprint_app(
     - ``max_limit`` / ``default_limit``: page size bounds (1,000 / 1,000).
     - ``prefetch``: render the next page of a cursor walk ahead of the request (a speed-up
       only: a prefetched page is used only if it is exactly what the request would get).
+    - ``arrow_pages``: answer ``Accept: application/vnd.apache.arrow.stream`` with Arrow IPC
+      pages; False imitates an AppSprint without Arrow support (JSON whatever the Accept header).
     """
     started = time.perf_counter()
     control = control or SandboxControl(SandboxClock(world.anchor))
@@ -156,7 +163,7 @@ def create_appsprint_app(
     click_lock = threading.Lock()
     recorded_clicks: list[dict[str, Any]] = []
     prefetch_stats = collections.Counter({"hits": 0, "misses": 0})
-    prefetched: collections.OrderedDict[tuple[str, str, int], tuple[tuple, bytes, str | None]] = (
+    prefetched: collections.OrderedDict[tuple[str, str, int, bool], tuple[tuple, bytes, str | None]] = (
         collections.OrderedDict()
     )
 
@@ -185,7 +192,11 @@ def create_appsprint_app(
             raise BadRequest("invalid_parameter", f"limit must be an integer from 1 to {max_limit}, got {raw!r}")
         return int(raw)
 
-    async def prefetch_page(resource: str, cursor_text: str, limit: int) -> None:
+    def render(resource: str, arrow: bool, **kwargs: Any) -> tuple[bytes, str | None]:
+        index = indexes[resource]
+        return index.page_arrow(**kwargs) if arrow else index.page_json(**kwargs)
+
+    async def prefetch_page(resource: str, cursor_text: str, limit: int, arrow: bool) -> None:
         """Render the page after the one just sent while the client parses it (this runs after
         the reply is handed to the socket). A reader following next_cursor then gets its next
         page without waiting for the rendering; the page is served only if nothing that decides
@@ -193,9 +204,9 @@ def create_appsprint_app(
         index = indexes[resource]
         clock_ms = to_ms(control.clock.now())
         state = index.state_key(clock_ms)
-        data, next_cursor = index.page_json(clock_ms=clock_ms, limit=limit,
-                                            cursor=Cursor.decode(cursor_text, resource))
-        prefetched[(resource, cursor_text, limit)] = (state, data, next_cursor)
+        data, next_cursor = render(resource, arrow, clock_ms=clock_ms, limit=limit,
+                                   cursor=Cursor.decode(cursor_text, resource))
+        prefetched[(resource, cursor_text, limit, arrow)] = (state, data, next_cursor)
         while len(prefetched) > PREFETCH_SLOTS:
             prefetched.popitem(last=False)
 
@@ -221,23 +232,30 @@ def create_appsprint_app(
                 since_ms = parse_timestamp(since_text) if since_text and cursor is None else None
             except BadRequest as exc:
                 return _error(400, exc.code, exc.message)
+            arrow = arrow_pages and wants_arrow(request.headers.get("accept"))
             index = indexes[resource]
             clock_ms = to_ms(control.clock.now())
-            hit = prefetched.pop((resource, cursor_text, limit), None) if cursor_text else None
+            hit = prefetched.pop((resource, cursor_text, limit, arrow), None) if cursor_text else None
             if hit is not None and hit[0] == index.state_key(clock_ms):
                 data, next_cursor = hit[1], hit[2]
                 prefetch_stats["hits"] += 1
             else:
                 if cursor_text and prefetch:
                     prefetch_stats["misses"] += 1
-                data, next_cursor = index.page_json(clock_ms=clock_ms, limit=limit, cursor=cursor,
-                                                    since_ms=since_ms)
+                data, next_cursor = render(resource, arrow, clock_ms=clock_ms, limit=limit, cursor=cursor,
+                                           since_ms=since_ms)
             request_id = new_request_id()
             background = None
             if prefetch and next_cursor:
-                background = BackgroundTask(prefetch_page, resource, next_cursor, limit)
+                background = BackgroundTask(prefetch_page, resource, next_cursor, limit, arrow)
+            if arrow:
+                # the same page as an Arrow IPC stream; the envelope's meta moves to headers
+                headers = {"X-Request-Id": request_id, "Vary": "Accept"}
+                if next_cursor:
+                    headers["X-Next-Cursor"] = next_cursor
+                return Response(data, media_type=ARROW_MEDIA_TYPE, headers=headers, background=background)
             return Response(envelope(data, next_cursor, request_id), media_type="application/json",
-                            headers={"X-Request-Id": request_id}, background=background)
+                            headers={"X-Request-Id": request_id, "Vary": "Accept"}, background=background)
 
         list_rows.__name__ = f"list_{resource.replace('-', '_')}"
         return list_rows
