@@ -36,6 +36,8 @@ from typing import Any
 
 import tomlkit
 
+from signal_campaigns.forwarding.forwarder import TOKEN_SECRET_KEY
+
 PROJECT_DIR_ENV = "DLT_PROJECT_DIR"
 
 BASE_URL = "sources.tiktok_ads.base_url"
@@ -43,7 +45,7 @@ ADVERTISER_IDS = "sources.tiktok_ads.advertiser_ids"
 ACCESS_TOKEN = "sources.tiktok_ads.access_token"
 APP_ID = "sources.tiktok_ads.app_id"
 APP_SECRET = "sources.tiktok_ads.app_secret"
-EVENTS_API_TOKEN = "tiktok_events_api_token"
+EVENTS_API_TOKEN = TOKEN_SECRET_KEY  # the key the forwarder reads
 PIXEL_CODE = "signal_campaigns.pixel_code"
 PIXEL_ID = "signal_campaigns.pixel_id"
 SIGNAL_LINK_URL = "signal_campaigns.signal_link_url"

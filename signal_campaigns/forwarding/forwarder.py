@@ -3,19 +3,27 @@
 :func:`forward_events` opens the warehouse (or takes an open DuckDB connection) and runs one
 :class:`Forwarder` pass:
 
-1. ``in_flight`` rows left by a crashed run -> ``pending`` (TikTok's event_id dedup makes the
-   resend harmless);
+1. recovery: the journal a crashed run left is folded into the ledger and its ``in_flight``
+   events -> ``pending`` (TikTok's event_id dedup makes the resend harmless);
 2. queue rows without a ledger row -> ``pending``;
 3. the pending rows are grouped per pixel into batches of <= ``batch_size`` (max 1,000) events;
-   test events (``is_test``) go alone, with a ``test_event_code``;
-4. per batch: one transaction records the previous batch's outcome and marks this batch
-   ``in_flight`` (commit) -> POST (retries with backoff; a 40002 is bisected to isolate and
-   dead-letter the bad events) -> the outcome is written with the next batch's ``in_flight`` mark
-   (or alone at the end).
+   test events (``is_test``) go alone, with a ``test_event_code``; the next batch's payloads are
+   built on a thread while the current batch is posted (:mod:`.batching`);
+4. per batch: one journal commit records the previous batch's outcome and marks this batch
+   ``in_flight`` -> POST (retries with backoff; a 40002 is bisected to isolate and dead-letter the
+   bad events) -> the outcome is journaled with the next batch's ``in_flight`` mark (or alone at
+   the end);
+5. every ``fold_every_batches`` batches (between two batches) and at the end, the journal is folded
+   into the ledger table (see :mod:`.ledger`).
+
+``ForwardingSummary.phases`` holds the wall seconds per phase of the run's thread: ``prepare``
+(recovery, enqueue, reading the queue), ``build`` (waiting for payloads), ``journal``, ``post``,
+``fold``; and ``build_background``: the payload thread's time, overlapped with the others.
 
 Authentication errors stop the run (:class:`~.client.EventsApiAuthError`); retryable errors that
-outlast the retry budget stop it too (:class:`~.client.EventsApiUnavailableError`). Either way the
-undelivered events stay ``pending`` and the exception carries the run's ``summary``.
+outlast the retry budget stop it too (:class:`~.client.EventsApiUnavailableError`); so does a queue
+row that cannot become a payload (:class:`~.batching.PayloadError`). Either way the undelivered
+events stay ``pending`` and the exception carries the run's ``summary``.
 
 Dry run: the same payloads (hashed) are written to ``event_payloads_dry_run`` instead of being
 sent; the ledger is not touched.
@@ -29,21 +37,33 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import orjson
 import pyarrow as pa
 
+from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
 from .client import (EventsApiAuthError, EventsApiClient, EventsApiRequestError, EventsApiUnavailableError,
                      ForwardingError, RetryPolicy)
 from .ledger import DeliveryLedger, DryRunTable, Outcome, qualified
-from .payload import MAX_BATCH_EVENTS, build_events, encode_body
+from .payload import MAX_BATCH_EVENTS
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEST_EVENT_CODE = "SIGNAL_CAMPAIGNS_TEST"
 TOKEN_ENV = "TIKTOK_EVENTS_API_TOKEN"
+# The same secret as dlt names it: dlt reads TIKTOK_EVENTS_API_TOKEN from the environment first,
+# then `tiktok_events_api_token` from .dlt/secrets.toml (where `signal-campaigns pixel` saves it).
+TOKEN_SECRET_KEY = TOKEN_ENV.lower()
+
+
+def events_api_token() -> str:
+    """The Events API token from the environment or .dlt/secrets.toml ("" when unset)."""
+    import dlt
+
+    return os.environ.get(TOKEN_ENV) or dlt.secrets.get(TOKEN_SECRET_KEY, str) or ""
+__all__ = ["DEFAULT_TEST_EVENT_CODE", "TOKEN_ENV", "TOKEN_SECRET_KEY", "events_api_token", "Forwarder", "ForwarderConfig", "ForwardingSummary",
+           "forward_events"]
 
 
 @dataclasses.dataclass
@@ -60,10 +80,14 @@ class ForwarderConfig:
     max_events: int | None = None  # at most this many events per run (None: all pending)
     chunk_rows: int = 50_000  # queue rows converted to Python at a time
     progress_every_seconds: float = 5.0
+    fold_every_batches: int = 100  # fold the ledger journal this often (and at the end of a run)
+    build_in_background: bool = True  # build the next batch's payloads on a thread while one is posted
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_BATCH_EVENTS:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
+        if self.fold_every_batches < 1:
+            raise ValueError("fold_every_batches must be >= 1")
 
 
 @dataclasses.dataclass
@@ -87,6 +111,7 @@ class ForwardingSummary:
     in_flight: int = 0
     elapsed_seconds: float = 0.0
     stopped_reason: str | None = None
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per phase
 
     @property
     def events_per_second(self) -> float:
@@ -99,13 +124,20 @@ class ForwardingSummary:
         return out
 
 
-@dataclasses.dataclass
-class _Batch:
-    batch_id: str
-    pixel_code: str
-    test_event_code: str | None
-    event_ids: list[str]
-    events: list[dict[str, Any]]
+class _PhaseTimer:
+    """Accumulates wall seconds per phase into ``ForwardingSummary.phases``."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases = phases
+
+    def __call__(self, phase: str, since: float) -> float:
+        """Add the time since ``since`` to ``phase``; returns now (the next phase's start)."""
+        now = time.perf_counter()
+        self.add(phase, now - since)
+        return now
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
 
 
 def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -136,50 +168,20 @@ class Forwarder:
         self.ledger = DeliveryLedger(conn, self.config.ledger_schema or schema)
         self.dry_table = DryRunTable(conn, self.config.ledger_schema or schema)
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        self._seq = 0
 
-    # --- batching --------------------------------------------------------------------------------
-    def _batches(self, rows: pa.Table) -> Iterator[_Batch]:
-        """Batches of one pixel each, <= batch_size events; test events one per batch."""
+    def _pipeline(self, rows: pa.Table, *, background: bool) -> PayloadPipeline:
+        """The batches of ``rows`` and their payloads (see :mod:`.batching`)."""
         cfg = self.config
-        size = cfg.batch_size
-        chunk = max(size, (cfg.chunk_rows // size) * size)
-        for off in range(0, rows.num_rows, chunk):
-            part = rows.slice(off, chunk)
-            col = {name: part.column(name).to_pylist() for name in part.column_names}
-            events = build_events(col["tiktok_event"], col["event_time"], col["event_id"], col["ttclid"],
-                                  col["ip"], col["user_agent"], col["external_id_source"], col["value"],
-                                  col["currency"], col["page_url"])
-            ids, pixels, tests, codes = col["event_id"], col["pixel_code"], col["is_test"], col["test_event_code"]
-            n = len(ids)
-            i = 0
-            while i < n:
-                pixel = pixels[i]
-                if tests[i]:
-                    code = codes[i] or cfg.test_event_code or DEFAULT_TEST_EVENT_CODE
-                    yield self._new_batch(pixel, code, ids[i:i + 1], events[i:i + 1])
-                    i += 1
-                    continue
-                j = i + 1
-                limit = min(n, i + size)
-                while j < limit and pixels[j] == pixel and not tests[j]:
-                    j += 1
-                yield self._new_batch(pixel, None, ids[i:j], events[i:j])
-                i = j
-
-    def _new_batch(self, pixel: str, test_code: str | None, ids: list[str], events: list[dict]) -> _Batch:
-        self._seq += 1
-        return _Batch(f"{self.run_id}-{self._seq:06d}", pixel, test_code, ids, events)
+        planned = plan_batches(rows, run_id=self.run_id, batch_size=cfg.batch_size, chunk_rows=cfg.chunk_rows,
+                               test_event_code=cfg.test_event_code)
+        return PayloadPipeline(planned, cfg.partner_name, background=background)
 
     # --- delivery --------------------------------------------------------------------------------
-    def _encode(self, batch: _Batch, lo: int, hi: int) -> bytes:
-        return encode_body(batch.pixel_code, batch.events[lo:hi], test_event_code=batch.test_event_code,
-                           partner_name=self.config.partner_name)
-
-    def _deliver(self, batch: _Batch, summary: ForwardingSummary) -> Outcome:
+    def _deliver(self, batch: Batch, summary: ForwardingSummary) -> Outcome:
         """POST one batch (bisecting on 40002). On a stopping error, raises it with
         ``exc.outcome`` = what is known (undecided events back to ``pending``)."""
         assert self.client is not None
+        bid = batch.batch_id
         n = len(batch.event_ids)
         retries = summary.retries
         track = self.client.track
@@ -192,14 +194,15 @@ class Forwarder:
         try:
             while stack:
                 lo, hi = stack.pop()
-                result = track(self._encode(batch, lo, hi), retries)
+                body = batch.body if (lo, hi) == (0, n) else batch.encode(lo, hi, self.config.partner_name)
+                result = track(body, retries)
                 summary.requests += result.attempts
                 if first and result.kind == "ok":  # the common case: no per-event work
                     if result.code:
                         summary.partial_success_batches += 1
                         log.warning("batch %s: partial success %s (%s); counted as sent", batch.batch_id,
                                     result.code, result.message)
-                    return Outcome.uniform(batch.event_ids, "sent", result.code, result.message or None,
+                    return Outcome.uniform(bid, batch.event_ids, "sent", result.code, result.message or None,
                                            result.attempts)
                 if first:
                     status, codes, messages, attempts = ["pending"] * n, [None] * n, [None] * n, [0] * n
@@ -225,16 +228,16 @@ class Forwarder:
             code = getattr(exc, "code", None)
             note = type(exc).__name__
             if status is None:
-                outcome = Outcome.uniform(batch.event_ids, "pending", code, note, getattr(exc, "attempts", 1))
+                outcome = Outcome.uniform(bid, batch.event_ids, "pending", code, note, getattr(exc, "attempts", 1))
             else:
                 for k in range(n):
                     if status[k] == "pending":
                         codes[k], messages[k] = code, note
-                outcome = Outcome(list(batch.event_ids), status, codes, messages, attempts)
+                outcome = Outcome(bid, list(batch.event_ids), status, codes, messages, attempts)
             exc.outcome = outcome  # type: ignore[attr-defined]
             raise
         assert status is not None
-        return Outcome(list(batch.event_ids), status, codes, messages, attempts)
+        return Outcome(bid, list(batch.event_ids), status, codes, messages, attempts)
 
     # --- run -------------------------------------------------------------------------------------
     def run(self) -> ForwardingSummary:
@@ -266,38 +269,73 @@ class Forwarder:
     def _run(self, summary: ForwardingSummary, started: float) -> None:
         cfg = self.config
         ledger = self.ledger
+        timer = _PhaseTimer(summary.phases)
+        t = time.perf_counter()
         ledger.ensure()
-        summary.recovered_in_flight = ledger.recover_in_flight()
+        summary.recovered_in_flight = ledger.recover()
         if summary.recovered_in_flight:
             log.warning("%d in-flight events from an interrupted run are pending again (resent; TikTok "
                         "deduplicates them by event_id)", summary.recovered_in_flight)
         summary.enqueued = ledger.enqueue(self.queue_fqn)
         rows = ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events)
         total = rows.num_rows
+        t = timer("prepare", t)
         log.info("forwarding %d pending events (%d new) from %s", total, summary.enqueued, self.queue_fqn)
         previous: Outcome | None = None
         next_progress = time.perf_counter() + cfg.progress_every_seconds
-        for batch in self._batches(rows):
-            ledger.transition(previous, (batch.batch_id, batch.event_ids))
-            previous = None
-            summary.batches += 1
+        try:
+            with self._pipeline(rows, background=cfg.build_in_background) as pipeline:
+                while True:
+                    t = time.perf_counter()
+                    batch = pipeline.take()
+                    if batch is None:
+                        break
+                    t = timer("build", t)  # waiting for the payloads (all of the build when built inline)
+                    if cfg.build_in_background:
+                        timer.add("build_background", batch.build_seconds)
+                    ledger.transition(previous, (batch.batch_id, batch.event_ids))
+                    previous = None
+                    summary.batches += 1
+                    t = timer("journal", t)
+                    pipeline.build_next()  # while this batch is posted
+                    try:
+                        previous = self._deliver(batch, summary)
+                    except ForwardingError as exc:
+                        previous = getattr(exc, "outcome", None)
+                        raise
+                    finally:
+                        t = timer("post", t)
+                        if previous is not None:
+                            self._count(previous, summary)
+                    if summary.batches % cfg.fold_every_batches == 0:  # between batches: none in flight
+                        self._record_and_fold(previous, timer)
+                        previous = None
+                    if time.perf_counter() >= next_progress:
+                        next_progress = time.perf_counter() + cfg.progress_every_seconds
+                        self._log_progress(summary, total, started)
+        except BaseException:  # a stopping error's outcome is recorded too; the original error wins
             try:
-                outcome = self._deliver(batch, summary)
-            except ForwardingError as exc:
-                partial = getattr(exc, "outcome", None)
-                if partial is not None:
-                    self._count(partial, summary)
-                    ledger.transition(partial, None)
-                raise
-            self._count(outcome, summary)
-            previous = outcome
-            if time.perf_counter() >= next_progress:
-                next_progress = time.perf_counter() + cfg.progress_every_seconds
-                done = summary.sent + summary.dead
-                rate = done / max(1e-9, time.perf_counter() - started)
-                log.info("forwarded %d/%d events (%d dead), %d batches, %.0f events/s", done, total,
-                         summary.dead, summary.batches, rate)
-        ledger.transition(previous, None)
+                self._record_and_fold(previous, timer)
+            except Exception:  # noqa: BLE001 - recovery folds on the next run
+                log.exception("could not record the last outcome / fold the ledger journal; the next run will")
+            raise
+        self._record_and_fold(previous, timer)
+
+    @staticmethod
+    def _log_progress(summary: ForwardingSummary, total: int, started: float) -> None:
+        done = summary.sent + summary.dead
+        rate = done / max(1e-9, time.perf_counter() - started)
+        log.info("forwarded %d/%d events (%d dead), %d batches, %.0f events/s", done, total, summary.dead,
+                 summary.batches, rate)
+
+    def _record_and_fold(self, previous: Outcome | None, timer: _PhaseTimer) -> None:
+        """Journal the last outcome, then fold the journal (call with no batch in flight)."""
+        t = time.perf_counter()
+        self.ledger.transition(previous, None)
+        t = timer("journal", t)
+        log.info("folding %d ledger journal entries", self.ledger.journal_entries())
+        self.ledger.fold()
+        timer("fold", t)
 
     @staticmethod
     def _count(outcome: Outcome, summary: ForwardingSummary) -> None:
@@ -316,16 +354,17 @@ class Forwarder:
         self.dry_table.ensure()
         rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events, anti_join=True)
         buf: dict[str, list] = {"b": [], "p": [], "e": [], "t": [], "j": []}
-        for batch in self._batches(rows):
-            summary.batches += 1
-            n = len(batch.event_ids)
-            buf["b"].extend([batch.batch_id] * n)
-            buf["p"].extend([batch.pixel_code] * n)
-            buf["e"].extend(batch.event_ids)
-            buf["t"].extend([batch.test_event_code] * n)
-            buf["j"].extend(orjson.dumps(ev).decode() for ev in batch.events)
-            if len(buf["e"]) >= cfg.chunk_rows:
-                self._flush_dry(buf, summary)
+        with self._pipeline(rows, background=False) as pipeline:
+            while (batch := pipeline.take()) is not None:
+                summary.batches += 1
+                n = len(batch.event_ids)
+                buf["b"].extend([batch.batch_id] * n)
+                buf["p"].extend([batch.pixel_code] * n)
+                buf["e"].extend(batch.event_ids)
+                buf["t"].extend([batch.test_event_code] * n)
+                buf["j"].extend(orjson.dumps(ev).decode() for ev in batch.events)
+                if len(buf["e"]) >= cfg.chunk_rows:
+                    self._flush_dry(buf, summary)
         self._flush_dry(buf, summary)
         log.info("dry run: %d payloads in %d batches written to %s", summary.dry_run_payloads, summary.batches,
                  self.dry_table.fqn)
@@ -349,8 +388,8 @@ def forward_events(
 ) -> ForwardingSummary:
     """Forward every pending event of the warehouse's queue once; returns the run's summary.
 
-    ``warehouse``: a DuckDB file path or an open connection (kept open). ``token`` defaults to env
-    ``TIKTOK_EVENTS_API_TOKEN``. Raises a :class:`~.client.ForwardingError` subclass (with
+    ``warehouse``: a DuckDB file path or an open connection (kept open). ``token`` defaults to
+    :func:`events_api_token` (env ``TIKTOK_EVENTS_API_TOKEN`` or .dlt/secrets.toml). Raises a :class:`~.client.ForwardingError` subclass (with
     ``.summary``) when the run stops early; undelivered events stay ``pending``."""
     config = config or ForwarderConfig()
     own_conn = not isinstance(warehouse, duckdb.DuckDBPyConnection)
@@ -360,7 +399,7 @@ def forward_events(
         if client is None and not config.dry_run:
             if not base_url:
                 raise ValueError("base_url is required unless dry_run or a client is given")
-            token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+            token = token if token is not None else events_api_token()
             client = EventsApiClient(base_url, token, timeout=timeout, retry=retry)
             own_client = True
         return Forwarder(conn, client, config).run()

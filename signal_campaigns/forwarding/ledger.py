@@ -1,7 +1,7 @@
 """The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse (DESIGN D6), and the
 dry-run table ``event_payloads_dry_run``.
 
-One row per eligible ``event_id``::
+Public interface: the view ``event_delivery_ledger``, one row per eligible ``event_id``::
 
     event_id VARCHAR, pixel_code VARCHAR, tiktok_event VARCHAR,
     status VARCHAR            -- pending | in_flight | sent | dead
@@ -10,16 +10,30 @@ One row per eligible ``event_id``::
     batch_id VARCHAR,                          -- the last batch the event was sent in
     first_attempt_at, sent_at, updated_at TIMESTAMPTZ
 
+It is always current: it merges two internal tables,
+
+- ``event_delivery_ledger_folded``: the same columns, as of the last *fold*;
+- ``event_delivery_journal``: append-only, one row per batch transition since that fold
+  (``entry_id``, ``batch_id``, ``state``, ``event_ids`` (``NULL`` = the batch's events),
+  ``code``, ``message``, ``attempts``, ``recorded_at``).
+
+Why two tables: a batch transition is then one small INSERT and one commit (a few ms) instead of
+UPDATEs over the whole ledger (~30 ms per 1,000-event batch); the journal is *folded* into the
+table with one set-based UPDATE every ``fold_every_batches`` batches, at the end of a run and on
+recovery. A fold is one transaction: a crash during it leaves the journal and the table as they
+were, and the view shows the same rows before and after it.
+
 Write order (at-least-once, at most the in-flight batch resent after a crash):
 
-1. :meth:`DeliveryLedger.recover_in_flight`: ``in_flight`` rows of a crashed run -> ``pending``;
+1. :meth:`DeliveryLedger.recover`: fold what a crashed run left in the journal, then its
+   ``in_flight`` events -> ``pending`` (one transaction);
 2. :meth:`DeliveryLedger.enqueue`: queue rows without a ledger row -> ``pending``;
-3. :meth:`DeliveryLedger.transition`: ONE transaction that records batch N's outcome
-   (``sent`` / ``dead`` / back to ``pending``) and marks batch N+1 ``in_flight``; committed before
-   batch N+1 is posted. So at any instant at most one batch is ``in_flight``.
+3. :meth:`DeliveryLedger.transition`: ONE statement (one commit) that journals batch N's outcome
+   (``sent`` / ``dead`` / back to ``pending``) and batch N+1 ``in_flight``, committed before batch
+   N+1 is posted. So at any instant at most one batch is ``in_flight``;
+4. :meth:`DeliveryLedger.fold` only between batches (no batch in flight), so every outcome row
+   finds its batch's ``in_flight`` row in the same fold.
 
-Every write is set-based: the batch's ids (and per-event outcomes) are registered as an Arrow
-table and applied with one ``UPDATE ... FROM`` / ``WHERE event_id IN (SELECT ...)``.
 No secret is ever written here: messages come from TikTok's answers, scrubbed of the token.
 """
 
@@ -32,13 +46,18 @@ from typing import Any, Sequence
 import duckdb
 import pyarrow as pa
 
-LEDGER_TABLE = "event_delivery_ledger"
+LEDGER_TABLE = "event_delivery_ledger"  # the public view
+FOLDED_TABLE = "event_delivery_ledger_folded"
+JOURNAL_TABLE = "event_delivery_journal"
 DRY_RUN_TABLE = "event_payloads_dry_run"
 STATUSES = ("pending", "in_flight", "sent", "dead")
 
 # queue columns the forwarder reads (events_to_forward); is_test / test_event_code are optional
 QUEUE_COLUMNS = ("event_id", "pixel_code", "tiktok_event", "event_time", "ttclid", "ip", "user_agent",
                  "external_id_source", "value", "currency", "page_url")
+
+LEDGER_COLUMNS = ("event_id", "pixel_code", "tiktok_event", "status", "attempts", "last_code", "last_message",
+                  "batch_id", "first_attempt_at", "sent_at", "updated_at")
 
 
 def quote_ident(name: str) -> str:
@@ -53,10 +72,26 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+_ID_SEPARATOR = "\x1f"  # ASCII unit separator
+
+
+def _id_list_param(ids: Sequence[str] | None) -> tuple[str, Any]:
+    """SQL placeholder and parameter for a ``VARCHAR[]`` of event ids: one joined string split by
+    DuckDB (binding one string instead of 1,000 keeps the GIL-holding part of a journal write
+    short), or the list itself when an id contains the separator."""
+    if not ids:
+        return "?::VARCHAR[]", None if ids is None else list(ids)
+    text = _ID_SEPARATOR.join(ids)
+    if text.count(_ID_SEPARATOR) == len(ids) - 1:
+        return "string_split(?, chr(31))", text
+    return "?::VARCHAR[]", list(ids)
+
+
 @dataclasses.dataclass
 class Outcome:
     """What happened to one batch: parallel lists, one entry per event."""
 
+    batch_id: str
     event_ids: list[str]
     statuses: list[str]  # sent | dead | pending
     codes: list[int | None]
@@ -64,19 +99,21 @@ class Outcome:
     attempts: list[int]
 
     @classmethod
-    def uniform(cls, event_ids: Sequence[str], status: str, code: int | None, message: str | None,
-                attempts: int) -> "Outcome":
+    def uniform(cls, batch_id: str, event_ids: Sequence[str], status: str, code: int | None,
+                message: str | None, attempts: int) -> "Outcome":
         n = len(event_ids)
-        return cls(list(event_ids), [status] * n, [code] * n, [message] * n, [attempts] * n)
+        return cls(batch_id, list(event_ids), [status] * n, [code] * n, [message] * n, [attempts] * n)
 
-    def to_arrow(self) -> pa.Table:
-        return pa.table({
-            "event_id": pa.array(self.event_ids, pa.string()),
-            "status": pa.array(self.statuses, pa.string()),
-            "last_code": pa.array(self.codes, pa.int32()),
-            "last_message": pa.array(self.messages, pa.string()),
-            "add_attempts": pa.array(self.attempts, pa.int32()),
-        })
+    def groups(self) -> list[tuple[str, int | None, str | None, int, list[str] | None]]:
+        """``(status, code, message, attempts, event_ids)`` per distinct answer; ``event_ids`` is
+        ``None`` when one answer covers the whole batch (the common case: one journal row)."""
+        answers = list(zip(self.statuses, self.codes, self.messages, self.attempts))
+        if len(set(answers)) == 1:
+            return [(*answers[0], None)]
+        by_answer: dict[tuple[str, int | None, str | None, int], list[str]] = {}
+        for event_id, answer in zip(self.event_ids, answers):
+            by_answer.setdefault(answer, []).append(event_id)
+        return [(*answer, ids) for answer, ids in by_answer.items()]
 
 
 class DeliveryLedger:
@@ -86,14 +123,22 @@ class DeliveryLedger:
         self.conn = conn
         self.schema = schema
         self.table = table
-        self.fqn = qualified(schema, table)
+        self.fqn = qualified(schema, table)  # the view
+        self.folded_name = FOLDED_TABLE if table == LEDGER_TABLE else table + "_folded"
+        self.folded_fqn = qualified(schema, self.folded_name)
+        self.journal_fqn = qualified(schema, JOURNAL_TABLE if table == LEDGER_TABLE else table + "_journal")
+        self._next_entry = 1
 
     # --- DDL -------------------------------------------------------------------------------------
     def ensure(self) -> None:
-        """Create the schema and the ledger table when missing."""
-        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        self.conn.execute(f"""
-            CREATE TABLE IF NOT EXISTS {self.fqn} (
+        """Create the schema, both tables and the view when missing. A ledger written before the
+        journal existed (``event_delivery_ledger`` as a table) becomes the folded table."""
+        conn = self.conn
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+        if self._table_type(self.table) == "BASE TABLE" and self._table_type(self.folded_name) is None:
+            conn.execute(f"ALTER TABLE {self.fqn} RENAME TO {quote_ident(self.folded_name)}")
+        conn.execute(f"""
+            CREATE TABLE IF NOT EXISTS {self.folded_fqn} (
                 event_id VARCHAR NOT NULL,
                 pixel_code VARCHAR,
                 tiktok_event VARCHAR,
@@ -106,41 +151,132 @@ class DeliveryLedger:
                 sent_at TIMESTAMPTZ,
                 updated_at TIMESTAMPTZ NOT NULL
             )""")
+        conn.execute(f"""
+            CREATE TABLE IF NOT EXISTS {self.journal_fqn} (
+                entry_id BIGINT NOT NULL,
+                batch_id VARCHAR NOT NULL,
+                state VARCHAR NOT NULL,
+                event_ids VARCHAR[],
+                code INTEGER,
+                message VARCHAR,
+                attempts INTEGER,
+                recorded_at TIMESTAMPTZ NOT NULL
+            )""")
+        conn.execute(f"CREATE OR REPLACE VIEW {self.fqn} AS {self._merged_sql('LEFT')}")
+        last = conn.execute(f"SELECT max(entry_id) FROM {self.journal_fqn}").fetchall()[0][0]
+        self._next_entry = int(last or 0) + 1
+
+    def _table_type(self, name: str) -> str | None:
+        rows = self.conn.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ? "
+            "AND table_catalog = current_database()", [self.schema, name]).fetchall()
+        return rows[0][0] if rows else None
 
     def exists(self) -> bool:
-        row = self.conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [self.schema, self.table]).fetchall()[0]
-        return bool(row and row[0])
+        return self._table_type(self.table) is not None
+
+    # --- the journal, merged ---------------------------------------------------------------------
+    def _journal_state_sql(self) -> str:
+        """Per event with journal rows: its latest state and what to add to its ledger row. An
+        outcome row without ``event_ids`` stands for the events of its batch's ``in_flight`` row."""
+        j = self.journal_fqn
+        return f"""
+            WITH steps AS (
+                SELECT unnest(coalesce(s.event_ids, f.event_ids)) AS event_id, s.entry_id, s.batch_id, s.state,
+                       s.code, s.message, coalesce(s.attempts, 0) AS attempts, s.recorded_at,
+                       s.state <> 'in_flight' AS is_outcome
+                FROM {j} s LEFT JOIN {j} f
+                  ON s.event_ids IS NULL AND f.state = 'in_flight' AND f.batch_id = s.batch_id
+            )
+            SELECT event_id,
+                   arg_max(state, entry_id) AS status,
+                   sum(attempts) AS add_attempts,
+                   bool_or(is_outcome) AS has_outcome,
+                   arg_max_null(code, entry_id) FILTER (WHERE is_outcome) AS last_code,
+                   arg_max_null(message, entry_id) FILTER (WHERE is_outcome) AS last_message,
+                   arg_max(batch_id, entry_id) FILTER (WHERE NOT is_outcome) AS batch_id,
+                   min(recorded_at) FILTER (WHERE NOT is_outcome) AS first_attempt_at,
+                   max(recorded_at) FILTER (WHERE state = 'sent') AS sent_at,
+                   max(recorded_at) AS updated_at
+            FROM steps GROUP BY event_id"""
+
+    def _merged_sql(self, join: str) -> str:
+        """The ledger's columns: folded rows with the journal applied (``LEFT`` join: every row,
+        the view; ``INNER``: only the rows the journal changes, the fold)."""
+        return f"""
+            SELECT l.event_id, l.pixel_code, l.tiktok_event,
+                   coalesce(j.status, l.status) AS status,
+                   CAST(l.attempts + coalesce(j.add_attempts, 0) AS INTEGER) AS attempts,
+                   CASE WHEN j.has_outcome THEN j.last_code ELSE l.last_code END AS last_code,
+                   CASE WHEN j.has_outcome THEN j.last_message ELSE l.last_message END AS last_message,
+                   coalesce(j.batch_id, l.batch_id) AS batch_id,
+                   coalesce(l.first_attempt_at, j.first_attempt_at) AS first_attempt_at,
+                   CASE WHEN j.status = 'sent' THEN j.sent_at ELSE l.sent_at END AS sent_at,
+                   coalesce(j.updated_at, l.updated_at) AS updated_at
+            FROM {self.folded_fqn} l {join} JOIN ({self._journal_state_sql()}) j ON j.event_id = l.event_id"""
+
+    def _fold_in_transaction(self) -> int:
+        """Apply the journal to the folded table and empty it (caller holds a transaction)."""
+        entries = self.conn.execute(f"SELECT count(*) FROM {self.journal_fqn}").fetchall()[0][0]
+        if not entries:
+            return 0
+        assignments = ", ".join(f"{c} = m.{c}" for c in LEDGER_COLUMNS[3:])
+        self.conn.execute(f"""
+            UPDATE {self.folded_fqn} SET {assignments}
+            FROM ({self._merged_sql('INNER')}) m
+            WHERE {self.folded_fqn}.event_id = m.event_id""")
+        self.conn.execute(f"DELETE FROM {self.journal_fqn}")
+        return int(entries)
+
+    def _in_transaction(self, work):
+        conn = self.conn
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            result = work()
+            conn.execute("COMMIT")
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        return result
 
     # --- steps -----------------------------------------------------------------------------------
-    def recover_in_flight(self) -> int:
-        """A crashed run's ``in_flight`` rows become ``pending`` again; returns how many."""
-        n = self.conn.execute(f"SELECT count(*) FROM {self.fqn} WHERE status = 'in_flight'").fetchall()[0][0]
-        if n:
-            self.conn.execute(f"UPDATE {self.fqn} SET status = 'pending', updated_at = ? WHERE status = 'in_flight'",
-                              [_now()])
-        return int(n)
+    def fold(self) -> int:
+        """Fold the journal into ``event_delivery_ledger_folded`` (one transaction); returns the
+        number of journal rows folded. Call only when no batch is in flight."""
+        return self._in_transaction(self._fold_in_transaction)
+
+    def recover(self) -> int:
+        """Fold a crashed run's journal, then its ``in_flight`` events become ``pending`` again (one
+        transaction); returns how many events were in flight."""
+
+        def work() -> int:
+            self._fold_in_transaction()
+            return int(self.conn.execute(
+                f"UPDATE {self.folded_fqn} SET status = 'pending', updated_at = ? WHERE status = 'in_flight'",
+                [_now()]).fetchall()[0][0])
+
+        return self._in_transaction(work)
 
     def enqueue(self, queue_fqn: str) -> int:
         """Insert every queue row that has no ledger row yet as ``pending``; returns how many."""
-        before = self.conn.execute(f"SELECT count(*) FROM {self.fqn}").fetchall()[0][0]
-        self.conn.execute(f"""
-            INSERT INTO {self.fqn} (event_id, pixel_code, tiktok_event, status, attempts, updated_at)
+        return int(self.conn.execute(f"""
+            INSERT INTO {self.folded_fqn} (event_id, pixel_code, tiktok_event, status, attempts, updated_at)
             SELECT q.event_id, any_value(q.pixel_code), any_value(q.tiktok_event), 'pending', 0, ?
             FROM {queue_fqn} q
             WHERE q.event_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM {self.fqn} l WHERE l.event_id = q.event_id)
-            GROUP BY q.event_id""", [_now()])
-        after = self.conn.execute(f"SELECT count(*) FROM {self.fqn}").fetchall()[0][0]
-        return int(after - before)
+              AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
+            GROUP BY q.event_id""", [_now()]).fetchall()[0][0])
 
     def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None,
                            statuses: Sequence[str] = ("pending",), anti_join: bool = False) -> pa.Table:
         """The queue rows to send, ordered by pixel, test flag and time, with typed columns.
 
-        ``anti_join=True`` (dry run): queue rows whose ledger row is not ``sent``/``dead`` (no
-        ledger write needed, and the ledger may not exist)."""
+        Without ``anti_join`` (call after :meth:`recover`, so the folded table is current): queue
+        rows whose ledger status is in ``statuses``. ``anti_join=True`` (dry run): queue rows whose
+        ledger row is not ``sent``/``dead`` (no ledger write needed; the ledger may not exist)."""
         cols = {r[0] for r in self.conn.execute(f"DESCRIBE SELECT * FROM {queue_fqn}").fetchall()}
         missing = [c for c in QUEUE_COLUMNS if c not in cols]
         if missing:
@@ -162,7 +298,7 @@ class DeliveryLedger:
             sql = select + where
         else:
             marks = ", ".join("'" + s + "'" for s in statuses)
-            sql = select + f" JOIN {self.fqn} l ON l.event_id = q.event_id WHERE l.status IN ({marks})"
+            sql = select + f" JOIN {self.folded_fqn} l ON l.event_id = q.event_id WHERE l.status IN ({marks})"
         sql += " ORDER BY q.pixel_code, is_test, event_time, event_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -170,55 +306,38 @@ class DeliveryLedger:
         return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
     def transition(self, outcome: Outcome | None, next_batch: tuple[str, Sequence[str]] | None) -> None:
-        """In ONE transaction: apply ``outcome`` (batch N) and mark ``next_batch`` =
-        ``(batch_id, event_ids)`` ``in_flight``. Committed when this returns."""
-        if outcome is None and next_batch is None:
-            return
-        conn = self.conn
+        """Journal ``outcome`` (batch N) and ``next_batch`` = ``(batch_id, event_ids)`` as
+        ``in_flight`` in ONE statement (one transaction). Committed when this returns."""
+        params: list[Any] = []
+        values: list[str] = []
         now = _now()
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            if outcome is not None and outcome.event_ids:
-                conn.register("_fwd_outcome", outcome.to_arrow())
-                try:
-                    conn.execute(f"""
-                        UPDATE {self.fqn} SET
-                            status = o.status,
-                            last_code = o.last_code,
-                            last_message = o.last_message,
-                            attempts = attempts + o.add_attempts,
-                            sent_at = CASE WHEN o.status = 'sent' THEN ?::TIMESTAMPTZ ELSE sent_at END,
-                            updated_at = ?::TIMESTAMPTZ
-                        FROM _fwd_outcome o
-                        WHERE {self.fqn}.event_id = o.event_id""", [now, now])
-                finally:
-                    conn.unregister("_fwd_outcome")
-            if next_batch is not None:
-                batch_id, ids = next_batch
-                conn.register("_fwd_next", pa.table({"event_id": pa.array(list(ids), pa.string())}))
-                try:
-                    conn.execute(f"""
-                        UPDATE {self.fqn} SET status = 'in_flight', batch_id = ?,
-                            first_attempt_at = coalesce(first_attempt_at, ?::TIMESTAMPTZ),
-                            updated_at = ?::TIMESTAMPTZ
-                        WHERE event_id IN (SELECT event_id FROM _fwd_next)""", [batch_id, now, now])
-                finally:
-                    conn.unregister("_fwd_next")
-            conn.execute("COMMIT")
-        except BaseException:
-            try:
-                conn.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            raise
+
+        def add(batch_id: str, state: str, ids: Sequence[str] | None, code: int | None, message: str | None,
+                attempts: int | None) -> None:
+            ids_sql, ids_param = _id_list_param(ids)
+            values.append(f"(?, ?, ?, {ids_sql}, ?::INTEGER, ?::VARCHAR, ?::INTEGER, ?::TIMESTAMPTZ)")
+            params.extend((self._next_entry, batch_id, state, ids_param, code, message, attempts, now))
+            self._next_entry += 1
+
+        if outcome is not None and outcome.event_ids:
+            for status, code, message, attempts, ids in outcome.groups():
+                add(outcome.batch_id, status, ids, code, message, attempts)
+        if next_batch is not None:
+            add(next_batch[0], "in_flight", next_batch[1], None, None, None)
+        if values:
+            self.conn.execute(f"INSERT INTO {self.journal_fqn} VALUES {', '.join(values)}", params)
 
     # --- read ------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        """Rows per status (all four statuses present)."""
+        """Rows per status (all four statuses present), journal included."""
         out = {s: 0 for s in STATUSES}
         for status, n in self.conn.execute(f"SELECT status, count(*) FROM {self.fqn} GROUP BY status").fetchall():
             out[status] = int(n)
         return out
+
+    def journal_entries(self) -> int:
+        """Journal rows not folded yet (0 after a completed run)."""
+        return int(self.conn.execute(f"SELECT count(*) FROM {self.journal_fqn}").fetchall()[0][0])
 
 
 class DryRunTable:
@@ -261,7 +380,3 @@ class DryRunTable:
                                   FROM _fwd_dry""", [_now()])
         finally:
             self.conn.unregister("_fwd_dry")
-
-
-def describe(conn: duckdb.DuckDBPyConnection, fqn: str) -> list[tuple[Any, ...]]:
-    return conn.execute(f"DESCRIBE {fqn}").fetchall()

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import FIXED_ANCHOR
 
-from .helpers import synthetic_queue, write_queue_file
+from signal_campaigns.forwarding.synthetic_queue import synthetic_queue, write_queue_file
 
 
 @pytest.fixture

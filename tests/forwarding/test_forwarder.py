@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 import pytest
 
 from signal_campaigns.forwarding import (AUTH_ADVICE, EventsApiAuthError, EventsApiUnavailableError,
-                                         ForwarderConfig, RetryPolicy, forward_events)
+                                         ForwarderConfig, PayloadError, RetryPolicy, forward_events)
+from signal_campaigns.forwarding.synthetic_queue import synthetic_queue
 from tests.conftest import FIXED_ANCHOR
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05)
@@ -71,10 +72,12 @@ def warehouse_text(path) -> str:
     return "\n".join(parts)
 
 
-def test_payload_shape_per_event_type(sandbox, make_warehouse):
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
+def test_payload_shape_per_event_type(sandbox, make_warehouse, background):
     path, rows = make_warehouse(60)
-    summary = forward(path, sandbox)
+    summary = forward(path, sandbox, build_in_background=background)
     assert summary.sent == 60 and summary.dead == 0 and summary.pending == 0
+    assert {"prepare", "build", "journal", "post", "fold"} <= set(summary.phases)  # the bench's breakdown
     by_id = {r["event_id"]: r for r in rows.to_pylist()}
     events = stored(sandbox)
     assert len(events) == 60
@@ -103,7 +106,6 @@ def test_payload_shape_per_event_type(sandbox, make_warehouse):
 
 
 def test_purchase_without_revenue_still_has_value_and_currency(sandbox, make_warehouse, pixel_codes):
-    from .helpers import synthetic_queue
     rows = synthetic_queue(5, pixel_codes, FIXED_ANCHOR)
     rows = rows.set_column(rows.schema.get_field_index("tiktok_event"), "tiktok_event",
                            pa.array(["Purchase"] * 5))
@@ -117,7 +119,6 @@ def test_purchase_without_revenue_still_has_value_and_currency(sandbox, make_war
 
 
 def test_batches_per_pixel_of_at_most_1000_and_test_events_alone(sandbox, make_warehouse, pixel_codes):
-    from .helpers import synthetic_queue
     rows = synthetic_queue(2503, pixel_codes, FIXED_ANCHOR)
     is_test = [i in (5, 700, 1900) for i in range(rows.num_rows)]
     rows = rows.set_column(rows.schema.get_field_index("is_test"), "is_test", pa.array(is_test))
@@ -212,7 +213,6 @@ def test_token_without_pixel_permission_is_an_auth_error(sandbox, make_warehouse
 
 
 def test_invalid_events_are_bisected_and_dead_lettered(sandbox, make_warehouse, pixel_codes):
-    from .helpers import synthetic_queue
     rows = synthetic_queue(1800, pixel_codes, FIXED_ANCHOR)
     bad = {17, 444, 1203}
     old = int((FIXED_ANCHOR - dt.timedelta(days=40)).timestamp())
@@ -230,16 +230,21 @@ def test_invalid_events_are_bisected_and_dead_lettered(sandbox, make_warehouse, 
     assert summary.retries.get("bisect_40002", 0) >= 3
 
 
-def test_in_flight_rows_of_a_crashed_run_are_resent(sandbox, make_warehouse):
-    path, _ = make_warehouse(300)
-    forward(path, sandbox, max_events=100)
-    with duckdb.connect(str(path)) as conn:  # simulate a crash after POST, before the 'sent' commit
-        conn.execute("UPDATE main.event_delivery_ledger SET status = 'in_flight' WHERE status = 'sent'")
-    summary = forward(path, sandbox)
-    assert summary.recovered_in_flight == 100 and summary.sent == 300
-    c = received(sandbox)
-    assert c["unique_events"] == 300 and c["duplicates_dropped"] == 100
-    assert ledger(path) == {"sent": 300}
+def test_a_row_that_cannot_become_a_payload_stops_the_run_clearly_and_loses_nothing(sandbox, make_warehouse,
+                                                                                   pixel_codes):
+    rows = synthetic_queue(2400, pixel_codes[:1], FIXED_ANCHOR)
+    times = rows["event_time"].to_pylist()
+    times[2100] = None  # sorted last: in the 3rd batch, built ahead while the first two are sent
+    rows = rows.set_column(rows.schema.get_field_index("event_time"), "event_time", pa.array(times, pa.int64()))
+    path, _ = make_warehouse(rows=rows)
+    bad = rows["event_id"][2100].as_py()
+    with pytest.raises(PayloadError) as info:
+        forward(path, sandbox)
+    assert info.value.event_id == bad and f"event_id={bad!r}" in str(info.value)
+    assert "fix or exclude it in the events_to_forward model" in str(info.value)
+    assert info.value.summary.sent == 2000
+    assert ledger(path) == {"sent": 2000, "pending": 400}
+    assert received(sandbox)["unique_events"] == 2000
 
 
 def test_dry_run_writes_payloads_and_sends_nothing(sandbox, make_warehouse):

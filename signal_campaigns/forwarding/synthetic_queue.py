@@ -1,4 +1,5 @@
-"""Synthetic ``events_to_forward`` rows (the mart's columns) for forwarding tests and the bench."""
+"""Synthetic ``events_to_forward`` rows (the mart's columns) for the forwarding tests and benchmark:
+no dbt build needed to exercise the forwarder at any size."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Sequence
 
 import duckdb
 import pyarrow as pa
+
+from .ledger import qualified, quote_ident
 
 EVENTS = ("Purchase", "Download", "CompleteRegistration", "StartTrial", "Subscribe")
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
@@ -61,13 +64,17 @@ def synthetic_queue(n: int, pixel_codes: Sequence[str], anchor: dt.datetime, *, 
 
 def create_queue(conn: duckdb.DuckDBPyConnection, rows: pa.Table, table: str = "events_to_forward",
                  schema: str = "main") -> None:
-    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    """Create (or replace) ``schema.table`` holding ``rows``."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     conn.register("_rows", rows)
-    conn.execute(f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS SELECT * FROM _rows')
-    conn.unregister("_rows")
+    try:
+        conn.execute(f"CREATE OR REPLACE TABLE {qualified(schema, table)} AS SELECT * FROM _rows")
+    finally:
+        conn.unregister("_rows")
 
 
 def write_queue_file(path, rows: pa.Table, **kw) -> None:
+    """A DuckDB file at ``path`` whose ``events_to_forward`` holds ``rows`` (see :func:`create_queue`)."""
     conn = duckdb.connect(str(path))
     try:
         create_queue(conn, rows, **kw)

@@ -1,0 +1,152 @@
+"""Batches of queue rows and their request bodies (DESIGN D6: <= 1,000 events of one pixel; test
+events alone).
+
+:func:`plan_batches` cuts the ordered pending rows into :class:`Batch` es (ids only: cheap);
+:meth:`Batch.build` makes the ``data[]`` items and the request body. :class:`PayloadPipeline`
+builds the next batch on a background thread while the current one is posted: the build is CPU
+work, the POST mostly waits on the network (releasing the GIL), so it comes off the critical path.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+from typing import Any, Iterable, Iterator
+
+import pyarrow as pa
+
+from .client import ForwardingError
+from .payload import build_events, encode_body
+
+DEFAULT_TEST_EVENT_CODE = "SIGNAL_CAMPAIGNS_TEST"
+# queue columns in build_events' argument order
+EVENT_COLUMNS = ("tiktok_event", "event_time", "event_id", "ttclid", "ip", "user_agent", "external_id_source",
+                 "value", "currency", "page_url")
+
+
+class PayloadError(ForwardingError):
+    """A queue row that cannot be turned into an Events API payload (e.g. a NULL ``event_time``)."""
+
+    def __init__(self, event_id: str, pixel_code: str, cause: Exception) -> None:
+        self.event_id = event_id
+        super().__init__(f"events_to_forward row event_id={event_id!r} (pixel {pixel_code}) cannot be turned into an "
+                         f"Events API payload ({type(cause).__name__}: {cause}); fix or exclude it in the "
+                         "events_to_forward model. Its batch and the events after it stay pending; the batches "
+                         "before it were sent.")
+
+
+@dataclasses.dataclass
+class Batch:
+    """One request's worth of events: ``columns[name][lo:hi]`` of the pending rows."""
+
+    batch_id: str
+    pixel_code: str
+    test_event_code: str | None
+    event_ids: list[str]
+    columns: dict[str, list] = dataclasses.field(repr=False)
+    lo: int = 0
+    hi: int = 0
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list, repr=False)
+    body: bytes = dataclasses.field(default=b"", repr=False)  # the whole batch's request body
+    build_seconds: float = 0.0
+
+    def build(self, partner_name: str | None = None) -> "Batch":
+        """Fill ``events`` and ``body`` (idempotent); returns the batch."""
+        if not self.body:
+            started = time.perf_counter()
+            try:
+                self.events = build_events(*(self.columns[name][self.lo:self.hi] for name in EVENT_COLUMNS))
+            except (TypeError, ValueError) as exc:
+                raise self._payload_error(exc) from exc
+            self.body = self.encode(0, len(self.events), partner_name)
+            self.build_seconds = time.perf_counter() - started
+        return self
+
+    def _payload_error(self, batch_error: Exception) -> PayloadError:
+        """The error naming the first row of the batch that cannot be built."""
+        for k in range(self.lo, self.hi):
+            try:
+                build_events(*([self.columns[name][k]] for name in EVENT_COLUMNS))
+            except (TypeError, ValueError) as exc:
+                return PayloadError(self.columns["event_id"][k], self.pixel_code, exc)
+        return PayloadError(self.event_ids[0], self.pixel_code, batch_error)
+
+    def encode(self, lo: int, hi: int, partner_name: str | None = None) -> bytes:
+        """The request body for ``events[lo:hi]`` (bisection of a 40002)."""
+        return encode_body(self.pixel_code, self.events[lo:hi], test_event_code=self.test_event_code,
+                           partner_name=partner_name)
+
+
+def plan_batches(rows: pa.Table, *, run_id: str, batch_size: int, chunk_rows: int,
+                 test_event_code: str | None = None) -> Iterator[Batch]:
+    """Batches of one pixel each, <= ``batch_size`` events, in ``rows``' order; a test event
+    (``is_test``) alone, with its own ``test_event_code``, else ``test_event_code``, else
+    :data:`DEFAULT_TEST_EVENT_CODE`. Rows are converted to Python ``chunk_rows`` at a time."""
+    chunk = max(batch_size, (chunk_rows // batch_size) * batch_size)
+    seq = 0
+    for off in range(0, rows.num_rows, chunk):
+        part = rows.slice(off, chunk)
+        col = {name: part.column(name).to_pylist() for name in part.column_names}
+        ids, pixels, tests, codes = col["event_id"], col["pixel_code"], col["is_test"], col["test_event_code"]
+        n = len(ids)
+        i = 0
+        while i < n:
+            if tests[i]:
+                j, code = i + 1, codes[i] or test_event_code or DEFAULT_TEST_EVENT_CODE
+            else:
+                j, code, limit = i + 1, None, min(n, i + batch_size)
+                while j < limit and pixels[j] == pixels[i] and not tests[j]:
+                    j += 1
+            seq += 1
+            yield Batch(f"{run_id}-{seq:06d}", pixels[i], code, ids[i:j], col, i, j)
+            i = j
+
+
+class PayloadPipeline:
+    """Builds the next batch's payloads while the current batch is posted.
+
+    Call :meth:`build_next` just before a long wait on the network (the POST) and :meth:`take` when
+    the next batch is needed. With ``background=True`` the build runs on one worker thread, which
+    then holds the GIL mostly while the caller's thread waits on a socket (a worker that keeps
+    building ahead would also hold it while the caller wants it back after a disk write); else it
+    runs inline in :meth:`take`. At most two batches' payloads are in memory."""
+
+    def __init__(self, batches: Iterable[Batch], partner_name: str | None = None, *, background: bool = True) -> None:
+        self._batches = iter(batches)
+        self._partner_name = partner_name
+        self._pool = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="forwarding-payloads")
+                      if background else None)
+        self._next: Batch | concurrent.futures.Future[Batch] | None = None
+        self._started = False
+
+    def build_next(self) -> None:
+        """Start building the batch after the ones taken (no-op when already started)."""
+        if self._started:
+            return
+        self._started = True
+        batch = next(self._batches, None)
+        if batch is not None and self._pool is not None:
+            self._next = self._pool.submit(batch.build, self._partner_name)
+        else:
+            self._next = batch
+
+    def take(self) -> Batch | None:
+        """The next batch, built (waits for it); ``None`` when there are no more."""
+        self.build_next()
+        pending, self._next, self._started = self._next, None, False
+        if isinstance(pending, concurrent.futures.Future):
+            return pending.result()
+        return pending.build(self._partner_name) if pending is not None else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            if isinstance(self._next, concurrent.futures.Future):
+                self._next.cancel()
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "PayloadPipeline":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
