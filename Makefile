@@ -43,4 +43,4 @@ lock:
 	@$(BIN)/uv pip compile --quiet --python-version 3.11 requirements/requirements.in -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) data/warehouse.duckdb
+	rm -rf $(VENV) data/warehouse.duckdb data/warehouse_bi.duckdb data/pipelines .dagster_home

@@ -5,8 +5,11 @@
    (``data/warehouse.duckdb``; reset first, since every demo run serves a world anchored at the
    current hour).
 3. Builds the dbt models (seeds, staging, intermediate, marts) and runs their tests.
-4. Shows the last 7 days by campaign, the forwarding queue and its skips by reason, value-based
-   optimisation readiness, and where the DuckDB file is.
+4. Forwards the eligible events to the sandbox's TikTok Events API (the sandbox's Events API
+   token; each event's pixel from the warehouse) and records them in ``event_delivery_ledger``.
+5. Publishes the read-only copy for BI tools and shows the last 7 days by campaign, the
+   forwarding summary (sent, skipped by reason, dead), value-based optimisation readiness, and
+   where the DuckDB files are.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from .forwarding import ForwardingError, ForwardingSummary, forward_events
 from .pipeline import Connection, build_models, extract
 from .sandbox.runner import default_anchor, print_banner, sandbox_processes
-from .warehouse import REPO_ROOT, warehouse_path
+from .warehouse import publish_read_only_copy, warehouse_path
 
-PIPELINES_DIR = REPO_ROOT / "data" / "pipelines"
 
 
 def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 1) -> Table:
@@ -36,7 +39,7 @@ def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 
     return table
 
 
-def show_results(console: Console, db) -> None:
+def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> None:
     con = duckdb.connect(str(db), read_only=True)
     try:
         first, last = con.execute("select max(report_date) - 6, max(report_date) from signal_campaign_daily").fetchone()
@@ -56,10 +59,15 @@ def show_results(console: Console, db) -> None:
              "CTI", "revenue", "ROAS"],
             [tuple(r) for r in rows], right_from=2,
         ))
-        eligible = con.execute("select count(*) from events_to_forward").fetchone()[0]
         skips = con.execute("select reason, count(*) from forwarding_skips group by 1 order by 2 desc").fetchall()
-        console.print(_table("Forwarding queue (events_to_forward) and skipped events by reason (forwarding_skips)",
-                             ["outcome", "events"], [("eligible to forward", eligible)] + [(f"skipped: {r}", n) for r, n in skips]))
+        ledger = dict(con.execute("select status, count(*) from event_delivery_ledger group by 1").fetchall()) \
+            if forwarded is not None else {}
+        rows = [("sent to TikTok (ledger: sent)", ledger.get("sent", 0)),
+                ("dead-lettered (ledger: dead)", ledger.get("dead", 0)),
+                ("still pending (ledger: pending)", ledger.get("pending", 0))]
+        console.print(_table("Forwarding to the TikTok Events API: delivery ledger (event_delivery_ledger) and "
+                             "skipped events by reason (forwarding_skips)",
+                             ["outcome", "events"], rows + [(f"skipped: {r}", n) for r, n in skips]))
         ready = con.execute(
             """select advertiser_id, pixel_code, max_purchases_in_7_days, current_7_day_purchases,
                       case when reached_20 then 'yes' else 'no' end
@@ -94,30 +102,49 @@ def main(argv: list[str] | None = None) -> None:
         print_banner(endpoints)
         for leftover in (db, db.with_suffix(".duckdb.wal")):
             leftover.unlink(missing_ok=True)
-        shutil.rmtree(PIPELINES_DIR, ignore_errors=True)
+        pipelines_dir = db.parent / "pipelines"  # dlt's working state, beside the warehouse (as in Dagster)
+        shutil.rmtree(pipelines_dir, ignore_errors=True)
         step = time.monotonic()
         with console.status("2. Extracting TikTok Ads and AppSprint data with dlt..."):
             connection = Connection.from_sandbox(endpoints)
-            loaded = extract(connection, warehouse=db, pipelines_dir=PIPELINES_DIR, now=anchor,
+            loaded = extract(connection, warehouse=db, pipelines_dir=pipelines_dir, now=anchor,
                              start_date=(anchor - dt.timedelta(days=40)).date())
+        console.print(f"[bold]2. Extracted[/bold] in {time.monotonic() - step:.1f}s")
+        console.print(_table("Raw layer loaded", ["dataset.table", "rows"],
+                             [(f"{ds}.{t}", n) for ds, counts in loaded.items() for t, n in sorted(counts.items())]))
+        step = time.monotonic()
+        with console.status("3. Building the dbt models and running their tests..."):
+            run = build_models(db, now=anchor)
+        statuses = run.statuses()
+        warned = run.warnings()
+        console.print(f"[bold]3. dbt build[/bold] in {time.monotonic() - step:.1f}s: {len(statuses)} nodes, "
+                      f"{sum(s in ('success', 'pass') for s in statuses.values())} ok, {len(warned)} warnings")
+        for node, message in warned.items():
+            console.print(f"   warning {node.split('.')[-1]}: {message}")
+        step = time.monotonic()
+        forwarded = forward(console, db, endpoints)
+        if forwarded is not None:
+            console.print(f"[bold]4. Forwarded[/bold] in {time.monotonic() - step:.1f}s: {forwarded.sent:,} events "
+                          f"sent to the sandbox Events API in {forwarded.batches} batches, {forwarded.dead} dead")
     finally:
         ctx.__exit__(None, None, None)
-    console.print(f"[bold]2. Extracted[/bold] in {time.monotonic() - step:.1f}s")
-    console.print(_table("Raw layer loaded", ["dataset.table", "rows"],
-                         [(f"{ds}.{t}", n) for ds, counts in loaded.items() for t, n in sorted(counts.items())]))
-    step = time.monotonic()
-    with console.status("3. Building the dbt models and running their tests..."):
-        run = build_models(db, now=anchor)
-    statuses = run.statuses()
-    warned = run.warnings()
-    console.print(f"[bold]3. dbt build[/bold] in {time.monotonic() - step:.1f}s: {len(statuses)} nodes, "
-                  f"{sum(s in ('success', 'pass') for s in statuses.values())} ok, {len(warned)} warnings")
-    for node, message in warned.items():
-        console.print(f"   warning {node.split('.')[-1]}: {message}")
-    console.print("[bold]4. Results[/bold]")
-    show_results(console, db)
-    console.print(f"Warehouse: [bold]{db}[/bold] (open it read-only with DuckDB or a BI tool). "
+    bi_copy = publish_read_only_copy(db)
+    console.print("[bold]5. Results[/bold]")
+    show_results(console, db, forwarded)
+    console.print(f"Warehouse: [bold]{db}[/bold]; read-only copy for BI tools and SQL clients: [bold]{bi_copy}[/bold] "
+                  f"(open that one: a tool holding the main file blocks the pipeline). "
                   f"Total {time.monotonic() - started:.1f}s. `make sandbox` keeps the servers running.")
+
+
+def forward(console: Console, db, endpoints) -> ForwardingSummary | None:
+    """Step 4: the forwarder against the sandbox's Events API; a stop is reported, not raised
+    (undelivered events stay pending in the ledger)."""
+    with console.status("4. Forwarding eligible events to the TikTok Events API (sandbox)..."):
+        try:
+            return forward_events(db, base_url=endpoints.tiktok_url, token=endpoints.credentials.events_api_token)
+        except ForwardingError as exc:
+            console.print(f"[bold red]4. Forwarding stopped[/bold red]: {exc}")
+            return exc.summary
 
 
 if __name__ == "__main__":

@@ -1,0 +1,240 @@
+"""Benchmark: event-to-TikTok latency with the forwarding sensor running (target: p95 < 60 s).
+
+What it runs, all on this machine:
+
+1. both sandbox servers (``sandbox_processes``, scale ``demo``, anchored at this hour);
+2. a baseline warehouse in a temporary directory: extract, ``dbt build``, forward (as ``make demo``);
+3. ``dagster-daemon run`` on ``workspace.yaml`` with a temporary ``DAGSTER_HOME`` (the instance
+   config of ``make dev``: one warehouse run at a time), the sandbox's environment, the forwarding
+   sensor switched on (every 30 s) and the cron schedules moved out of the way;
+4. after the sensor's first run (a ``daily_refresh``), ``--steps`` times: advance both sandbox clocks by
+   ``--step-sandbox-seconds`` (late and re-delivered events become visible in the AppSprint API at
+   that moment), note which events appeared (``updated_since`` reads of the AppSprint API), then
+   poll the TikTok sandbox's received events (``/_sandbox/events/received?payloads=true``) every
+   ``--poll`` seconds until the next step; then drain until the runs are done.
+
+Per forwarded event: latency = wall time first seen accepted by the TikTok sandbox - wall time it
+became visible in the AppSprint API (resolution: the poll interval). Events that appeared but were
+not forwarded are ineligible ones (``forwarding_skips``); events forwarded without appearing in a
+step were made eligible by a late attribution of their install and are counted apart.
+
+Also printed: the runs the sensor requested (queue wait and duration), which is where the time goes.
+
+Run: ``.venv/bin/python bench/bench_forwarding_latency.py [--steps 8] [--step-seconds 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_P95_SECONDS = 60.0
+NEVER = "0 0 1 1 *"  # the cron schedules stay out of the measurement
+SENSOR = "forward_new_appsprint_events"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class AppSprintEvents:
+    """Reads which events the AppSprint API serves after a point (as any client would)."""
+
+    def __init__(self, endpoints) -> None:
+        creds = endpoints.credentials
+        self.url = f"{endpoints.appsprint_api_url}/apps/{creds.appsprint_app_id}/events"
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {creds.appsprint_export_token}"}, timeout=60)
+        self.newest: str | None = None
+
+    def new_ids(self) -> list[str]:
+        params: dict = {"limit": 1000}
+        if self.newest:
+            params["updated_since"] = self.newest
+        ids: list[str] = []
+        while True:
+            body = self.http.get(self.url, params=params).json()
+            for row in body["data"]:
+                ids.append(row["event_id"])
+                self.newest = row["updated_at"]
+            if not body["meta"]["next_cursor"]:
+                return ids
+            params = {"limit": 1000, "cursor": body["meta"]["next_cursor"]}
+
+
+class TikTokReceived:
+    """Follows the TikTok sandbox's store of received production events."""
+
+    def __init__(self, endpoints) -> None:
+        self.url = f"{endpoints.tiktok_url}/_sandbox/events/received"
+        self.http = httpx.Client(timeout=60)
+        self.offset = 0
+        self.first_seen: dict[str, float] = {}
+
+    def poll(self, record: bool = True) -> int:
+        new = 0
+        while True:
+            body = self.http.get(self.url, params={"payloads": "true", "limit": 10_000, "offset": self.offset}).json()
+            rows = body["payloads"]["events"]
+            now = time.time()
+            for row in rows:
+                event_id = row["event"].get("event_id")
+                if record and event_id not in self.first_seen:
+                    self.first_seen[event_id] = now
+                    new += 1
+            self.offset += len(rows)
+            if len(rows) < 10_000:
+                return new
+
+
+def runs(instance) -> list:
+    """The sensor's runs, oldest first (the first is its catch-up ``daily_refresh``)."""
+    from dagster import RunsFilter
+
+    return list(reversed(instance.get_run_records(filters=RunsFilter(tags={"dagster/sensor_name": SENSOR}))))
+
+
+def busy(instance) -> bool:
+    from dagster import DagsterRunStatus, RunsFilter
+
+    active = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    return bool(instance.get_run_records(filters=RunsFilter(tags={"dagster/sensor_name": SENSOR}, statuses=active)))
+
+
+def failure_text(instance, run_id: str) -> str:
+    for entry in instance.all_logs(run_id):
+        if entry.dagster_event is not None and entry.dagster_event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
+            return entry.user_message or str(entry.dagster_event.event_specific_data)[:500]
+    return "(no failure event)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="demo")
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--step-seconds", type=float, default=20.0, help="wall seconds between clock steps")
+    parser.add_argument("--step-sandbox-seconds", type=float, default=7200.0, help="sandbox time per step")
+    parser.add_argument("--poll", type=float, default=0.5)
+    parser.add_argument("--drain", type=float, default=240.0, help="max wall seconds to wait after the last step")
+    args = parser.parse_args(argv)
+
+    from dagster import DagsterInstance
+
+    from signal_campaigns.dev import prepare_dagster_home, sandbox_environment
+    from signal_campaigns.forwarding import forward_events
+    from signal_campaigns.pipeline import Connection, build_models, extract
+    from signal_campaigns.sandbox.runner import default_anchor, sandbox_processes
+    from signal_campaigns.warehouse import WAREHOUSE_ENV
+
+    anchor = default_anchor()
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp_dir, \
+            sandbox_processes(7, args.scale, anchor, marketing_qps=None) as endpoints:
+        tmp = Path(tmp_dir)
+        db = tmp / "warehouse.duckdb"
+        extract(Connection.from_sandbox(endpoints), warehouse=db, pipelines_dir=tmp / "pipelines", now=anchor,
+                start_date=(anchor - dt.timedelta(days=40)).date())
+        build_models(db)
+        baseline = forward_events(db, base_url=endpoints.tiktok_url, token=endpoints.credentials.events_api_token)
+        print(f"baseline warehouse (extract, dbt build, forward {baseline.sent:,} events): "
+              f"{time.monotonic() - t0:.1f}s")
+
+        home = prepare_dagster_home(tmp / "dagster_home")
+        env = dict(sandbox_environment(endpoints), DAGSTER_HOME=str(home), **{WAREHOUSE_ENV: str(db)},
+                   SIGNAL_TIKTOK_SYNC_CRON=NEVER, SIGNAL_APPSPRINT_SYNC_CRON=NEVER, SIGNAL_DAILY_REFRESH_CRON=NEVER)
+        daemon_log = open(tmp / "daemon.log", "w")
+        daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+                                   str(ROOT / "workspace.yaml")], cwd=ROOT, env=env, stdout=daemon_log,
+                                  stderr=subprocess.STDOUT)
+        try:
+            instance = DagsterInstance.from_config(str(home))
+            appsprint = AppSprintEvents(endpoints)
+            tiktok = TikTokReceived(endpoints)
+            appsprint.new_ids()  # what is visible before the steps
+            tiktok.poll(record=False)
+
+            started = time.monotonic()
+            while not runs(instance) or busy(instance):  # the sensor's first tick: one catch-up run
+                if time.monotonic() - started > 600 or daemon.poll() is not None:
+                    print(f"no catch-up run finished within 600s; daemon log: {tmp / 'daemon.log'}")
+                    print((tmp / "daemon.log").read_text()[-3000:])
+                    return 1
+                time.sleep(1)
+            first = runs(instance)[0]
+            if first.dagster_run.status.value != "SUCCESS":
+                print(f"the catch-up run {first.dagster_run.run_id} failed: {failure_text(instance, first.dagster_run.run_id)}")
+                return 1
+            print(f"daemon up and the sensor's catch-up run done after {time.monotonic() - started:.1f}s "
+                  f"(run {first.end_time - first.start_time:.1f}s)")
+            tiktok.poll(record=False)
+
+            appeared: dict[str, float] = {}
+            for step in range(args.steps):
+                endpoints.advance_clock(args.step_sandbox_seconds)
+                at = time.time()
+                ids = appsprint.new_ids()
+                for event_id in ids:
+                    appeared.setdefault(event_id, at)
+                print(f"step {step + 1}/{args.steps}: +{args.step_sandbox_seconds / 3600:g}h sandbox time, "
+                      f"{len(ids)} event rows became visible")
+                deadline = time.monotonic() + args.step_seconds
+                while time.monotonic() < deadline:
+                    tiktok.poll()
+                    time.sleep(args.poll)
+            last_step = time.monotonic()
+            drain_until = last_step + args.drain
+            quiet_after = last_step + 75  # two sensor intervals and a margin: the last tick has fired
+            while time.monotonic() < drain_until:
+                tiktok.poll()
+                if time.monotonic() > quiet_after and not busy(instance):
+                    break
+                time.sleep(args.poll)
+            tiktok.poll()
+        finally:
+            daemon.terminate()
+            try:
+                daemon.wait(30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+            daemon_log.close()
+
+        latencies = [tiktok.first_seen[e] - appeared[e] for e in tiktok.first_seen if e in appeared]
+        late_attributed = sum(1 for e in tiktok.first_seen if e not in appeared)
+        sensor_runs = [r for r in runs(instance)[1:]]
+        print()
+        print(f"event-to-TikTok latency, forwarding sensor every 30 s ({len(appeared)} event rows appeared, "
+              f"{len(latencies)} forwarded; {late_attributed} more forwarded that became eligible otherwise, e.g. by a late attribution of their install):")
+        if not latencies:
+            print("  no event was forwarded during the steps: nothing to measure")
+            return 1
+        p95 = percentile(latencies, 0.95)
+        print(f"  p50 {percentile(latencies, 0.5):6.1f} s   p95 {p95:6.1f} s   max {max(latencies):6.1f} s   "
+              f"count {len(latencies)}   target p95 < {TARGET_P95_SECONDS:.0f} s: "
+              f"{'met' if p95 < TARGET_P95_SECONDS else 'NOT met'} (ratio {p95 / TARGET_P95_SECONDS:.2f})")
+        done = [r for r in sensor_runs if r.start_time and r.end_time]
+        if done:
+            waits = [r.start_time - r.create_timestamp.timestamp() for r in done]
+            durations = [r.end_time - r.start_time for r in done]
+            statuses = {}
+            for r in sensor_runs:
+                statuses[r.dagster_run.status.value] = statuses.get(r.dagster_run.status.value, 0) + 1
+            print(f"  sensor runs: {len(sensor_runs)} {statuses}; queued->started median {statistics.median(waits):.1f} s "
+                  f"(max {max(waits):.1f}); run duration median {statistics.median(durations):.1f} s "
+                  f"(max {max(durations):.1f}); plus up to 30 s until the sensor's next tick")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

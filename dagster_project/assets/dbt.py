@@ -1,0 +1,46 @@
+"""The dbt project (``dbt/``): seeds and models as assets, dbt tests as asset checks.
+
+Dagster passes the selected models to ``dbt build``, so the forwarding job rebuilds only the
+models between the AppSprint sources and the forwarding queue (the large staging table
+``stg_appsprint__events`` is incremental on dlt loads)."""
+
+
+import json
+from typing import Optional
+
+from dagster import AssetExecutionContext, Config
+from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
+
+from signal_campaigns.warehouse import temporary_env
+
+from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
+
+# The models between the AppSprint sources and the forwarding queue and its skips: what new AppSprint
+# data changes. Seeds and TikTok staging (upstream too) change only with the scheduled syncs.
+FORWARDING_MODELS = "source:appsprint+,+events_to_forward source:appsprint+,+forwarding_skips"
+
+
+class DbtBuildConfig(Config):
+    """Run config of a dbt build (all optional)."""
+
+    forwarding_now: Optional[str] = None  # "now" for forwarding eligibility, ISO-8601 (a sandbox clock)
+    full_refresh: bool = False  # rebuild incremental models from scratch
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, pool=WAREHOUSE_POOL)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+               config: DbtBuildConfig):
+    warehouse.claim(context.log)
+    args = ["build"]
+    if config.forwarding_now:
+        args += ["--vars", json.dumps({"forwarding_now": config.forwarding_now})]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    with temporary_env(warehouse.dbt_env()):
+        yield from dbt.cli(args, context=context).stream()
+    warehouse.publish(context.log)
+
+
+def forwarding_models_selection():
+    """The dbt assets the forwarding queue needs (and its skips), without the rest of the marts."""
+    return build_dbt_asset_selection([dbt_models], dbt_select=FORWARDING_MODELS)

@@ -1,0 +1,39 @@
+"""Jobs: which assets each kind of run materialises."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+from dagster_dbt import build_dbt_asset_selection
+
+from .assets.appsprint import appsprint_assets
+from .assets.dbt import dbt_models, forwarding_models_selection
+from .assets.forwarding import LEDGER_KEY
+from .assets.tiktok_ads import tiktok_ads_assets
+
+# The forwarding loop: load new AppSprint data, rebuild the forwarding models, forward. It is
+# latency-bound (p95 < 60 s from AppSprint to TikTok), so it leaves the dbt tests (asset checks) to
+# the scheduled syncs, which run them on the same models every 15 minutes.
+forwarding_job = define_asset_job(
+    "forward_new_events",
+    selection=(AssetSelection.assets(appsprint_assets) | forwarding_models_selection()
+               | AssetSelection.assets(LEDGER_KEY)) - AssetSelection.all_asset_checks(),
+    description="Load new AppSprint data, rebuild events_to_forward / forwarding_skips, forward to TikTok "
+                "(dbt tests run in the scheduled syncs).",
+)
+tiktok_ads_sync_job = define_asset_job(
+    "tiktok_ads_sync",
+    selection=AssetSelection.assets(tiktok_ads_assets) | build_dbt_asset_selection([dbt_models], "source:tiktok_ads+"),
+    description="TikTok Ads reporting sync (trailing lookback re-pulled) and the models that read it.",
+)
+appsprint_sync_job = define_asset_job(
+    "appsprint_sync",
+    selection=AssetSelection.assets(appsprint_assets) | build_dbt_asset_selection([dbt_models], "source:appsprint+"),
+    description="AppSprint attribution sync and the models that read it.",
+)
+daily_refresh_job = define_asset_job(
+    "daily_refresh",
+    selection=AssetSelection.assets(tiktok_ads_assets, appsprint_assets, dbt_models, LEDGER_KEY),
+    description="Everything: TikTok re-pulled over the long lookback, AppSprint, all models and tests, forwarding.",
+)
+
+ALL_JOBS = [forwarding_job, tiktok_ads_sync_job, appsprint_sync_job, daily_refresh_job]

@@ -1,0 +1,77 @@
+"""Automation settings of the code location, read from the environment when it loads.
+
+| env var | default | what |
+|---|---|---|
+| ``SIGNAL_TIKTOK_SYNC_CRON`` | ``0 * * * *`` | TikTok Ads reporting sync + models (hourly) |
+| ``SIGNAL_APPSPRINT_SYNC_CRON`` | ``*/15 * * * *`` | AppSprint attribution sync + models |
+| ``SIGNAL_DAILY_REFRESH_CRON`` | ``30 3 * * *`` | daily lookback refresh: everything, TikTok re-pulled over the long lookback |
+| ``SIGNAL_DAILY_LOOKBACK_DAYS`` | ``28`` | days the daily refresh re-pulls (1..28, D5) |
+| ``SIGNAL_SCHEDULE_TIMEZONE`` | ``UTC`` | timezone of the cron schedules |
+| ``SIGNAL_FORWARDING_SENSOR_SECONDS`` | ``30`` | how often the forwarding sensor checks AppSprint |
+| ``SIGNAL_AUTOMATION`` | ``stopped`` | ``running``: schedules and sensor start switched on (``make dev`` sets it) |
+
+A bad value stops the code location from loading with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from dagster import DefaultScheduleStatus, DefaultSensorStatus
+
+
+class SettingsError(ValueError):
+    """An automation setting in the environment is invalid."""
+
+
+def _int(name: str, default: int, lo: int, hi: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+def _cron(name: str, default: str) -> str:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    value = os.environ.get(name, "").strip() or default
+    if not is_valid_cron_string(value):
+        raise SettingsError(f"{name}={value!r} is not a cron schedule (five fields, e.g. {default!r})")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class AutomationSettings:
+    tiktok_sync_cron: str
+    appsprint_sync_cron: str
+    daily_refresh_cron: str
+    daily_lookback_days: int
+    timezone: str
+    sensor_seconds: int
+    running: bool
+
+    @classmethod
+    def from_env(cls) -> "AutomationSettings":
+        status = (os.environ.get("SIGNAL_AUTOMATION", "").strip().lower() or "stopped")
+        if status not in ("running", "stopped"):
+            raise SettingsError(f"SIGNAL_AUTOMATION={status!r}: expected 'running' or 'stopped'")
+        return cls(
+            tiktok_sync_cron=_cron("SIGNAL_TIKTOK_SYNC_CRON", "0 * * * *"),
+            appsprint_sync_cron=_cron("SIGNAL_APPSPRINT_SYNC_CRON", "*/15 * * * *"),
+            daily_refresh_cron=_cron("SIGNAL_DAILY_REFRESH_CRON", "30 3 * * *"),
+            daily_lookback_days=_int("SIGNAL_DAILY_LOOKBACK_DAYS", 28, 1, 28),
+            timezone=os.environ.get("SIGNAL_SCHEDULE_TIMEZONE", "").strip() or "UTC",
+            sensor_seconds=_int("SIGNAL_FORWARDING_SENSOR_SECONDS", 30, 5, 3600),
+            running=status == "running",
+        )
+
+    @property
+    def schedule_status(self) -> DefaultScheduleStatus:
+        return DefaultScheduleStatus.RUNNING if self.running else DefaultScheduleStatus.STOPPED
+
+    @property
+    def sensor_status(self) -> DefaultSensorStatus:
+        return DefaultSensorStatus.RUNNING if self.running else DefaultSensorStatus.STOPPED

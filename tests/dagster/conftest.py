@@ -1,0 +1,43 @@
+"""Fixtures of the Dagster tests: the sandbox's connection as the environment a deployment sets."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from signal_campaigns.pipeline import Connection
+from signal_campaigns.warehouse import temporary_env
+
+
+@pytest.fixture
+def sandbox_env(sandbox):
+    """Both sandbox servers, with dlt's ``SOURCES__*`` variables and the Events API token pointing
+    at them for the test (as ``make dev`` sets them). Yields the sandbox endpoints."""
+    env = Connection.from_sandbox(sandbox).dlt_environment()
+    env["TIKTOK_EVENTS_API_TOKEN"] = sandbox.credentials.events_api_token
+    with temporary_env(env):
+        yield sandbox
+
+
+def control(base_url: str, path: str, body=None, method: str = "POST") -> dict:
+    """One ``/_sandbox/<path>`` control call on a sandbox server."""
+    response = httpx.request(method, f"{base_url}/_sandbox/{path}", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def received(sandbox) -> dict:
+    """What the TikTok sandbox's Events API received (counters)."""
+    return control(sandbox.tiktok_url, "events/received", method="GET")
+
+
+def received_event_ids(sandbox) -> list[str]:
+    """event_id of every production event the TikTok sandbox received (repeats included)."""
+    ids: list[str] = []
+    while True:
+        body = httpx.get(f"{sandbox.tiktok_url}/_sandbox/events/received",
+                         params={"payloads": "true", "limit": 10_000, "offset": len(ids)}, timeout=30).json()
+        rows = body["payloads"]["events"]
+        ids += [row["event"]["event_id"] for row in rows]
+        if len(ids) >= body["payloads"]["total"] or not rows:
+            return ids
