@@ -16,31 +16,7 @@ with source as (
     {% endif %}
 ),
 
-duplicate_keys as (
-    -- the raw layer merges on click_id, so this is normally empty; cheaper than ranking every row
-    select click_id
-    from source
-    group by click_id
-    having count(*) > 1
-),
-
-deduplicated as (
-    select source.*, 1 as row_rank
-    from source
-    where click_id not in (select click_id from duplicate_keys)
-
-    union all
-
-    select ranked.*
-    from (
-        select
-            source.*,
-            row_number() over (partition by click_id order by updated_at desc, _dlt_load_id desc) as row_rank
-        from source
-        where click_id in (select click_id from duplicate_keys)
-    ) as ranked
-    where row_rank = 1
-)
+{{ latest_row_per_key('deduplicated', 'source', 'click_id', 'updated_at desc, _dlt_load_id desc') }}
 
 select
     cast(click_id as varchar(64)) as click_id,

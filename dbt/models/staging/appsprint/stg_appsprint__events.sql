@@ -17,31 +17,7 @@ with source as (
     {% endif %}
 ),
 
-duplicate_keys as (
-    -- the raw layer merges on event_id, so this is normally empty; cheaper than ranking every row
-    select event_id
-    from source
-    group by event_id
-    having count(*) > 1
-),
-
-deduplicated as (
-    select source.*, 1 as row_rank
-    from source
-    where event_id not in (select event_id from duplicate_keys)
-
-    union all
-
-    select ranked.*
-    from (
-        select
-            source.*,
-            row_number() over (partition by event_id order by updated_at desc, _dlt_load_id desc) as row_rank
-        from source
-        where event_id in (select event_id from duplicate_keys)
-    ) as ranked
-    where row_rank = 1
-)
+{{ latest_row_per_key('deduplicated', 'source', 'event_id', 'updated_at desc, _dlt_load_id desc') }}
 
 select
     cast(event_id as varchar(64)) as event_id,

@@ -15,31 +15,7 @@ with source as (
     {% endif %}
 ),
 
-duplicate_keys as (
-    -- the raw layer merges on appsprint_id, so this is normally empty; cheaper than ranking every row
-    select appsprint_id
-    from source
-    group by appsprint_id
-    having count(*) > 1
-),
-
-deduplicated as (
-    select source.*, 1 as row_rank
-    from source
-    where appsprint_id not in (select appsprint_id from duplicate_keys)
-
-    union all
-
-    select ranked.*
-    from (
-        select
-            source.*,
-            row_number() over (partition by appsprint_id order by updated_at desc, _dlt_load_id desc) as row_rank
-        from source
-        where appsprint_id in (select appsprint_id from duplicate_keys)
-    ) as ranked
-    where row_rank = 1
-)
+{{ latest_row_per_key('deduplicated', 'source', 'appsprint_id', 'updated_at desc, _dlt_load_id desc') }}
 
 select
     cast(appsprint_id as varchar(64)) as appsprint_id,

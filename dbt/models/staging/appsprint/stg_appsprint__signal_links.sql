@@ -2,12 +2,7 @@ with source as (
     select * from {{ source('appsprint', 'signal_links') }}
 ),
 
-ranked as (
-    select
-        source.*,
-        row_number() over (partition by id order by updated_at desc, _dlt_load_id desc) as row_rank
-    from source
-)
+{{ latest_row_per_key('latest', 'source', 'id', 'updated_at desc, _dlt_load_id desc') }}
 
 select
     cast(id as varchar(64)) as link_id,
@@ -16,5 +11,4 @@ select
     url as link_url,
     created_at,
     updated_at
-from ranked
-where row_rank = 1
+from latest

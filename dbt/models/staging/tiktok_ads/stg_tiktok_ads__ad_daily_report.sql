@@ -4,15 +4,7 @@ with source as (
     select * from {{ source('tiktok_ads', 'ad_daily_report') }}
 ),
 
-ranked as (
-    select
-        source.*,
-        row_number() over (
-            partition by advertiser_id, ad_id, stat_date
-            order by _dlt_load_id desc, synced_at desc
-        ) as row_rank
-    from source
-)
+{{ latest_row_per_key('latest', 'source', ['advertiser_id', 'ad_id', 'stat_date'], '_dlt_load_id desc, synced_at desc') }}
 
 select
     cast(advertiser_id as varchar(64)) as advertiser_id,
@@ -33,5 +25,4 @@ select
     {%- endfor %}
     synced_at,
     _dlt_load_id as dlt_load_id
-from ranked
-where row_rank = 1
+from latest

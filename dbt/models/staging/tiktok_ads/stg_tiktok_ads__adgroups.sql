@@ -2,12 +2,7 @@ with source as (
     select * from {{ source('tiktok_ads', 'adgroups') }}
 ),
 
-ranked as (
-    select
-        source.*,
-        row_number() over (partition by adgroup_id order by modify_time desc nulls last, _dlt_load_id desc) as row_rank
-    from source
-)
+{{ latest_row_per_key('latest', 'source', 'adgroup_id', 'modify_time desc nulls last, _dlt_load_id desc') }}
 
 select
     cast(adgroup_id as varchar(64)) as adgroup_id,
@@ -24,5 +19,4 @@ select
     coalesce(is_deleted, false) as is_deleted,
     create_time as created_at,
     modify_time as modified_at
-from ranked
-where row_rank = 1
+from latest

@@ -2,12 +2,7 @@ with source as (
     select * from {{ source('tiktok_ads', 'advertisers') }}
 ),
 
-ranked as (
-    select
-        source.*,
-        row_number() over (partition by advertiser_id order by _dlt_load_id desc) as row_rank
-    from source
-)
+{{ latest_row_per_key('latest', 'source', 'advertiser_id', '_dlt_load_id desc') }}
 
 select
     cast(advertiser_id as varchar(64)) as advertiser_id,
@@ -20,5 +15,4 @@ select
     company,
     create_time as created_at,
     _dlt_load_id as dlt_load_id
-from ranked
-where row_rank = 1
+from latest

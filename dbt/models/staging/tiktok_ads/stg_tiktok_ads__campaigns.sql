@@ -2,12 +2,7 @@ with source as (
     select * from {{ source('tiktok_ads', 'campaigns') }}
 ),
 
-ranked as (
-    select
-        source.*,
-        row_number() over (partition by campaign_id order by modify_time desc nulls last, _dlt_load_id desc) as row_rank
-    from source
-)
+{{ latest_row_per_key('latest', 'source', 'campaign_id', 'modify_time desc nulls last, _dlt_load_id desc') }}
 
 select
     cast(campaign_id as varchar(64)) as campaign_id,
@@ -21,5 +16,4 @@ select
     budget_mode,
     create_time as created_at,
     modify_time as modified_at
-from ranked
-where row_rank = 1
+from latest

@@ -2,12 +2,7 @@ with source as (
     select * from {{ source('tiktok_ads', 'pixels') }}
 ),
 
-ranked as (
-    select
-        source.*,
-        row_number() over (partition by pixel_id order by _dlt_load_id desc) as row_rank
-    from source
-)
+{{ latest_row_per_key('latest', 'source', 'pixel_id', '_dlt_load_id desc') }}
 
 select
     cast(pixel_id as varchar(64)) as pixel_id,
@@ -16,5 +11,4 @@ select
     pixel_name,
     pixel_setup_mode,
     create_time as created_at
-from ranked
-where row_rank = 1
+from latest
