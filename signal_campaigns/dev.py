@@ -29,6 +29,12 @@ concurrency:
   pools:
     default_limit: 1
     granularity: run
+# A run the forwarding sensor requests starts within a second, not the default five.
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 telemetry:
   enabled: false
 """
