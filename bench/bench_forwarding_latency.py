@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
 
     anchor = default_anchor()
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp_dir, \
+    # ignore_cleanup_errors: a run worker the daemon launched may still be writing its logs
+    with tempfile.TemporaryDirectory(prefix="bench-latency-", ignore_cleanup_errors=True) as tmp_dir, \
             sandbox_processes(7, args.scale, anchor, marketing_qps=None) as endpoints:
         tmp = Path(tmp_dir)
         db = tmp / "warehouse.duckdb"
