@@ -3,8 +3,10 @@
     and currency are always sent on Purchase). ~5% of all events, maintained incrementally from
     stg_appsprint__events (new dlt loads only, delete+insert on event_id), so the marts that
     aggregate money never rescan the whole event history. Attribution is NOT stored here: it is
-    joined downstream, so late-resolved installs are always current. After mapping another SDK
-    event to Purchase, run this model with --full-refresh to include its history. -#}
+    joined downstream, so late-resolved installs are always current. The forwarding rule's device
+    checks, which depend on the event alone, are judged once per event here (device_skip_reason,
+    '' = pass; NULL only on rows staged before the column existed: readers re-evaluate those).
+    After mapping another SDK event to Purchase, run this model with --full-refresh to include its history. -#}
 {{ config(
     materialized='incremental',
     unique_key='event_id',
@@ -35,6 +37,7 @@ select
     environment,
     ip,
     user_agent,
+    {{ forwarding_device_skip_reason('events') }} as device_skip_reason,
     dlt_load_id
 from events
 where revenue is not null

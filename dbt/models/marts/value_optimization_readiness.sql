@@ -13,13 +13,16 @@ with purchase_mapping as (
 ),
 
 purchases as (
-    -- only the SDK events mapped to Purchase are read (a small share of all events)
+    -- only the production SDK events mapped to Purchase, and only installs that can pass the rule
+    -- (attributed, with a pixel), are joined: the pre-filters are implied by the rule, which still
+    -- decides (its device checks read from int_appsprint__value_events, judged once per event);
+    -- the report-day is computed once per counted event
     select
         events.event_id,
         events.advertiser_id,
         events.pixel_id,
         events.occurred_at,
-        advertisers.report_timezone
+        {{ local_date('events.occurred_at', 'advertisers.report_timezone') }} as report_date
     from (
         select
             value_events.*,
@@ -30,22 +33,27 @@ purchases as (
         from {{ ref('int_appsprint__value_events') }} as value_events
         inner join {{ ref('int_appsprint__installs_attributed') }} as installs
             on value_events.appsprint_id = installs.appsprint_id
+        where coalesce(value_events.environment, 'production') = 'production'
+          and value_events.event_type in (select sdk_event from purchase_mapping)
+          and installs.is_tiktok_attributed is not false
+          and installs.pixel_code is not null
     ) as events
     inner join purchase_mapping as mapping
         on events.event_type = mapping.sdk_event
     inner join {{ ref('stg_tiktok_ads__advertisers') }} as advertisers
         on events.advertiser_id = advertisers.advertiser_id
-    where coalesce({{ forwarding_skip_reason('events', 'mapping') }}, 'too_old') = 'too_old'
+    where coalesce({{ forwarding_skip_reason('events', 'mapping', device_skip_reason=
+        'coalesce(events.device_skip_reason, ' ~ forwarding_device_skip_reason('events') ~ ')') }}, 'too_old') = 'too_old'
 ),
 
 daily as (
     select
         advertiser_id,
         pixel_id,
-        {{ local_date('occurred_at', 'report_timezone') }} as report_date,
+        report_date,
         count(distinct event_id) as purchases
     from purchases
-    group by advertiser_id, pixel_id, {{ local_date('occurred_at', 'report_timezone') }}
+    group by advertiser_id, pixel_id, report_date
 ),
 
 windows as (
