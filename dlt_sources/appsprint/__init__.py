@@ -69,7 +69,6 @@ from .helpers import (
     AppSprintRetriesExhausted,
     format_updated_since,
     parse_iso_utc,
-    prefetched,
     type_page,
 )
 
@@ -218,7 +217,7 @@ def _make_resource(
                 counts["quarantined"] += typed.quarantine.num_rows
                 yield dlt.mark.with_table_name(typed.quarantine, S.QUARANTINE_TABLE)
 
-        def type_batch(batch_pages: list[Page], reader: Optional[DuckDBPageReader]) -> list[TypedPage]:
+        def type_batch(batch_pages: list[Page]) -> list[TypedPage]:
             """Pages of one kind typed together: Arrow pages concatenated, raw JSON bodies read by
             one DuckDB call (per page with orjson if that fails), parsed JSON rows per page."""
             first = batch_pages[0]
@@ -239,10 +238,7 @@ def _make_resource(
         def kind(page: Page) -> str:
             return "arrow" if page.table is not None else "body" if page.body is not None else "rows"
 
-        def typed_batches(client: Any, reader: Optional[DuckDBPageReader]) -> Iterator[list[TypedPage]]:
-            """Pages fetched and typed in batches of one kind (runs ahead in a thread when
-            prefetching, so typing the next pages overlaps dlt writing the previous ones)."""
-            nonlocal waited, typing
+        with new_client() as client, _page_reader(spec, bulk) as reader:
             pages = client.iter_pages(
                 spec.endpoint, updated_since=since, limit=page_limit,
                 prefetch=max(prefetch_pages, S.BULK_PAGES) if prefetch_pages else 0,
@@ -256,33 +252,22 @@ def _make_resource(
                     waited += t1 - t0
                     typed_pages: list[TypedPage] = []
                     if pending and (page is None or kind(page) != kind(pending[0])):
-                        typed_pages.extend(type_batch(pending, reader))
+                        typed_pages.extend(type_batch(pending))
                         pending = []
                     if page is not None:
                         pending.append(page)
                         if len(pending) >= S.BULK_PAGES or kind(page) == "rows":
-                            typed_pages.extend(type_batch(pending, reader))
+                            typed_pages.extend(type_batch(pending))
                             pending = []
                     typing += time.perf_counter() - t1
-                    if typed_pages:
-                        yield typed_pages
-                    if page is None:
-                        return
-            finally:
-                pages.close()
-
-        with new_client() as client, _page_reader(spec, bulk) as reader:
-            batches = typed_batches(client, reader)
-            if prefetch_pages:
-                batches = prefetched(batches, 1, name=f"appsprint-{spec.endpoint}-typing")
-            try:
-                for typed_pages in batches:
                     for typed in typed_pages:
                         yield from typed_items(typed)
+                    if page is None:
+                        break
                 if batch:
                     yield pa.concat_tables(batch)
             finally:
-                batches.close()
+                pages.close()
                 metrics.update(client.stats.as_metrics())
                 metrics["rows_received"] = counts["rows"]
                 metrics["quarantined"] = counts["quarantined"]

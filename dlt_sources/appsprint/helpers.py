@@ -441,12 +441,11 @@ class AppSprintClient:
         if prefetch <= 0:
             yield from pages()
             return
-        yield from prefetched(pages(), prefetch, name=f"appsprint-{endpoint}")
+        yield from _prefetched(pages(), prefetch, name=f"appsprint-{endpoint}")
 
 
-def prefetched(source: Iterator[Any], depth: int, name: str) -> Iterator[Any]:
-    """Run ``source`` in a thread, ``depth`` items ahead of the consumer. The thread closes
-    ``source`` when it ends, also when the consumer stops early."""
+def _prefetched(source: Iterator[Page], depth: int, name: str) -> Iterator[Page]:
+    """Run ``source`` in a thread, ``depth`` items ahead of the consumer."""
     q: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -467,10 +466,6 @@ def prefetched(source: Iterator[Any], depth: int, name: str) -> Iterator[Any]:
             put(_END)
         except BaseException as exc:  # handed to the consumer, raised there
             put(_Failure(exc))
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
 
     thread = threading.Thread(target=worker, name=name, daemon=True)
     thread.start()
