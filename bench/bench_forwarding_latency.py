@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -137,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     from signal_campaigns.pipeline import Connection, build_models, extract
     from signal_campaigns.sandbox.runner import default_anchor, sandbox_processes
     from signal_campaigns.warehouse import WAREHOUSE_ENV
+    from dagster_project.settings import AutomationSettings
 
+    interval = AutomationSettings.from_env().sensor_seconds  # what the daemon's sensor reads (same env)
     anchor = default_anchor()
     t0 = time.monotonic()
     # ignore_cleanup_errors: a run worker the daemon launched may still be writing its logs
@@ -196,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                     time.sleep(args.poll)
             last_step = time.monotonic()
             drain_until = last_step + args.drain
-            quiet_after = last_step + 75  # two sensor intervals and a margin: the last tick has fired
+            quiet_after = last_step + 2 * interval + 15  # two sensor intervals and a margin: the last tick has fired
             while time.monotonic() < drain_until:
                 tiktok.poll()
                 if time.monotonic() > quiet_after and not busy(instance):
@@ -213,9 +216,9 @@ def main(argv: list[str] | None = None) -> int:
 
         latencies = [tiktok.first_seen[e] - appeared[e] for e in tiktok.first_seen if e in appeared]
         late_attributed = sum(1 for e in tiktok.first_seen if e not in appeared)
-        sensor_runs = [r for r in runs(instance)[1:]]
+        sensor_runs = runs(instance)[1:]
         print()
-        print(f"event-to-TikTok latency, forwarding sensor every 30 s ({len(appeared)} event rows appeared, "
+        print(f"event-to-TikTok latency, forwarding sensor every {interval} s ({len(appeared)} event rows appeared, "
               f"{len(latencies)} forwarded; {late_attributed} more forwarded that became eligible otherwise, e.g. by a late attribution of their install):")
         if not latencies:
             print("  no event was forwarded during the steps: nothing to measure")
@@ -228,12 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         if done:
             waits = [r.start_time - r.create_timestamp.timestamp() for r in done]
             durations = [r.end_time - r.start_time for r in done]
-            statuses = {}
-            for r in sensor_runs:
-                statuses[r.dagster_run.status.value] = statuses.get(r.dagster_run.status.value, 0) + 1
+            statuses = dict(Counter(r.dagster_run.status.value for r in sensor_runs))
             print(f"  sensor runs: {len(sensor_runs)} {statuses}; queued->started median {statistics.median(waits):.1f} s "
                   f"(max {max(waits):.1f}); run duration median {statistics.median(durations):.1f} s "
-                  f"(max {max(durations):.1f}); plus up to 30 s until the sensor's next tick")
+                  f"(max {max(durations):.1f}); plus up to {interval} s until the sensor's next tick")
         return 0
 
 

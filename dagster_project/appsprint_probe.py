@@ -1,8 +1,8 @@
 """The forwarding sensor's cheap question to AppSprint: "are there events newer than X?".
 
 Plain Python (no Dagster). One ``GET /v1/apps/{app_id}/events?updated_since=<cursor>&limit=1000``
-answers it when a handful of events arrived; pages are followed (up to ``max_pages``) only to find
-the newest ``updated_at`` after a long pause. The warehouse is not touched.
+answers it when a handful of events arrived; pages are followed (the client's ``iter_pages``, up
+to ``max_pages``) only to find the newest ``updated_at`` after a long pause. The warehouse is not touched.
 """
 
 from __future__ import annotations
@@ -32,13 +32,10 @@ def probe_new_events(client: AppSprintClient, since: Optional[str], *, page_limi
     Raises the client's :class:`~dlt_sources.appsprint.helpers.AppSprintError` subclasses (HTTP
     errors, rejected token, a reply that is not the contract's shape); their messages never
     contain the export token."""
-    params: dict[str, object] = {"limit": page_limit}
-    if since:
-        params["updated_since"] = since
     newest: Optional[str] = None
     rows = 0
-    for page_no in range(1, max_pages + 1):
-        page = client.get_page(EVENTS_ENDPOINT, params)
+    pages = client.iter_pages(EVENTS_ENDPOINT, updated_since=since, limit=page_limit, prefetch=0)
+    for page_no, page in enumerate(pages, start=1):
         data = page.parsed_rows()
         if data:
             last = data[-1]
@@ -51,5 +48,6 @@ def probe_new_events(client: AppSprintClient, since: Optional[str], *, page_limi
             rows += len(data)
         if not page.next_cursor:
             return Probe(newest, rows, page_no, True)
-        params = {"limit": page_limit, "cursor": page.next_cursor}
+        if page_no >= max_pages:
+            break  # the next page is not fetched (iter_pages is lazy without prefetch)
     return Probe(newest, rows, max_pages, False)

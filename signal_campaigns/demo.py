@@ -19,15 +19,15 @@ import datetime as dt
 import shutil
 import time
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from .cli.status import delivery, readiness
+from .cli.warehouse_reads import Warehouse
 from .forwarding import ForwardingError, ForwardingSummary, forward_events
 from .pipeline import Connection, build_models, extract
 from .sandbox.runner import default_anchor, print_banner, sandbox_processes
 from .warehouse import publish_read_only_copy, warehouse_path
-
 
 
 def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 1) -> Table:
@@ -40,10 +40,10 @@ def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 
 
 
 def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> None:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        first, last = con.execute("select max(report_date) - 6, max(report_date) from signal_campaign_daily").fetchone()
-        rows = con.execute(
+    with Warehouse(db) as wh:  # read-only; the ledger and readiness reads are `signal-campaigns status`'s
+        first, last = wh.rows("select max(report_date) - 6 as first, max(report_date) as last "
+                              "from signal_campaign_daily")[0].values()
+        rows = wh.rows(
             """
             select campaign_name, currency, spend::double, installs::bigint, installs_appsprint::bigint,
                    installs_from_fallback::bigint, cpi::double, ctr::double, cti::double, revenue::double,
@@ -52,36 +52,30 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
             order by currency, spend desc
             """,
             [first, last],
-        ).fetchall()
+        )
         console.print(_table(
             f"Last 7 days by campaign ({first} .. {last}, advertiser-local days; ratios from sums)",
             ["campaign", "cur", "spend", "installs", "of which AppSprint", "TikTok fallback", "CPI", "CTR",
              "CTI", "revenue", "ROAS"],
-            [tuple(r) for r in rows], right_from=2,
+            [tuple(r.values()) for r in rows], right_from=2,
         ))
-        skips = con.execute("select reason, count(*) from forwarding_skips group by 1 order by 2 desc").fetchall()
-        ledger = dict(con.execute("select status, count(*) from event_delivery_ledger group by 1").fetchall()) \
-            if forwarded is not None else {}
+        skips = wh.rows("select reason, count(*) as n from forwarding_skips group by 1 order by 2 desc")
+        ledger = delivery(wh)["ledger"] if forwarded is not None else {}
         rows = [("sent to TikTok (ledger: sent)", ledger.get("sent", 0)),
                 ("dead-lettered (ledger: dead)", ledger.get("dead", 0)),
                 ("still pending (ledger: pending)", ledger.get("pending", 0))]
         console.print(_table("Forwarding to the TikTok Events API: delivery ledger (event_delivery_ledger) and "
                              "skipped events by reason (forwarding_skips)",
-                             ["outcome", "events"], rows + [(f"skipped: {r}", n) for r, n in skips]))
-        ready = con.execute(
-            """select advertiser_id, pixel_code, max_purchases_in_7_days, current_7_day_purchases,
-                      case when reached_20 then 'yes' else 'no' end
-               from value_optimization_readiness order by advertiser_id"""
-        ).fetchall()
+                             ["outcome", "events"], rows + [(f"skipped: {r['reason']}", r["n"]) for r in skips]))
+        ready = [(r["advertiser_id"], r["pixel_code"], r["max_purchases_in_7_days"], r["current_7_day_purchases"],
+                  "yes" if r["reached_20"] else "no") for r in readiness(wh)]
         console.print(_table("Value-based optimisation readiness (20 unique attributed Purchases in 7 days)",
                              ["advertiser", "pixel", "best 7-day window", "current 7 days", "reached 20"],
-                             [tuple(r) for r in ready], right_from=2))
-        quarantined = con.execute("select reason_kind, count(*) from (select split_part(reason, ':', 1) as reason_kind "
-                                  "from appsprint.quarantine) group by 1 order by 2 desc").fetchall()
+                             ready, right_from=2))
+        quarantined = wh.rows("select reason_kind, count(*) as n from (select split_part(reason, ':', 1) as reason_kind "
+                              "from appsprint.quarantine) group by 1 order by 2 desc")
         console.print(_table("Rows quarantined at extraction (appsprint.quarantine)", ["reason", "rows"],
-                             [tuple(r) for r in quarantined]))
-    finally:
-        con.close()
+                             [tuple(r.values()) for r in quarantined]))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,9 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
+import shutil
+import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -170,8 +173,6 @@ def bi_copy_path(warehouse: str | os.PathLike[str] | None = None) -> Path:
 
 def _lock_holder(message: str) -> str:
     """'python3.11 (PID 1234)' from DuckDB's 'Conflicting lock is held in /path/python3.11 (PID 1234)'."""
-    import re
-
     found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", message)
     return f"{Path(found.group(1)).name} (PID {found.group(2)})" if found else "another process"
 
@@ -189,8 +190,6 @@ def wait_for_write_access(
     process holds it open: a BI tool on the main file, a writer outside the ``warehouse``
     pool). Logs who holds it once, with what to do; raises :class:`WarehouseLockedError` after
     ``timeout`` seconds. A file that does not exist yet is writable (DuckDB creates it)."""
-    import time
-
     import duckdb
 
     path = warehouse_path(warehouse)
@@ -227,8 +226,6 @@ def publish_read_only_copy(
     The copy is written to a temporary file in the same directory and renamed over ``target``:
     a reader never sees a half-written file, and readers that still have the previous copy open
     keep reading it (POSIX keeps the old file until they close it)."""
-    import shutil
-
     source = warehouse_path(warehouse)
     dest = Path(target) if target is not None else bi_copy_path(source)
     if not source.exists():
