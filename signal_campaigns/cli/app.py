@@ -21,7 +21,7 @@ from . import settings_store as keys
 from .doctor import Doctor
 from .errors import CliError
 from .link import CHECKLIST, signal_link
-from .oauth import (DEFAULT_CALLBACK_PORT, CallbackServer, authorization_url, check_state, new_state,
+from .oauth import (CALLBACK_PATH, DEFAULT_CALLBACK_PORT, CallbackServer, authorization_url, check_state, new_state,
                     parse_pasted)
 from .render import Output, mask
 from .report import GRAINS, campaign_metrics, table_rows, to_csv
@@ -142,7 +142,7 @@ def _connect(st: State, app_id, app_secret, base_url, port, no_browser, paste, a
     else:
         state = new_state()
         if paste:
-            redirect_uri = f"http://127.0.0.1:{port or DEFAULT_CALLBACK_PORT}/tiktok/callback"
+            redirect_uri = f"http://127.0.0.1:{port or DEFAULT_CALLBACK_PORT}{CALLBACK_PATH}"
             out.url("Open this URL, approve access, then paste the URL you were sent to (or its auth_code):",
                     authorization_url(host_root(base_url), app_id, redirect_uri, state))
             code = check_state(parse_pasted(typer.prompt("Redirect URL or auth_code", err=True)), state)

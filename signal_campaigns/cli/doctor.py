@@ -17,6 +17,7 @@ from signal_campaigns.forwarding.ledger import LEDGER_TABLE
 from . import settings_store as keys
 from .errors import CliError
 from .settings_store import SettingsStore
+from .status import ledger_counts
 from .tiktok import ADMIN_OPERATOR, EVENTS_TOKEN_FIX, PIXEL_40001_FIX, TikTokApi, send_test_event
 from .warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse
 
@@ -217,9 +218,7 @@ class Doctor:
             check.set("warn", "nothing has been forwarded yet (no delivery ledger)",
                       "run the forwarder: `python -m signal_campaigns.forwarding` (or the Dagster sensor)")
             return
-        counts = {r["status"]: int(r["n"]) for r in wh.rows(
-            f"select status, count(*) as n from {MARTS_SCHEMA}.{LEDGER_TABLE} group by status")}
-        last_sent = wh.scalar(f"select max(sent_at) from {MARTS_SCHEMA}.{LEDGER_TABLE}")
+        counts, last_sent = ledger_counts(wh)
         problems = wh.rows(
             f"select status, last_code, min(last_message) as last_message, count(*) as events, "
             f"min(event_id) as example_event_id from {MARTS_SCHEMA}.{LEDGER_TABLE} "

@@ -36,6 +36,7 @@ from typing import Any
 
 import tomlkit
 
+from dlt_sources.tiktok_ads import settings as tiktok_settings
 from signal_campaigns.forwarding.forwarder import TOKEN_SECRET_KEY
 
 PROJECT_DIR_ENV = "DLT_PROJECT_DIR"
@@ -51,7 +52,7 @@ PIXEL_ID = "signal_campaigns.pixel_id"
 SIGNAL_LINK_URL = "signal_campaigns.signal_link_url"
 
 SECRET_KEYS = frozenset({ACCESS_TOKEN, APP_SECRET, EVENTS_API_TOKEN})
-DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
+DEFAULT_BASE_URL = tiktok_settings.DEFAULT_BASE_URL  # production, as the tiktok_ads source defaults
 
 
 def env_name(key: str) -> str:

@@ -26,16 +26,22 @@ def last_syncs(wh: Warehouse) -> list[dict[str, Any]]:
     return out
 
 
-def delivery(wh: Warehouse) -> dict[str, Any]:
+def ledger_counts(wh: Warehouse) -> tuple[dict[str, int], Any]:
+    """Events per delivery status (all four present) and the last ``sent_at``; the ledger must exist."""
     counts = {s: 0 for s in STATUSES}
-    out: dict[str, Any] = {"ledger": counts, "last_sent_at": None, "queue": None, "not_yet_enqueued": None}
+    for r in wh.rows(f"select status, count(*) as n from {MARTS_SCHEMA}.{LEDGER_TABLE} group by status"):
+        counts[r["status"]] = int(r["n"])
+    return counts, wh.scalar(f"select max(sent_at) from {MARTS_SCHEMA}.{LEDGER_TABLE}")
+
+
+def delivery(wh: Warehouse) -> dict[str, Any]:
+    out: dict[str, Any] = {"ledger": {s: 0 for s in STATUSES}, "last_sent_at": None, "queue": None,
+                           "not_yet_enqueued": None}
     has_queue = wh.has(MARTS_SCHEMA, "events_to_forward")
     if has_queue:
         out["queue"] = int(wh.scalar(f"select count(*) from {MARTS_SCHEMA}.events_to_forward"))
     if wh.has(MARTS_SCHEMA, LEDGER_TABLE):
-        for r in wh.rows(f"select status, count(*) as n from {MARTS_SCHEMA}.{LEDGER_TABLE} group by status"):
-            counts[r["status"]] = int(r["n"])
-        out["last_sent_at"] = wh.scalar(f"select max(sent_at) from {MARTS_SCHEMA}.{LEDGER_TABLE}")
+        out["ledger"], out["last_sent_at"] = ledger_counts(wh)
         if has_queue:
             out["not_yet_enqueued"] = int(wh.scalar(
                 f"select count(*) from {MARTS_SCHEMA}.events_to_forward q where not exists "

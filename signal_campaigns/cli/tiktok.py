@@ -24,14 +24,14 @@ import httpx
 from dlt_sources.tiktok_ads import settings as tiktok_settings
 from dlt_sources.tiktok_ads.helpers import (RetryPolicy, TikTokAuthError, TikTokClient, TikTokError,
                                             classify_error)
-from signal_campaigns.forwarding.client import (EventsApiAuthError, EventsApiClient, EventsApiRequestError,
+from signal_campaigns.forwarding.client import (API_PREFIX, EventsApiAuthError, EventsApiClient, EventsApiRequestError,
                                                 EventsApiUnavailableError, RetryPolicy as EventsRetryPolicy)
+from signal_campaigns.forwarding.client import api_base as events_api_base
 from signal_campaigns.forwarding.forwarder import DEFAULT_TEST_EVENT_CODE
 from signal_campaigns.forwarding.payload import build_event, encode_body
 
 from .errors import CliError
 
-API_SUFFIX = "/open_api/v1.3"
 INTERACTIVE_RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.5, max_backoff_seconds=4.0)
 TIMEOUT_SECONDS = 30.0
 TEST_EVENT_USER_AGENT = "signal-campaigns-cli (test event)"
@@ -54,14 +54,14 @@ EVENTS_TOKEN_FIX = "generate a new token in Business Center (Events Manager > Pi
 
 
 def api_base(base_url: str | None) -> str:
-    """Any of ``https://host``, ``https://host/open_api/v1.3`` -> ``https://host/open_api/v1.3``."""
-    base = (base_url or tiktok_settings.DEFAULT_BASE_URL).rstrip("/")
-    return base if base.endswith(API_SUFFIX) else base + API_SUFFIX
+    """Any of ``https://host``, ``https://host/open_api/v1.3`` -> ``https://host/open_api/v1.3``
+    (None: production)."""
+    return events_api_base(base_url or tiktok_settings.DEFAULT_BASE_URL)
 
 
 def host_root(base_url: str | None) -> str:
     base = api_base(base_url)
-    return base[: -len(API_SUFFIX)]
+    return base[: -len(API_PREFIX)]
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ from .errors import CliError
 
 MARTS_SCHEMA = "main"
 STAGING_SCHEMA = "staging"
-LEDGER = f"{MARTS_SCHEMA}.event_delivery_ledger"
 
 
 class Warehouse:

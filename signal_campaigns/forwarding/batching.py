@@ -55,12 +55,17 @@ class Batch:
         """Fill ``events`` and ``body`` (idempotent); returns the batch."""
         if not self.body:
             started = time.perf_counter()
-            try:
-                self.events = build_events(*(self.columns[name][self.lo:self.hi] for name in EVENT_COLUMNS))
-            except (TypeError, ValueError) as exc:
-                raise self._payload_error(exc) from exc
+            self.build_events()
             self.body = self.encode(0, len(self.events), partner_name)
             self.build_seconds = time.perf_counter() - started
+        return self
+
+    def build_events(self) -> "Batch":
+        """Fill ``events`` only (the dry run needs no request body); returns the batch."""
+        try:
+            self.events = build_events(*(self.columns[name][self.lo:self.hi] for name in EVENT_COLUMNS))
+        except (TypeError, ValueError) as exc:
+            raise self._payload_error(exc) from exc
         return self
 
     def _payload_error(self, batch_error: Exception) -> PayloadError:

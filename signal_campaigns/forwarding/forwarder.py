@@ -37,7 +37,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import orjson
@@ -169,12 +169,11 @@ class Forwarder:
         self.dry_table = DryRunTable(conn, self.config.ledger_schema or schema)
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
-    def _pipeline(self, rows: pa.Table, *, background: bool) -> PayloadPipeline:
-        """The batches of ``rows`` and their payloads (see :mod:`.batching`)."""
+    def _batches(self, rows: pa.Table) -> Iterator[Batch]:
+        """The batches of ``rows``, payloads not built yet (see :mod:`.batching`)."""
         cfg = self.config
-        planned = plan_batches(rows, run_id=self.run_id, batch_size=cfg.batch_size, chunk_rows=cfg.chunk_rows,
-                               test_event_code=cfg.test_event_code)
-        return PayloadPipeline(planned, cfg.partner_name, background=background)
+        return plan_batches(rows, run_id=self.run_id, batch_size=cfg.batch_size, chunk_rows=cfg.chunk_rows,
+                            test_event_code=cfg.test_event_code)
 
     # --- delivery --------------------------------------------------------------------------------
     def _deliver(self, batch: Batch, summary: ForwardingSummary) -> Outcome:
@@ -284,7 +283,7 @@ class Forwarder:
         previous: Outcome | None = None
         next_progress = time.perf_counter() + cfg.progress_every_seconds
         try:
-            with self._pipeline(rows, background=cfg.build_in_background) as pipeline:
+            with PayloadPipeline(self._batches(rows), cfg.partner_name, background=cfg.build_in_background) as pipeline:
                 while True:
                     t = time.perf_counter()
                     batch = pipeline.take()
@@ -354,17 +353,17 @@ class Forwarder:
         self.dry_table.ensure()
         rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events, anti_join=True)
         buf: dict[str, list] = {"b": [], "p": [], "e": [], "t": [], "j": []}
-        with self._pipeline(rows, background=False) as pipeline:
-            while (batch := pipeline.take()) is not None:
-                summary.batches += 1
-                n = len(batch.event_ids)
-                buf["b"].extend([batch.batch_id] * n)
-                buf["p"].extend([batch.pixel_code] * n)
-                buf["e"].extend(batch.event_ids)
-                buf["t"].extend([batch.test_event_code] * n)
-                buf["j"].extend(orjson.dumps(ev).decode() for ev in batch.events)
-                if len(buf["e"]) >= cfg.chunk_rows:
-                    self._flush_dry(buf, summary)
+        for batch in self._batches(rows):
+            batch.build_events()  # the data[] items only: the dry run stores them, it encodes no request body
+            summary.batches += 1
+            n = len(batch.event_ids)
+            buf["b"].extend([batch.batch_id] * n)
+            buf["p"].extend([batch.pixel_code] * n)
+            buf["e"].extend(batch.event_ids)
+            buf["t"].extend([batch.test_event_code] * n)
+            buf["j"].extend(orjson.dumps(ev).decode() for ev in batch.events)
+            if len(buf["e"]) >= cfg.chunk_rows:
+                self._flush_dry(buf, summary)
         self._flush_dry(buf, summary)
         log.info("dry run: %d payloads in %d batches written to %s", summary.dry_run_payloads, summary.batches,
                  self.dry_table.fqn)

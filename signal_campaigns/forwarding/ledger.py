@@ -270,12 +270,11 @@ class DeliveryLedger:
               AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
             GROUP BY q.event_id""", [_now()]).fetchall()[0][0])
 
-    def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None,
-                           statuses: Sequence[str] = ("pending",), anti_join: bool = False) -> pa.Table:
+    def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None, anti_join: bool = False) -> pa.Table:
         """The queue rows to send, ordered by pixel, test flag and time, with typed columns.
 
         Without ``anti_join`` (call after :meth:`recover`, so the folded table is current): queue
-        rows whose ledger status is in ``statuses``. ``anti_join=True`` (dry run): queue rows whose
+        rows whose ledger status is ``pending``. ``anti_join=True`` (dry run): queue rows whose
         ledger row is not ``sent``/``dead`` (no ledger write needed; the ledger may not exist)."""
         cols = {r[0] for r in self.conn.execute(f"DESCRIBE SELECT * FROM {queue_fqn}").fetchall()}
         missing = [c for c in QUEUE_COLUMNS if c not in cols]
@@ -297,8 +296,7 @@ class DeliveryLedger:
                          " AND l.status IN ('sent', 'dead'))")
             sql = select + where
         else:
-            marks = ", ".join("'" + s + "'" for s in statuses)
-            sql = select + f" JOIN {self.folded_fqn} l ON l.event_id = q.event_id WHERE l.status IN ({marks})"
+            sql = select + f" JOIN {self.folded_fqn} l ON l.event_id = q.event_id WHERE l.status = 'pending'"
         sql += " ORDER BY q.pixel_code, is_test, event_time, event_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
