@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import dlt  # noqa: E402
 
 from dlt_sources.appsprint import appsprint  # noqa: E402
+from dlt_sources.appsprint import settings as appsprint_settings  # noqa: E402
 
 from signal_campaigns.warehouse import warehouse_path  # noqa: E402
 
@@ -109,7 +110,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--page-limit", type=int, default=None, help="rows per request (max 1000)")
     parser.add_argument("--initial-updated-since", default=None, help="first run: rows updated after (ISO-8601)")
     parser.add_argument("--resources", nargs="*", default=None, help="subset of the resources")
-    parser.add_argument("--wire", choices=["arrow", "json"], default=None,
+    parser.add_argument("--wire", choices=list(appsprint_settings.WIRES), default=None,
                         help="page format to ask for (default arrow; JSON is read either way)")
     args = parser.parse_args(argv)
 

@@ -2,7 +2,8 @@
     `<name>` holds the latest row per key of `relation` (a CTE or relation name): every column of
     `relation` plus `row_rank` (always 1). `keys`: a column name or a list; `order_by`: the ORDER BY
     of a window ranking the versions of one key, latest first.
-    The raw layer merges on the key, so duplicates are rare: only the keys that occur more than
+    Duplicates are rare (most raw tables merge on the key; raw appsprint.events is appended, one
+    row per delivery, and only a re-delivered event has two): only the keys that occur more than
     once are ranked (a window over every row of a 10M-row table costs far more than one GROUP BY).
     Rows with a NULL key are kept, like row_number() would. Portable (DuckDB, PostgreSQL).
     Usage:

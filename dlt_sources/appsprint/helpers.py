@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import email.utils
 import logging
 import os
@@ -842,7 +843,7 @@ def _arrow_raw_column(col: S.Column, arr: pa.Array) -> pa.Array:
 def _number_text(value: Any) -> Any:
     """A decimal as its JSON number text, without the scale's trailing zeros (``-59.99``, as the
     JSON wire serves it); other values unchanged."""
-    if type(value).__name__ != "Decimal":
+    if not isinstance(value, decimal.Decimal):
         return value
     text = format(value, "f")
     if "." in text:
@@ -878,8 +879,6 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    import decimal
-
     if isinstance(value, decimal.Decimal):
         return orjson.Fragment(_number_text(value)) if value.is_finite() else None
     raise TypeError(type(value).__name__)

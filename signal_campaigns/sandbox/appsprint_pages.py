@@ -848,9 +848,6 @@ def _arrow_type(kind: str, world_type: pa.DataType) -> pa.DataType:
     return world_type
 
 
-_WORLD_TYPES: dict[str, dict[str, pa.DataType]] = {}
-
-
 @functools.lru_cache(maxsize=None)
 def arrow_schema(spec: "ResourceSpec") -> pa.Schema:
     """The Arrow schema of a page of ``spec`` (the order of the JSON fields)."""

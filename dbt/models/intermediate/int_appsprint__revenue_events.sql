@@ -6,21 +6,7 @@
     summed. A view: its one reader, int_appsprint__ad_daily, aggregates it in the same query
     (no 400k-row table written by every scheduled run). -#}
 with events as (
-    select
-        value_events.event_id,
-        value_events.event_type,
-        value_events.occurred_at,
-        value_events.revenue,
-        value_events.currency,
-        installs.advertiser_id,
-        installs.campaign_id,
-        installs.adgroup_id,
-        installs.ad_id,
-        installs.report_timezone,
-        installs.advertiser_currency
-    from {{ ref('int_appsprint__value_events') }} as value_events
-    inner join {{ ref('int_appsprint__installs_attributed') }} as installs
-        on value_events.appsprint_id = installs.appsprint_id
+    {{ value_events_with_install(['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id', 'report_timezone', 'advertiser_currency']) }}
     where value_events.revenue is not null
       and coalesce(value_events.environment, 'production') = 'production'
       and installs.is_tiktok_attributed

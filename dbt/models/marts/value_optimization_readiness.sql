@@ -24,15 +24,7 @@ purchases as (
         events.occurred_at,
         {{ local_date('events.occurred_at', 'advertisers.report_timezone') }} as report_date
     from (
-        select
-            value_events.*,
-            installs.is_tiktok_attributed,
-            installs.advertiser_id,
-            installs.pixel_id,
-            installs.pixel_code
-        from {{ ref('int_appsprint__value_events') }} as value_events
-        inner join {{ ref('int_appsprint__installs_attributed') }} as installs
-            on value_events.appsprint_id = installs.appsprint_id
+        {{ value_events_with_install(['is_tiktok_attributed', 'advertiser_id', 'pixel_id', 'pixel_code']) }}
         where coalesce(value_events.environment, 'production') = 'production'
           and value_events.event_type in (select sdk_event from purchase_mapping)
           and installs.is_tiktok_attributed is not false
