@@ -44,6 +44,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 
 from dlt_sources.appsprint import appsprint  # noqa: E402
+from signal_campaigns.warehouse import duckdb_destination  # noqa: E402
 
 TARGET_EVENTS_PER_S = 150_000
 TARGET_RATIO = 4.0
@@ -66,7 +67,7 @@ def run_dlt(endpoints, work: Path, wire: str) -> tuple[float, tuple[int, int], d
     db = work / f"dlt_warehouse_{wire}.duckdb"
     pipeline = dlt.pipeline(
         pipeline_name=f"bench_appsprint_{wire}",
-        destination=dlt.destinations.duckdb(str(db)),
+        destination=duckdb_destination(db),
         dataset_name="appsprint",
         pipelines_dir=str(work / "pipelines"),
     )

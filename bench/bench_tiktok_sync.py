@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from dlt_sources.tiktok_ads import RequestStats, tiktok_ads
 
     from signal_campaigns.sandbox.runner import load_world, sandbox_processes
+    from signal_campaigns.warehouse import duckdb_destination
 
     world = load_world(SEED, SCALE, ANCHOR)
     adv = world.table("advertisers").to_pylist()[0]
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             pipeline = dlt.pipeline(
                 pipeline_name="bench_tiktok",
-                destination=dlt.destinations.duckdb(str(Path(tmp) / "bench.duckdb")),
+                destination=duckdb_destination(Path(tmp) / "bench.duckdb"),
                 dataset_name="tiktok_ads",
                 pipelines_dir=str(Path(tmp) / "pipelines"),
             )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
-from dagster_dbt import build_dbt_asset_selection
-
 from .assets.appsprint import appsprint_assets
-from .assets.dbt import dbt_models, forwarding_models_selection
+from .assets.dbt import dbt_models, forwarding_models_selection, sync_models_selection
 from .assets.forwarding import LEDGER_KEY
 from .assets.tiktok_ads import tiktok_ads_assets
 
@@ -22,13 +20,13 @@ forwarding_job = define_asset_job(
 )
 tiktok_ads_sync_job = define_asset_job(
     "tiktok_ads_sync",
-    selection=AssetSelection.assets(tiktok_ads_assets) | build_dbt_asset_selection([dbt_models], "source:tiktok_ads+"),
-    description="TikTok Ads reporting sync (trailing lookback re-pulled) and the models that read it.",
+    selection=AssetSelection.assets(tiktok_ads_assets) | sync_models_selection("tiktok_ads"),
+    description="TikTok Ads reporting sync (trailing lookback re-pulled) and the tables that read it (views are current by definition).",
 )
 appsprint_sync_job = define_asset_job(
     "appsprint_sync",
-    selection=AssetSelection.assets(appsprint_assets) | build_dbt_asset_selection([dbt_models], "source:appsprint+"),
-    description="AppSprint attribution sync and the models that read it.",
+    selection=AssetSelection.assets(appsprint_assets) | sync_models_selection("appsprint"),
+    description="AppSprint attribution sync and the tables that read it (views are current by definition).",
 )
 daily_refresh_job = define_asset_job(
     "daily_refresh",

@@ -66,11 +66,9 @@ def warehouse_pipelines(
     """The two dlt pipelines (TikTok Ads, AppSprint) into ``destination`` (default: the DuckDB
     warehouse file of :func:`signal_campaigns.warehouse.warehouse_path`)."""
     if destination is None:
-        from .warehouse import warehouse_path
+        from .warehouse import duckdb_destination
 
-        path = warehouse_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(str(path))
+        destination = duckdb_destination()
     kwargs = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}
     tiktok = dlt.pipeline(pipeline_name=f"tiktok_ads{suffix}", destination=destination, dataset_name="tiktok_ads", **kwargs)
     appsprint = dlt.pipeline(pipeline_name=f"appsprint{suffix}", destination=destination, dataset_name="appsprint", **kwargs)
@@ -94,11 +92,9 @@ def extract(
     from dlt_sources.tiktok_ads import tiktok_ads
 
     if destination is None:
-        from .warehouse import warehouse_path
+        from .warehouse import duckdb_destination
 
-        path = warehouse_path(warehouse)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(str(path))
+        destination = duckdb_destination(warehouse)
     tiktok_pipeline, appsprint_pipeline = warehouse_pipelines(destination, pipelines_dir, pipeline_suffix)
     # Parquet load files: DuckDB ingests them several times faster than insert files.
     file_format = "parquet" if tiktok_pipeline.destination.destination_name == "duckdb" else None

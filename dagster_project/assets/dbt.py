@@ -11,7 +11,7 @@ from typing import Optional
 from dagster import AssetExecutionContext, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
-from signal_campaigns.warehouse import temporary_env
+from signal_campaigns.warehouse import SYNC_EXCLUDE, temporary_env
 
 from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
 
@@ -39,6 +39,12 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     with temporary_env(warehouse.dbt_env()):
         yield from dbt.cli(args, context=context).stream()
     warehouse.publish(context.log)
+
+
+def sync_models_selection(source: str):
+    """The dbt assets downstream of one dlt source that new data changes: tables and incremental
+    models (views excluded, see SYNC_EXCLUDE)."""
+    return build_dbt_asset_selection([dbt_models], dbt_select=f"source:{source}+", dbt_exclude=SYNC_EXCLUDE)
 
 
 def forwarding_models_selection():

@@ -194,10 +194,20 @@ def _make_resource(
         unknown_fields: set[str] = set()
         waited = typing = 0.0
         batch: list[pa.Table] = []
+        quarantined: list[pa.Table] = []
         batch_rows = 0
 
+        def flush() -> Iterator[Any]:
+            """The batch so far as (at most) two items: its good rows and its quarantined rows."""
+            nonlocal batch, quarantined, batch_rows
+            if batch:
+                yield pa.concat_tables(batch)
+            if quarantined:
+                yield dlt.mark.with_table_name(pa.concat_tables(quarantined), S.QUARANTINE_TABLE)
+            batch, quarantined, batch_rows = [], [], 0
+
         def typed_items(typed: TypedPage) -> Iterator[Any]:
-            nonlocal batch, batch_rows
+            nonlocal batch_rows
             counts["rows"] += typed.rows
             if typed.unknown_fields - unknown_fields:
                 logger.warning(
@@ -205,17 +215,16 @@ def _make_resource(
                     spec.endpoint, ", ".join(sorted(typed.unknown_fields - unknown_fields)),
                 )
                 unknown_fields.update(typed.unknown_fields)
+            # hand dlt fewer, bigger tables: its per-item work (schema, incremental) is then
+            # amortised over many pages
             if typed.table.num_rows:
-                # hand dlt fewer, bigger tables: its per-item work (schema, incremental) is then
-                # amortised over many pages
                 batch.append(typed.table)
                 batch_rows += typed.table.num_rows
-                if batch_rows >= S.YIELD_BATCH_ROWS:
-                    yield pa.concat_tables(batch)
-                    batch, batch_rows = [], 0
             if typed.quarantine is not None:
                 counts["quarantined"] += typed.quarantine.num_rows
-                yield dlt.mark.with_table_name(typed.quarantine, S.QUARANTINE_TABLE)
+                quarantined.append(typed.quarantine)
+            if batch_rows >= S.YIELD_BATCH_ROWS:
+                yield from flush()
 
         def type_batch(batch_pages: list[Page]) -> list[TypedPage]:
             """Pages of one kind typed together: Arrow pages concatenated, raw JSON bodies read by
@@ -264,8 +273,7 @@ def _make_resource(
                         yield from typed_items(typed)
                     if page is None:
                         break
-                if batch:
-                    yield pa.concat_tables(batch)
+                yield from flush()
             finally:
                 pages.close()
                 metrics.update(client.stats.as_metrics())

@@ -2,8 +2,10 @@
 -- depends_on: {{ source('tiktok_ads', 'ad_daily_report') }}
 {#- TikTok's report metrics per ad-day as (metric_name, metric_value) rows, so that the D3
     fallback picks metrics by name from a seed (data, not code). Every numeric metric column of the
-    raw report is included. -#}
-{%- set metrics = tiktok_report_metric_columns() %}
+    staging view is included (the raw report's, as of the view's last full build). A view: its
+    one reader, int_tiktok_ads__ad_daily, aggregates it in the same query. -#}
+{{ config(materialized='view') }}
+{%- set metrics = tiktok_report_metric_columns(ref('stg_tiktok_ads__ad_daily_report')) %}
 {%- if metrics | length == 0 %}
 select
     cast(null as varchar(64)) as advertiser_id,

@@ -1,5 +1,8 @@
 {#- One row per TikTok ad with its ad group, campaign, advertiser (timezone, currency) and the
-    pixel its events go to (the ad group's pixel_id -> pixel_code, the Events API event_source_id). -#}
+    pixel its events go to (the ad group's pixel_id -> pixel_code, the Events API event_source_id).
+    A view: a few thousand rows at most, joined by the models that read it faster than a table is
+    rewritten by every scheduled sync. -#}
+{{ config(materialized='view') }}
 select
     ads.ad_id,
     ads.ad_name,
