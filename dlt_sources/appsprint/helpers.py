@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import settings as S
+from .urllib3_transport import default_transport
 
 logger = logging.getLogger("dlt_sources.appsprint")
 
@@ -267,7 +268,7 @@ class AppSprintClient:
                 "User-Agent": "signal-campaigns-dlt/0.1",
             },
             timeout=httpx.Timeout(timeout),
-            transport=transport,
+            transport=transport if transport is not None else default_transport(),
             follow_redirects=False,
         )
 
