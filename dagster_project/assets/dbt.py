@@ -8,12 +8,12 @@ models between the AppSprint sources and the forwarding queue (the large staging
 import json
 from typing import Optional
 
-from dagster import AssetExecutionContext, Config
+from dagster import AssetExecutionContext, AssetSelection, Config, Definitions
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
 from signal_campaigns.warehouse import SYNC_EXCLUDE, temporary_env
 
-from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
+from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource, default_resources
 
 # The models between the AppSprint sources and the forwarding queue and its skips: what new AppSprint
 # data changes. Seeds and TikTok staging (upstream too) change only with the scheduled syncs.
@@ -41,10 +41,15 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     warehouse.publish(context.log)
 
 
-def sync_models_selection(source: str):
-    """The dbt assets downstream of one dlt source that new data changes: tables and incremental
-    models (views excluded, see SYNC_EXCLUDE)."""
-    return build_dbt_asset_selection([dbt_models], dbt_select=f"source:{source}+", dbt_exclude=SYNC_EXCLUDE)
+def sync_models_selection(source: str) -> AssetSelection:
+    """What a scheduled sync of one dlt source runs in dbt: the tables and incremental models
+    downstream of it, with their tests, and the tests of the views downstream of it, without
+    rebuilding those views (SYNC_EXCLUDE: a view reads the new data when queried; its tests
+    still check that data)."""
+    downstream = build_dbt_asset_selection([dbt_models], dbt_select=f"source:{source}+")
+    views = build_dbt_asset_selection([dbt_models], dbt_select=f"source:{source}+,{SYNC_EXCLUDE}")
+    view_keys = views.resolve(Definitions(assets=[dbt_models], resources=default_resources()).resolve_asset_graph())
+    return (downstream - views) | AssetSelection.checks_for_assets(*view_keys)
 
 
 def forwarding_models_selection():

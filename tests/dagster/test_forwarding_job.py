@@ -71,6 +71,17 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     bi = bi_copy_path(db)
     assert bi.exists()
 
+    # 1b. a scheduled AppSprint sync: tables rebuilt, views left as they are (current by
+    #     definition), yet the views' dbt tests run on the new data
+    sync = run("appsprint_sync", {})
+    assert sync.success
+    rebuilt = {e.asset_key.to_user_string() for e in sync.get_asset_materialization_events()}
+    assert "signal_campaign_daily" in rebuilt and "staging/stg_appsprint__events" in rebuilt
+    assert not rebuilt & {"events_to_forward", "forwarding_skips", "event_mapping_coverage"}
+    checks = sync.get_asset_check_evaluations()
+    view_checks = [c for c in checks if c.asset_key.to_user_string() in ("events_to_forward", "forwarding_skips")]
+    assert view_checks and all(c.passed for c in view_checks)
+
     # 2. late events appear; the sensor's job forwards them while a BI tool holds the copy open
     #    and a careless client holds the main file for a few seconds (the run waits, then goes on)
     sandbox_env.advance_clock(86400)
