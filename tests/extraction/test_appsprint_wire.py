@@ -207,3 +207,16 @@ def test_a_cut_arrow_stream_is_retried_then_reported():
                      max_retries=1)
     with pytest.raises(H.AppSprintRetriesExhausted, match="Arrow stream that cannot be read"):
         client.get_page("events", {})
+
+
+def test_calendar_days_are_checked_in_bulk_leap_years_included():
+    """A batch with a bad timestamp takes the vectorised check: every value is judged by the
+    calendar (30 and 31 per month, 29 February only in leap years), the good ones are typed."""
+    values = ["2024-02-29T10:00:00Z", "2000-02-29T10:00:00.5Z", "1900-02-29T10:00:00Z", "2026-02-29T10:00:00Z",
+              "2026-04-31T10:00:00Z", "2026-04-30T23:59:59.999Z", "2026-12-31 10:00:00+02:00",
+              "2026-06-15T10:00:00-02:29", "2026-13-01T00:00:00Z", "not a time", None]
+    typed, bad = H._cast_marking_bad(pa.array(values, pa.string()), S.TS)
+    assert [v for v, b in zip(values, bad) if b] == [
+        "1900-02-29T10:00:00Z", "2026-02-29T10:00:00Z", "2026-04-31T10:00:00Z", "2026-13-01T00:00:00Z", "not a time"]
+    assert typed.null_count == 6  # the five bad values and the missing one
+    assert typed[6].as_py() == dt.datetime(2026, 12, 31, 8, 0, tzinfo=dt.timezone.utc)
