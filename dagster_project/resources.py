@@ -21,7 +21,7 @@ from dagster_dlt import DagsterDltResource
 
 from signal_campaigns.forwarding import ForwarderConfig, RetryPolicy
 from signal_campaigns.forwarding.forwarder import events_api_token
-from signal_campaigns.pipeline import warehouse_pipelines
+from signal_campaigns.pipeline import warehouse_pipeline
 from signal_campaigns.warehouse import (DBT_PROJECT_DIR, LOCK_WAIT_SECONDS, WAREHOUSE_ENV, duckdb_destination,
                                         publish_read_only_copy, run_dbt, wait_for_write_access, warehouse_path)
 
@@ -69,8 +69,7 @@ class WarehouseResource(ConfigurableResource):
     def dlt_pipeline(self, dataset: str) -> dlt.Pipeline:
         """The dlt pipeline (``tiktok_ads`` or ``appsprint``) into this warehouse."""
         pipelines_dir = Path(self.pipelines_dir) if self.pipelines_dir else self.file().parent / "pipelines"
-        tiktok, appsprint = warehouse_pipelines(duckdb_destination(self.file()), pipelines_dir)
-        return {"tiktok_ads": tiktok, "appsprint": appsprint}[dataset]
+        return warehouse_pipeline(dataset, duckdb_destination(self.file()), pipelines_dir)
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt invocation on this warehouse (dbt/profiles.yml reads it)."""

@@ -60,19 +60,27 @@ def sandbox_advertiser_ids(endpoints) -> list[str]:
     return [row["advertiser_id"] for row in body["data"]["list"]]
 
 
-def warehouse_pipelines(
-    destination: Any = None, pipelines_dir: Path | None = None, suffix: str = ""
-) -> tuple[dlt.Pipeline, dlt.Pipeline]:
-    """The two dlt pipelines (TikTok Ads, AppSprint) into ``destination`` (default: the DuckDB
-    warehouse file of :func:`signal_campaigns.warehouse.warehouse_path`)."""
+def warehouse_pipeline(
+    dataset: str, destination: Any = None, pipelines_dir: Path | None = None, suffix: str = ""
+) -> dlt.Pipeline:
+    """The dlt pipeline of one raw dataset (``tiktok_ads`` or ``appsprint``) into ``destination``
+    (default: the DuckDB warehouse file of :func:`signal_campaigns.warehouse.warehouse_path`)."""
+    if dataset not in ("tiktok_ads", "appsprint"):
+        raise ValueError(f"unknown raw dataset {dataset!r}: tiktok_ads or appsprint")
     if destination is None:
         from .warehouse import duckdb_destination
 
         destination = duckdb_destination()
     kwargs = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}
-    tiktok = dlt.pipeline(pipeline_name=f"tiktok_ads{suffix}", destination=destination, dataset_name="tiktok_ads", **kwargs)
-    appsprint = dlt.pipeline(pipeline_name=f"appsprint{suffix}", destination=destination, dataset_name="appsprint", **kwargs)
-    return tiktok, appsprint
+    return dlt.pipeline(pipeline_name=f"{dataset}{suffix}", destination=destination, dataset_name=dataset, **kwargs)
+
+
+def warehouse_pipelines(
+    destination: Any = None, pipelines_dir: Path | None = None, suffix: str = ""
+) -> tuple[dlt.Pipeline, dlt.Pipeline]:
+    """Both dlt pipelines (TikTok Ads, AppSprint), see :func:`warehouse_pipeline`."""
+    return (warehouse_pipeline("tiktok_ads", destination, pipelines_dir, suffix),
+            warehouse_pipeline("appsprint", destination, pipelines_dir, suffix))
 
 
 def extract(

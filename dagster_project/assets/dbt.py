@@ -8,12 +8,12 @@ models between the AppSprint sources and the forwarding queue (the large staging
 import json
 from typing import Optional
 
-from dagster import AssetExecutionContext, AssetSelection, Config, Definitions
+from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
 from signal_campaigns.warehouse import SYNC_EXCLUDE, temporary_env
 
-from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource, default_resources
+from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
 
 # The models between the AppSprint sources and the forwarding queue and its skips: what new AppSprint
 # data changes. Seeds and TikTok staging (upstream too) change only with the scheduled syncs.
@@ -48,8 +48,7 @@ def sync_models_selection(source: str) -> AssetSelection:
     still check that data)."""
     downstream = build_dbt_asset_selection([dbt_models], dbt_select=f"source:{source}+")
     views = build_dbt_asset_selection([dbt_models], dbt_select=f"source:{source}+,{SYNC_EXCLUDE}")
-    view_keys = views.resolve(Definitions(assets=[dbt_models], resources=default_resources()).resolve_asset_graph())
-    return (downstream - views) | AssetSelection.checks_for_assets(*view_keys)
+    return downstream - views.without_checks()  # the views go, their checks stay
 
 
 def forwarding_models_selection():

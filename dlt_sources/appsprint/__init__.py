@@ -31,8 +31,8 @@ answers JSON instead (no Arrow support) is read too: page bodies stay bytes and 
 parsed by DuckDB's JSON reader into Arrow columns, then typed the same way. Rows that cannot be
 typed are yielded to the ``quarantine`` table (append) with their reason and raw JSON; the good
 rows of the same page load. Requests go through an ``httpx.Client`` whose wire I/O is urllib3's
-(:mod:`.urllib3_transport`: under half of httpx's own CPU per 400 KB page). Fields outside the contract are not loaded (logged, on the Arrow and
-``orjson`` paths).
+(:mod:`.urllib3_transport`: about a quarter less client CPU per 400 KB page). Fields outside the
+contract are not loaded (logged, on the Arrow and ``orjson`` paths).
 
 Write dispositions: signal links, clicks and installs merge on their ids (latest ``updated_at``
 wins: an install's attribution can change). Events are appended, one row per delivery as served
