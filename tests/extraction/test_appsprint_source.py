@@ -401,8 +401,8 @@ def test_429_honours_retry_after_and_counts_retries(sandbox, tmp_path):
 
 def test_502_html_and_timeouts_are_retried(sandbox, tiny_world, tmp_path):
     arm(sandbox, endpoint="events", kind="http", status=502, count=2)
-    arm(sandbox, endpoint="clicks", kind="timeout", seconds=3, count=1)
-    r = run(sandbox, tmp_path, resources=["events", "clicks"], timeout=1.0)
+    arm(sandbox, endpoint="clicks", kind="timeout", seconds=6, count=1)
+    r = run(sandbox, tmp_path, resources=["events", "clicks"], timeout=2.0)
     assert r.metrics("events")["retries_by_reason"] == {"http_502": 2}
     assert r.metrics("clicks")["retries_by_reason"] == {"timeout": 1}
     clock = clock_now(sandbox)

@@ -409,7 +409,7 @@ def test_deleted_ads_and_their_spend_are_loaded(sandbox, tiny_world, tmp_path):
         (dict(kind="code", code=40133, count=2), "40133"),
         (dict(kind="code", code=50000, count=2), "50000"),
         (dict(kind="http", status=502, count=2), "http_502"),
-        (dict(kind="timeout", seconds=3, count=1), "ReadTimeout"),
+        (dict(kind="timeout", seconds=6, count=1), "ReadTimeout"),
     ],
     ids=["40100", "40133", "50000", "http502_html", "timeout"],
 )
@@ -422,7 +422,7 @@ def test_transient_failures_are_retried_and_the_load_succeeds(sandbox, tiny_worl
     arm(sandbox, endpoint="report/integrated/get", **fault)
     stats = RequestStats()
     pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now, stats=stats, request_timeout=1.0))
+    pipeline.run(make_source(sandbox, tiny_world, now=now, stats=stats, request_timeout=2.0))
     assert stats.retries == fault["count"]
     assert stats.retry_reasons[reason] == fault["count"]
     server = server_requests(sandbox)
