@@ -30,12 +30,25 @@ from .sandbox.runner import default_anchor, print_banner, sandbox_processes
 from .warehouse import publish_read_only_copy, warehouse_path
 
 
-def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 1) -> Table:
+def _cell(value, fraction: bool = False) -> str:
+    """Counts with thousands separators; money and ratios with 2 decimals; fractions with 4."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.4f}" if fraction else f"{value:,.2f}"
+
+
+def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 1,
+           fractions: frozenset[str] = frozenset()) -> Table:
+    """A table; ``fractions`` names the columns that hold fractions (CTR, CTI), shown with 4 decimals."""
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
         table.add_column(col, justify="right" if i >= right_from else "left")
     for row in rows:
-        table.add_row(*("" if v is None else v if isinstance(v, str) else f"{v:,}" if isinstance(v, int) else f"{v:,.4f}" if isinstance(v, float) and abs(v) < 1 else f"{v:,.2f}" for v in row))
+        table.add_row(*(_cell(v, col in fractions) for col, v in zip(columns, row)))
     return table
 
 
@@ -57,7 +70,7 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
             f"Last 7 days by campaign ({first} .. {last}, advertiser-local days; ratios from sums)",
             ["campaign", "cur", "spend", "installs", "of which AppSprint", "TikTok fallback", "CPI", "CTR",
              "CTI", "revenue", "ROAS"],
-            [tuple(r.values()) for r in rows], right_from=2,
+            [tuple(r.values()) for r in rows], right_from=2, fractions=frozenset({"CTR", "CTI"}),
         ))
         skips = wh.rows("select reason, count(*) as n from forwarding_skips group by 1 order by 2 desc")
         ledger = delivery(wh)["ledger"] if forwarded is not None else {}

@@ -259,7 +259,6 @@ class AppSprintClient:
         if wire not in WIRE_ACCEPT:
             raise ValueError(f"wire must be one of {sorted(WIRE_ACCEPT)}, got {wire!r}")
         self.raw_bodies = raw_bodies
-        self.wire = wire
         self.stats = RequestStats()
         self._http = httpx.Client(
             headers={
