@@ -2,7 +2,8 @@
 
 - assets: dlt (``assets/tiktok_ads.py``, ``assets/appsprint.py``) keyed as the dbt sources they
   feed, dbt (``assets/dbt.py``, tests as asset checks), the forwarder's ``event_delivery_ledger``
-  (``assets/forwarding.py``): one lineage graph, every writer in the ``warehouse`` pool (D8);
+  (``assets/forwarding.py``), and ``warehouse_bi_copy`` (``assets/bi_copy.py``), published last in
+  every job: one lineage graph, every writer in the ``warehouse`` pool (D8);
 - jobs (``jobs.py``), schedules (``schedules.py``), the forwarding sensor (``sensors.py``),
   configured from the environment (``settings.py``);
 - resources (``resources.py``): warehouse, dlt, dbt, Events API, AppSprint probe.
@@ -14,10 +15,7 @@ which is most of the forwarding loop's latency.
 
 from dagster import Definitions, in_process_executor
 
-from .assets.appsprint import appsprint_assets
-from .assets.dbt import dbt_models
-from .assets.forwarding import event_delivery_ledger
-from .assets.tiktok_ads import tiktok_ads_assets
+from .assets import ALL_ASSETS
 from .jobs import ALL_JOBS
 from .resources import WAREHOUSE_POOL, default_resources
 from .schedules import build_schedules
@@ -29,7 +27,7 @@ __all__ = ["WAREHOUSE_POOL", "defs"]
 SETTINGS = AutomationSettings.from_env()
 
 defs = Definitions(
-    assets=[tiktok_ads_assets, appsprint_assets, dbt_models, event_delivery_ledger],
+    assets=ALL_ASSETS,
     jobs=ALL_JOBS,
     schedules=build_schedules(SETTINGS),
     sensors=[build_forwarding_sensor(SETTINGS)],

@@ -1,9 +1,11 @@
-"""Jobs: which assets each kind of run materialises."""
+"""Jobs: which assets each kind of run materialises. Every job ends with ``warehouse_bi_copy``
+(it depends on every warehouse writer, so it runs after the run's writes): one BI copy per run."""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 from .assets.appsprint import appsprint_assets
+from .assets.bi_copy import BI_COPY_KEY
 from .assets.dbt import dbt_models, forwarding_models_selection, sync_models_selection
 from .assets.forwarding import LEDGER_KEY
 from .assets.tiktok_ads import tiktok_ads_assets
@@ -14,23 +16,23 @@ from .assets.tiktok_ads import tiktok_ads_assets
 forwarding_job = define_asset_job(
     "forward_new_events",
     selection=(AssetSelection.assets(appsprint_assets) | forwarding_models_selection()
-               | AssetSelection.assets(LEDGER_KEY)) - AssetSelection.all_asset_checks(),
+               | AssetSelection.assets(LEDGER_KEY, BI_COPY_KEY)) - AssetSelection.all_asset_checks(),
     description="Load new AppSprint data, rebuild events_to_forward / forwarding_skips, forward to TikTok "
                 "(dbt tests run in the scheduled syncs).",
 )
 tiktok_ads_sync_job = define_asset_job(
     "tiktok_ads_sync",
-    selection=AssetSelection.assets(tiktok_ads_assets) | sync_models_selection("tiktok_ads"),
+    selection=AssetSelection.assets(tiktok_ads_assets, BI_COPY_KEY) | sync_models_selection("tiktok_ads"),
     description="TikTok Ads reporting sync (trailing lookback re-pulled) and the tables that read it (views are current by definition).",
 )
 appsprint_sync_job = define_asset_job(
     "appsprint_sync",
-    selection=AssetSelection.assets(appsprint_assets) | sync_models_selection("appsprint"),
+    selection=AssetSelection.assets(appsprint_assets, BI_COPY_KEY) | sync_models_selection("appsprint"),
     description="AppSprint attribution sync and the tables that read it (views are current by definition).",
 )
 daily_refresh_job = define_asset_job(
     "daily_refresh",
-    selection=AssetSelection.assets(tiktok_ads_assets, appsprint_assets, dbt_models, LEDGER_KEY),
+    selection=AssetSelection.assets(tiktok_ads_assets, appsprint_assets, dbt_models, LEDGER_KEY, BI_COPY_KEY),
     description="Everything: TikTok re-pulled over the long lookback, AppSprint, all models and tests, forwarding.",
 )
 

@@ -56,7 +56,8 @@ class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse: the file (default env ``SIGNAL_WAREHOUSE_PATH``, else
     ``data/warehouse.duckdb``), the dlt pipelines' working directory (default ``pipelines/``
     beside the file), how long a writer waits for a foreign lock, and the read-only copy
-    published for BI tools after every write (``<stem>_bi.duckdb``)."""
+    published for BI tools at the end of every writing run (``<stem>_bi.duckdb``, asset
+    ``warehouse_bi_copy``)."""
 
     path: Optional[str] = None
     pipelines_dir: Optional[str] = None
@@ -80,7 +81,7 @@ class WarehouseResource(ConfigurableResource):
         return wait_for_write_access(self.file(), timeout=self.lock_wait_seconds, log=log)
 
     def publish(self, log) -> Optional[Path]:
-        """Publish the read-only BI copy (call at the end of a write, inside the pool)."""
+        """Publish the read-only BI copy (call after the writes, inside the pool)."""
         if not self.publish_bi_copy or not self.file().exists():
             return None
         target = publish_read_only_copy(self.file())

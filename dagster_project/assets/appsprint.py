@@ -23,4 +23,3 @@ from .raw_tables import RawTableTranslator
 def appsprint_assets(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
     warehouse.claim(context.log)
     yield from dlt.run(context=context, dlt_source=appsprint(), dlt_pipeline=warehouse.dlt_pipeline("appsprint"))
-    warehouse.publish(context.log)

@@ -38,7 +38,6 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
         args.append("--full-refresh")
     with temporary_env(warehouse.dbt_env()):
         yield from dbt.cli(args, context=context).stream()
-    warehouse.publish(context.log)
 
 
 def sync_models_selection(source: str) -> AssetSelection:

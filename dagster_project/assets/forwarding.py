@@ -45,8 +45,9 @@ def event_delivery_ledger(context: AssetExecutionContext, events_api: EventsApiR
                                  config=events_api.forwarder_config(), retry=events_api.retry_policy(),
                                  timeout=events_api.timeout_seconds)
     except ForwardingError as exc:
-        warehouse.publish(context.log)  # what was sent before the stop is recorded: show it
+        # the run stops here, so warehouse_bi_copy will not run: publish what was recorded
+        # before the stop (sent, dead, still pending) for the BI tools
+        warehouse.publish(context.log)
         raise Failure(description=str(exc), metadata=summary_metadata(exc.summary)) from None
-    warehouse.publish(context.log)
     context.log.info(f"forwarded: {summary.sent} sent, {summary.dead} dead, {summary.pending} pending")
     return MaterializeResult(metadata=summary_metadata(summary))

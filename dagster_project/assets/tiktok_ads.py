@@ -37,4 +37,3 @@ def tiktok_ads_assets(context: AssetExecutionContext, dlt: DagsterDltResource, w
     args = {k: v for k, v in config.model_dump().items() if v is not None}
     yield from dlt.run(context=context, dlt_source=tiktok_ads(**args), dlt_pipeline=warehouse.dlt_pipeline("tiktok_ads"),
                        loader_file_format="parquet")
-    warehouse.publish(context.log)

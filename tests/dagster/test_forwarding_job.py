@@ -12,10 +12,7 @@ import pytest
 from dagster import DagsterInstance, Definitions
 from dagster_dlt import DagsterDltResource
 
-from dagster_project.assets.appsprint import appsprint_assets
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.assets.forwarding import event_delivery_ledger
-from dagster_project.assets.tiktok_ads import tiktok_ads_assets
+from dagster_project.assets import ALL_ASSETS
 from dagster_project.jobs import ALL_JOBS
 from dagster_project.resources import EventsApiResource, WarehouseResource, default_resources
 from signal_campaigns.forwarding import AUTH_ADVICE
@@ -35,14 +32,19 @@ def location(sandbox_env, tmp_path):
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), lock_wait_seconds=20)
     resources = dict(default_resources(), warehouse=warehouse,
                      events_api=EventsApiResource(base_url=sandbox_env.tiktok_url, max_attempts=2))
-    defs = Definitions(assets=[tiktok_ads_assets, appsprint_assets, dbt_models, event_delivery_ledger],
-                       jobs=ALL_JOBS, resources=resources)
+    defs = Definitions(assets=ALL_ASSETS, jobs=ALL_JOBS, resources=resources)
     instance = DagsterInstance.ephemeral()
 
     def run(job: str, run_config: dict, **kwargs):
         return defs.resolve_job_def(job).execute_in_process(run_config=run_config, instance=instance, **kwargs)
 
     return run, warehouse.file(), instance
+
+
+def publishes(instance, result) -> list[str]:
+    """The steps of a run that published the BI copy."""
+    return [e.step_key for e in instance.all_logs(result.run_id)
+            if "published the read-only copy" in (e.user_message or "")]
 
 
 def ledger_and_queue(db) -> tuple[dict[str, int], set[str], set[str]]:
@@ -70,6 +72,7 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     assert received(sandbox_env)["unique_events"] == len(queue)
     bi = bi_copy_path(db)
     assert bi.exists()
+    assert publishes(instance, result) == ["warehouse_bi_copy"]  # once, after every write of the run
 
     # 1b. a scheduled AppSprint sync: tables rebuilt, views left as they are (current by
     #     definition), yet the views' dbt tests run on the new data
@@ -81,6 +84,7 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     checks = sync.get_asset_check_evaluations()
     view_checks = [c for c in checks if c.asset_key.to_user_string() in ("events_to_forward", "forwarding_skips")]
     assert view_checks and all(c.passed for c in view_checks)
+    assert publishes(instance, sync) == ["warehouse_bi_copy"]
 
     # 2. late events appear; the sensor's job forwards them while a BI tool holds the copy open
     #    and a careless client holds the main file for a few seconds (the run waits, then goes on)
@@ -102,6 +106,7 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     assert set(ids) == sent_now and len(ids) == len(set(ids))  # each eligible event sent once
     with duckdb.connect(str(bi), read_only=True) as con:  # the published copy is the new state
         assert con.execute("select count(*) from event_delivery_ledger where status = 'sent'").fetchone()[0] == len(sent_now)
+    assert publishes(instance, result) == ["warehouse_bi_copy"]
 
     # 3. a revoked Events API token: the run fails with the advice, events stay pending, no secret
     sandbox_env.advance_clock(86400)
@@ -115,5 +120,9 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     assert AUTH_ADVICE in str(failure.event_specific_data.user_failure_data.description)
     statuses, _, _ = ledger_and_queue(db)
     assert statuses.get("pending", 0) > 0 and statuses["sent"] == len(sent_now)
+    # the run stopped before warehouse_bi_copy: the forwarder published what it had recorded
+    assert publishes(instance, result) == ["event_delivery_ledger"]
+    with duckdb.connect(str(bi), read_only=True) as con:
+        assert dict(con.execute("select status, count(*) from event_delivery_ledger group by 1").fetchall()) == statuses
     logged = " ".join(str(e) for e in instance.all_logs(result.run_id))
     assert token not in logged and sandbox_env.credentials.appsprint_export_token not in logged
