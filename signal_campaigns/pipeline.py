@@ -125,7 +125,7 @@ def extract(
 
 def build_models(warehouse: Path | None = None, *, now: dt.datetime | None = None, **kwargs: Any):
     """``dbt build`` (seeds, models, tests) on the warehouse; ``now`` is the forwarding clock."""
-    from .warehouse import run_dbt
+    from .warehouse import NO_JSON_ARTIFACTS, run_dbt
 
     vars_ = {"forwarding_now": now.isoformat()} if now is not None else None
-    return run_dbt(["build"], warehouse=warehouse, vars=vars_, **kwargs)
+    return run_dbt(["build", NO_JSON_ARTIFACTS], warehouse=warehouse, vars=vars_, **kwargs)

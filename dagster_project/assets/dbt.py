@@ -11,7 +11,7 @@ from typing import Optional
 from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
-from signal_campaigns.warehouse import SYNC_EXCLUDE, temporary_env
+from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, temporary_env
 
 from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
 
@@ -31,7 +31,7 @@ class DbtBuildConfig(Config):
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
                config: DbtBuildConfig):
     warehouse.claim(context.log)
-    args = ["build"]
+    args = ["build", NO_JSON_ARTIFACTS]
     if config.forwarding_now:
         args += ["--vars", json.dumps({"forwarding_now": config.forwarding_now})]
     if config.full_refresh:
