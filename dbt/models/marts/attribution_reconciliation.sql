@@ -6,6 +6,10 @@
     diverging_streak_days counts consecutive diverging days up to this one; a warning test fires
     at `reconciliation_consecutive_days`. TikTok credits conversions to the click day and AppSprint
     to the install / event day, so small day-to-day differences are expected. -#}
+{#- A view: a campaign-day summary of signal_campaign_daily,
+    computed in milliseconds when queried and current by definition, so the scheduled syncs need
+    not rebuild it (their selection skips views; its tests still run). -#}
+{{ config(materialized='view') }}
 {%- set threshold = var('reconciliation_threshold', 0.5) %}
 {%- set min_volume = var('reconciliation_min_volume', 10) %}
 
