@@ -10,29 +10,35 @@ from .assets.dbt import dbt_models, forwarding_models_selection, sync_models_sel
 from .assets.forwarding import LEDGER_KEY
 from .assets.tiktok_ads import tiktok_ads_assets
 
+
+def warehouse_job(name: str, selection: AssetSelection, description: str):
+    """A job that writes the warehouse: its selection plus ``warehouse_bi_copy``, which runs last."""
+    return define_asset_job(name, selection=selection | AssetSelection.assets(BI_COPY_KEY), description=description)
+
+
 # The forwarding loop: load new AppSprint data, rebuild the forwarding models, forward. It is
 # latency-bound (p95 < 60 s from AppSprint to TikTok), so it leaves the dbt tests (asset checks) to
 # the scheduled syncs, which run them on the same models every 15 minutes.
-forwarding_job = define_asset_job(
+forwarding_job = warehouse_job(
     "forward_new_events",
     selection=(AssetSelection.assets(appsprint_assets) | forwarding_models_selection()
-               | AssetSelection.assets(LEDGER_KEY, BI_COPY_KEY)) - AssetSelection.all_asset_checks(),
+               | AssetSelection.assets(LEDGER_KEY)) - AssetSelection.all_asset_checks(),
     description="Load new AppSprint data, rebuild events_to_forward / forwarding_skips, forward to TikTok "
                 "(dbt tests run in the scheduled syncs).",
 )
-tiktok_ads_sync_job = define_asset_job(
+tiktok_ads_sync_job = warehouse_job(
     "tiktok_ads_sync",
-    selection=AssetSelection.assets(tiktok_ads_assets, BI_COPY_KEY) | sync_models_selection("tiktok_ads"),
+    selection=AssetSelection.assets(tiktok_ads_assets) | sync_models_selection("tiktok_ads"),
     description="TikTok Ads reporting sync (trailing lookback re-pulled) and the tables that read it (views are current by definition).",
 )
-appsprint_sync_job = define_asset_job(
+appsprint_sync_job = warehouse_job(
     "appsprint_sync",
-    selection=AssetSelection.assets(appsprint_assets, BI_COPY_KEY) | sync_models_selection("appsprint"),
+    selection=AssetSelection.assets(appsprint_assets) | sync_models_selection("appsprint"),
     description="AppSprint attribution sync and the tables that read it (views are current by definition).",
 )
-daily_refresh_job = define_asset_job(
+daily_refresh_job = warehouse_job(
     "daily_refresh",
-    selection=AssetSelection.assets(tiktok_ads_assets, appsprint_assets, dbt_models, LEDGER_KEY, BI_COPY_KEY),
+    selection=AssetSelection.assets(tiktok_ads_assets, appsprint_assets, dbt_models, LEDGER_KEY),
     description="Everything: TikTok re-pulled over the long lookback, AppSprint, all models and tests, forwarding.",
 )
 

@@ -64,12 +64,12 @@ def test_jobs_schedules_and_the_forwarding_sensor(defs):
     assert not {k for k in keys if k.startswith("tiktok_ads/")}  # TikTok reporting is not re-pulled
     assert "signal_campaign_daily" not in keys  # nor unrelated marts rebuilt
     # every job publishes the BI copy once, last: it hangs under every warehouse writer of the job
-    graph = defs.resolve_asset_graph()
-    bi_parents = graph.get(AssetKey(["warehouse_bi_copy"])).parent_keys
+    bi_copy = AssetKey(["warehouse_bi_copy"])
+    bi_parents = defs.resolve_asset_graph().get(bi_copy).parent_keys
     for job in ("forward_new_events", "tiktok_ads_sync", "appsprint_sync", "daily_refresh"):
         selected = defs.resolve_job_def(job).asset_layer.selected_asset_keys
-        assert AssetKey(["warehouse_bi_copy"]) in selected, job
-        assert selected - {AssetKey(["warehouse_bi_copy"])} <= bi_parents, job
+        assert bi_copy in selected, job
+        assert selected - {bi_copy} <= bi_parents, job
     schedules = {s.name: s for s in defs.schedules}
     assert schedules["tiktok_ads_sync_schedule"].cron_schedule == "0 * * * *"
     assert schedules["appsprint_sync_schedule"].cron_schedule == "*/15 * * * *"
