@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements/requirements.lock
 
-.PHONY: demo test dev bench sandbox lock clean setup
+.PHONY: demo test dev bench sandbox lock clean setup lint lint-py lint-sql format
 
 setup: $(STAMP)
 
@@ -23,6 +23,25 @@ demo: $(STAMP)
 ## test: the whole test suite
 test: $(STAMP)
 	@$(BIN)/python -m pytest
+
+## lint: ruff (lint + format check), mypy, sqlfluff over the dbt project; what CI runs first
+lint: lint-py lint-sql
+
+lint-py: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+# sqlfluff renders the models with dbt (compile only: it opens a scratch DuckDB file, not the warehouse)
+lint-sql: $(STAMP)
+	@mkdir -p data
+	@cd dbt && SIGNAL_WAREHOUSE_PATH=$(CURDIR)/data/.sqlfluff.duckdb ../$(BIN)/sqlfluff lint --processes 2 models tests analyses
+
+## format: apply ruff's fixes and formatting, and sqlfluff's fixes to the dbt models
+format: $(STAMP)
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+	@cd dbt && SIGNAL_WAREHOUSE_PATH=$(CURDIR)/data/.sqlfluff.duckdb ../$(BIN)/sqlfluff fix --processes 2 models tests analyses
 
 ## dev: the Dagster UI on the local sandbox
 dev: $(STAMP)

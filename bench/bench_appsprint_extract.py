@@ -48,7 +48,7 @@ from signal_campaigns.warehouse import duckdb_destination  # noqa: E402
 
 TARGET_EVENTS_PER_S = 150_000
 TARGET_RATIO = 4.0
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)  # fixed: reuse the cached world
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # fixed: reuse the cached world
 FUTURE_HORIZON_S = 3 * 24 * 3600  # the world's rows reach anchor + 3 days
 
 
@@ -156,8 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--workdir", default=None, help="keep files here instead of a temp dir")
-    parser.add_argument("--wires", nargs="+", default=["arrow", "json"], choices=["arrow", "json"],
-                        help="wire formats to run, the first is the one checked against the targets")
+    parser.add_argument(
+        "--wires",
+        nargs="+",
+        default=["arrow", "json"],
+        choices=["arrow", "json"],
+        help="wire formats to run, the first is the one checked against the targets",
+    )
     args = parser.parse_args(argv)
 
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_appsprint_"))
@@ -165,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, tuple[float, tuple[int, int], dict]] = {}
     try:
         with sandbox(args.seed, args.scale) as endpoints:
-            httpx.post(f"{endpoints.appsprint_url}/_sandbox/clock", json={"advance_seconds": FUTURE_HORIZON_S},
-                       timeout=10).raise_for_status()
+            httpx.post(
+                f"{endpoints.appsprint_url}/_sandbox/clock", json={"advance_seconds": FUTURE_HORIZON_S}, timeout=10
+            ).raise_for_status()
             for wire in args.wires:
                 runs[wire] = run_dlt(endpoints, work, wire)
             fetch_s, served = dump_ndjson(endpoints, work / "ndjson")
@@ -202,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'  distinct event_id (rows of stg_appsprint__events)':<{w}} {loaded[1]:>12,}")
         print(f"{'dlt end to end (HTTP+typing+load), s':<{w}} {dlt_s:>12.2f}")
         print(f"{'  events/s':<{w}} {eps:>12,.0f}  >= {TARGET_EVENTS_PER_S:,} {'OK' if ok_eps else 'MISSED'}")
-        print(f"{'  ratio to the NDJSON baseline':<{w}} {ratio:>12.2f}  <= {TARGET_RATIO:g} {'OK' if ok_ratio else 'MISSED'}")
+        print(
+            f"{'  ratio to the NDJSON baseline':<{w}} {ratio:>12.2f}  <= {TARGET_RATIO:g} {'OK' if ok_ratio else 'MISSED'}"
+        )
         print(f"{'  phase: fetch (waiting for pages), s':<{w}} {waited:>12.2f}")
         print(f"{'  phase: parse + validate to Arrow, s':<{w}} {typing:>12.2f}")
         if "extract" in steps:
@@ -213,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'  phase: dlt ' + step + ', s':<{w}} {steps[step]:>12.2f}")
         print(f"{'  quarantined rows':<{w}} {metrics.get('quarantined', 0):>12,}")
         cpu = metrics.get("cpu_s", 0.0)
-        print(f"{'  client CPU (all threads), s':<{w}} {cpu:>12.2f}  "
-              f"({cpu / duck_cpu if duck_cpu else 0:.2f} x the baseline's CPU)")
+        print(
+            f"{'  client CPU (all threads), s':<{w}} {cpu:>12.2f}  "
+            f"({cpu / duck_cpu if duck_cpu else 0:.2f} x the baseline's CPU)"
+        )
     try:
         load1, _, _ = os.getloadavg()
         print(f"\n{'machine load average (1 min) at the end':<{w}} {load1:>12.2f}  ({os.cpu_count()} cores)")

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 REQUIRED_ROWS_PER_SECOND = 100_000
 
 
@@ -76,8 +76,16 @@ def _serve(conn, loader: str, seed: int, scale: str, anchor_iso: str, cache_dir:
         }
     )
     conn.close()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
-                loop="uvloop", http="httptools")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 def _wait_ready(url: str, proc: mp.Process, timeout: float = 30.0) -> float:
@@ -138,8 +146,13 @@ def read_all(url: str, app_id: str, token: str, limit: int, server_pid: int) -> 
         gc.enable()
     latencies.sort()
     return {
-        "rows": rows, "pages": pages, "bytes": nbytes, "seconds": seconds, "in_order": in_order,
-        "server_cpu": server_cpu, "client_cpu": client_cpu,
+        "rows": rows,
+        "pages": pages,
+        "bytes": nbytes,
+        "seconds": seconds,
+        "in_order": in_order,
+        "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
     }
@@ -159,10 +172,15 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
     url = f"http://{host}:{port}"
     ctx = mp.get_context("spawn")
     parent_conn, child_conn = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_serve, args=(child_conn, loader, args.seed, args.scale, ANCHOR.isoformat(),
-                                            args.cache_dir, host, port), daemon=True)
-    print(f"Starting the AppSprint sandbox server (scale={args.scale}, seed={args.seed}) in a child process...",
-          flush=True)
+    proc = ctx.Process(
+        target=_serve,
+        args=(child_conn, loader, args.seed, args.scale, ANCHOR.isoformat(), args.cache_dir, host, port),
+        daemon=True,
+    )
+    print(
+        f"Starting the AppSprint sandbox server (scale={args.scale}, seed={args.seed}) in a child process...",
+        flush=True,
+    )
     proc.start()
     try:
         if not parent_conn.poll(1800):
@@ -171,8 +189,12 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
         ready_seconds = _wait_ready(url, proc)
         # Make every row of the world visible: move the clock past the last planned update.
         httpx.post(f"{url}/_sandbox/clock", json={"advance_seconds": info["horizon_seconds"] + 1}, timeout=10)
-        httpx.get(f"{url}/v1/apps/{info['app_id']}/events", params={"limit": 1},
-                  headers={"Authorization": f"Bearer {info['token']}"}, timeout=30).raise_for_status()
+        httpx.get(
+            f"{url}/v1/apps/{info['app_id']}/events",
+            params={"limit": 1},
+            headers={"Authorization": f"Bearer {info['token']}"},
+            timeout=30,
+        ).raise_for_status()
         result = read_all(url, info["app_id"], info["token"], args.limit, proc.pid)
     finally:
         proc.terminate()
@@ -190,8 +212,11 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
         ("wall time", f"{result['seconds']:.2f} s"),
         ("rows/s", f"{rows_s:,.0f}"),
         ("pages/s", f"{result['pages'] / result['seconds']:,.1f}"),
-        ("bytes/s", f"{result['bytes'] / result['seconds'] / 1e6:,.1f} MB/s "
-                    f"({result['bytes'] / max(result['rows'], 1):.0f} B/row)"),
+        (
+            "bytes/s",
+            f"{result['bytes'] / result['seconds'] / 1e6:,.1f} MB/s "
+            f"({result['bytes'] / max(result['rows'], 1):.0f} B/row)",
+        ),
         ("page latency p50 / p99", f"{result['p50_ms']:.2f} / {result['p99_ms']:.2f} ms"),
         ("server CPU per page", f"{1000 * result['server_cpu'] / result['pages']:.2f} ms"),
         ("server capacity (rows per server CPU-second)", f"{result['rows'] / max(result['server_cpu'], 1e-9):,.0f}"),
@@ -220,9 +245,11 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
         print(f"OK: {rows_s:,.0f} rows/s end to end (>= {REQUIRED_ROWS_PER_SECOND:,})")
     else:
         busy = os.getloadavg()[0] > (os.cpu_count() or 1)
-        print(f"{'WARNING' if busy or ok else 'FAIL'}: {rows_s:,.0f} rows/s end to end is below "
-              f"{REQUIRED_ROWS_PER_SECOND:,}" + (" (the machine is busy: load average above the core count; "
-                                                 "rerun on an idle machine)" if busy else ""))
+        print(
+            f"{'WARNING' if busy or ok else 'FAIL'}: {rows_s:,.0f} rows/s end to end is below "
+            f"{REQUIRED_ROWS_PER_SECOND:,}"
+            + (" (the machine is busy: load average above the core count; rerun on an idle machine)" if busy else "")
+        )
         if not busy:
             ok = False
     return 0 if ok else 1

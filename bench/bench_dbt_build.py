@@ -47,7 +47,7 @@ import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)  # tests' FIXED_ANCHOR
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # tests' FIXED_ANCHOR
 NEW_SHARE = 0.01
 
 
@@ -122,8 +122,9 @@ def write_appsprint(con: duckdb.DuckDBPyConnection, world, lo: dt.datetime | Non
             if key is not None:
                 con.execute(f"delete from appsprint.{table} where {key} in (select {key} from new_rows)")
             con.execute(f"insert into appsprint.{table} select * from new_rows")
-        counts[table] = con.execute(
-            f"select count(*) from appsprint.{table} where _dlt_load_id = '{lid}'").fetchall()[0][0]
+        counts[table] = con.execute(f"select count(*) from appsprint.{table} where _dlt_load_id = '{lid}'").fetchall()[
+            0
+        ][0]
     quarantine = f"""
         select 'events' as resource, event_id as row_key,
                invalid_reason || ': planted by the sandbox' as reason, cast(null as varchar) as raw,
@@ -138,7 +139,9 @@ def write_appsprint(con: duckdb.DuckDBPyConnection, world, lo: dt.datetime | Non
     return counts
 
 
-def write_tiktok(con: duckdb.DuckDBPyConnection, world, clock: dt.datetime, lid: str, *, replace_days: int | None) -> int:
+def write_tiktok(
+    con: duckdb.DuckDBPyConnection, world, clock: dt.datetime, lid: str, *, replace_days: int | None
+) -> int:
     """The TikTok report as the sandbox serves it at ``clock`` (restated), plus the entities.
     ``replace_days``: None = first load (everything); else only the trailing days are replaced."""
     from signal_campaigns.sandbox import ground_truth
@@ -186,8 +189,10 @@ def write_tiktok(con: duckdb.DuckDBPyConnection, world, clock: dt.datetime, lid:
     if replace_days is None:
         con.execute(f"create or replace table tiktok_ads.ad_daily_report as {report}")
     else:
-        con.execute(f"create or replace temp table new_days as {report} "
-                    f"where d.stat_date > cast('{clock.date().isoformat()}' as date) - {replace_days + 1}")
+        con.execute(
+            f"create or replace temp table new_days as {report} "
+            f"where d.stat_date > cast('{clock.date().isoformat()}' as date) - {replace_days + 1}"
+        )
         con.execute("""delete from tiktok_ads.ad_daily_report r using (select distinct advertiser_id, stat_date from new_days) n
                        where r.advertiser_id = n.advertiser_id and r.stat_date = n.stat_date""")
         con.execute("insert into tiktok_ads.ad_daily_report select * from new_days")
@@ -202,7 +207,7 @@ def split_clock(world, share: float) -> dt.datetime:
     ev = world.table("events")
     upd = _window(ev, None, world.anchor).column("updated_at")
     q = pc.quantile(upd.cast(pa.int64()), q=[1.0 - share], interpolation="lower")[0].as_py()
-    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=int(q))
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(q))
 
 
 def print_timeline(label: str, run) -> None:
@@ -252,8 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     # everything. Tests are timed separately below (Dagster runs them as asset checks).
     # Both as Dagster runs them: no JSON artifacts (NO_JSON_ARTIFACTS).
     full_build = ["build", NO_JSON_ARTIFACTS, "--full-refresh", "--resource-type", "seed", "--resource-type", "model"]
-    incremental_build = ["build", NO_JSON_ARTIFACTS, "--select", "source:appsprint+ source:tiktok_ads+", "--exclude", SYNC_EXCLUDE,
-                         "--resource-type", "model"]
+    incremental_build = [
+        "build",
+        NO_JSON_ARTIFACTS,
+        "--select",
+        "source:appsprint+ source:tiktok_ads+",
+        "--exclude",
+        SYNC_EXCLUDE,
+        "--resource-type",
+        "model",
+    ]
     target = ["--target-path", str(target_path)]
 
     try:
@@ -284,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         t_noop = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        test_run = run_dbt(["test", "--target-path", str(target_path)], warehouse=db, vars=vars_,
-                           threads=args.threads, check=False)
+        test_run = run_dbt(
+            ["test", "--target-path", str(target_path)], warehouse=db, vars=vars_, threads=args.threads, check=False
+        )
         t_test = time.perf_counter() - t0
 
         with duckdb.connect(str(db), read_only=True) as con:
@@ -298,31 +312,55 @@ def main(argv: list[str] | None = None) -> int:
 
     ratio = t_incr / t_full if t_full else float("nan")
     rows = [
-        ("world (cache / generate)", f"{t_world:7.1f} s", f"scale {args.scale}, {world.table('events').num_rows:,} event rows"),
-        ("raw load 1 (direct write)", f"{t_load1:7.1f} s", f"{first['events']:,} events, {first['installs']:,} installs, {first['clicks']:,} clicks"),
+        (
+            "world (cache / generate)",
+            f"{t_world:7.1f} s",
+            f"scale {args.scale}, {world.table('events').num_rows:,} event rows",
+        ),
+        (
+            "raw load 1 (direct write)",
+            f"{t_load1:7.1f} s",
+            f"{first['events']:,} events, {first['installs']:,} installs, {first['clicks']:,} clicks",
+        ),
         ("full build", f"{t_full:7.1f} s", "target < 60 s"),
-        ("raw load 2 (+1%)", f"{t_load2:7.1f} s", f"{second['events']:,} events, {second['installs']:,} installs, "
-                                                    f"{second['clicks']:,} clicks, {restated:,} report rows restated"),
+        (
+            "raw load 2 (+1%)",
+            f"{t_load2:7.1f} s",
+            f"{second['events']:,} events, {second['installs']:,} installs, "
+            f"{second['clicks']:,} clicks, {restated:,} report rows restated",
+        ),
         ("incremental build", f"{t_incr:7.1f} s", "target < 10% of full"),
         ("incremental / full", f"{ratio:7.1%}", "PASS" if ratio < 0.10 else "over target"),
         ("same build, nothing new", f"{t_noop:7.1f} s", "dbt's fixed per-invocation/per-node cost"),
-        ("dbt test (data + unit)", f"{t_test:7.1f} s", f"{'all passed' if test_run.success else 'FAILURES: ' + ', '.join(test_run.failures())}"
-                                                         f"; {len(test_run.warnings())} warnings"),
+        (
+            "dbt test (data + unit)",
+            f"{t_test:7.1f} s",
+            f"{'all passed' if test_run.success else 'FAILURES: ' + ', '.join(test_run.failures())}"
+            f"; {len(test_run.warnings())} warnings",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"dbt build benchmark (DuckDB, {args.threads} threads, {os.cpu_count()} cores); "
-          f"{staged:,} staged events, {ad_days:,} ad-days, {queue:,} queued events")
+    print(
+        f"dbt build benchmark (DuckDB, {args.threads} threads, {os.cpu_count()} cores); "
+        f"{staged:,} staged events, {ad_days:,} ad-days, {queue:,} queued events"
+    )
     print(f"{'step':<{width}}  {'time':>9}  notes")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>9}  {note}")
     print(f"full build:        dbt {shlex.join(full_build)}")
-    print(f"incremental build: dbt {shlex.join(incremental_build)}  (--threads {args.threads}; "
-          f"--vars {shlex.quote(json.dumps(vars_))})")
+    print(
+        f"incremental build: dbt {shlex.join(incremental_build)}  (--threads {args.threads}; "
+        f"--vars {shlex.quote(json.dumps(vars_))})"
+    )
     for label, run in (("full build", full_run), ("incremental build", incr_run), ("nothing new", noop_run)):
-        costs = sorted(((r.execution_time, r.node.unique_id.split(".", 2)[-1]) for r in run.result.results), reverse=True)
+        costs = sorted(
+            ((r.execution_time, r.node.unique_id.split(".", 2)[-1]) for r in run.result.results), reverse=True
+        )
         total = sum(c for c, _ in costs)
-        print(f"{label}: {len(costs)} nodes, node time sum {total:.1f} s; top: "
-              + ", ".join(f"{n} {c:.2f}" for c, n in costs[:10]))
+        print(
+            f"{label}: {len(costs)} nodes, node time sum {total:.1f} s; top: "
+            + ", ".join(f"{n} {c:.2f}" for c, n in costs[:10])
+        )
     print_timeline("incremental build", incr_run)
     ok = t_full < 60 and ratio < 0.10 and test_run.success
     return 0 if ok else 1

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 SEED = 7
 SCALE = "demo"
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)  # fixed: reuse the cached world
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # fixed: reuse the cached world
 TARGET = 20_000.0
 
 
@@ -48,10 +48,14 @@ def dry_run_bodies(path: Path, batch_size: int) -> list[bytes]:
 
     forward_events(path, config=ForwarderConfig(dry_run=True, batch_size=batch_size))
     with duckdb.connect(str(path), read_only=True) as conn:
-        rows = conn.execute("SELECT batch_id, pixel_code, test_event_code, list(payload::VARCHAR ORDER BY event_id) "
-                            "FROM main.event_payloads_dry_run GROUP BY ALL ORDER BY batch_id").fetchall()
-    return [encode_body(pixel, [orjson.loads(p) for p in payloads], test_event_code=code)
-            for _, pixel, code, payloads in rows]
+        rows = conn.execute(
+            "SELECT batch_id, pixel_code, test_event_code, list(payload::VARCHAR ORDER BY event_id) "
+            "FROM main.event_payloads_dry_run GROUP BY ALL ORDER BY batch_id"
+        ).fetchall()
+    return [
+        encode_body(pixel, [orjson.loads(p) for p in payloads], test_event_code=code)
+        for _, pixel, code, payloads in rows
+    ]
 
 
 def post_bare(url: str, token: str, bodies: list[bytes]) -> float:
@@ -71,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--build-inline", action="store_true",
-                        help="build payloads on the forwarder's main thread (default: on a thread during each POST)")
+    parser.add_argument(
+        "--build-inline",
+        action="store_true",
+        help="build payloads on the forwarder's main thread (default: on a thread during each POST)",
+    )
     args = parser.parse_args(argv)
 
     from signal_campaigns.forwarding import ForwarderConfig, forward_events
@@ -106,23 +113,35 @@ def main(argv: list[str] | None = None) -> int:
             runs.append((time.perf_counter() - started, summary, time.process_time() - cpu))
             got = httpx.get(received, timeout=60).json()
             assert summary.sent == n and summary.sent_total == n and got["unique_events"] == n, (summary, got)
-            print(f"round {r + 1}: bare {n / bare_times[-1]:9,.0f} events/s   forwarder {n / runs[-1][0]:9,.0f} "
-                  f"events/s   ratio {bare_times[-1] / runs[-1][0]:.2f}   forwarder CPU {runs[-1][2]:.2f} s",
-                  flush=True)
+            print(
+                f"round {r + 1}: bare {n / bare_times[-1]:9,.0f} events/s   forwarder {n / runs[-1][0]:9,.0f} "
+                f"events/s   ratio {bare_times[-1] / runs[-1][0]:.2f}   forwarder CPU {runs[-1][2]:.2f} s",
+                flush=True,
+            )
 
     bare_s = min(bare_times)
     fwd_s, summary, fwd_cpu = min(runs, key=lambda run: run[0])
     fwd_rate, bare_rate = n / fwd_s, n / bare_s
-    print(f"\nevents: {n:,} in {len(bodies)} batches of <= {args.batch_size} ({len(pixels)} pixels); sandbox TikTok "
-          f"server in its own process; best of {args.rounds} rounds")
-    print(f"forwarder (queue read, payloads, POST, ledger journal + fold in the DuckDB file): {fwd_s:6.2f} s "
-          f"{fwd_rate:10,.0f} events/s")
-    print(f"bare httpx loop, same pre-built batches                                   : {bare_s:6.2f} s "
-          f"{bare_rate:10,.0f} events/s")
-    print(f"forwarder / bare ratio: {fwd_rate / bare_rate:.2f}   target >= {TARGET:,.0f} events/s: "
-          f"{'PASS' if fwd_rate >= TARGET else 'MISS'}")
-    print(f"forwarder process CPU (all threads, DuckDB's included): {fwd_cpu:.2f} s; payloads built "
-          f"{'inline' if args.build_inline else 'on a thread during each POST'}")
+    print(
+        f"\nevents: {n:,} in {len(bodies)} batches of <= {args.batch_size} ({len(pixels)} pixels); sandbox TikTok "
+        f"server in its own process; best of {args.rounds} rounds"
+    )
+    print(
+        f"forwarder (queue read, payloads, POST, ledger journal + fold in the DuckDB file): {fwd_s:6.2f} s "
+        f"{fwd_rate:10,.0f} events/s"
+    )
+    print(
+        f"bare httpx loop, same pre-built batches                                   : {bare_s:6.2f} s "
+        f"{bare_rate:10,.0f} events/s"
+    )
+    print(
+        f"forwarder / bare ratio: {fwd_rate / bare_rate:.2f}   target >= {TARGET:,.0f} events/s: "
+        f"{'PASS' if fwd_rate >= TARGET else 'MISS'}"
+    )
+    print(
+        f"forwarder process CPU (all threads, DuckDB's included): {fwd_cpu:.2f} s; payloads built "
+        f"{'inline' if args.build_inline else 'on a thread during each POST'}"
+    )
     print("\nforwarder phases (best round):")
     phases = dict(summary.phases)
     background = phases.pop("build_background", None)  # overlapped with journal + post
@@ -131,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in phases.items():
         print(f"  {name:8s} {seconds:6.2f} s  {100 * seconds / fwd_s:5.1f} %  {seconds * per_batch:6.1f} ms/batch")
     if background is not None:
-        print(f"  (payloads built on the background thread: {background:.2f} s, {background * per_batch:.1f} ms/batch, "
-              "overlapped with journal and post; 'build' above is the wait for them)")
+        print(
+            f"  (payloads built on the background thread: {background:.2f} s, {background * per_batch:.1f} ms/batch, "
+            "overlapped with journal and post; 'build' above is the wait for them)"
+        )
     return 0
 
 

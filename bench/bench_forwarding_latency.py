@@ -80,12 +80,15 @@ class AppSprintFeed:
 
 def is_tiktok_attributed(install: dict) -> bool:
     attribution = install.get("attribution") or {}
-    return (str(attribution.get("status") or "").lower() == "attributed"
-            and str(attribution.get("network") or "").lower() == "tiktok")
+    return (
+        str(attribution.get("status") or "").lower() == "attributed"
+        and str(attribution.get("network") or "").lower() == "tiktok"
+    )
 
 
-def became_forwardable(event_id: str, appeared: dict[str, float], install_of: dict[str, str],
-                       attributed_at: dict[str, float]) -> float:
+def became_forwardable(
+    event_id: str, appeared: dict[str, float], install_of: dict[str, str], attributed_at: dict[str, float]
+) -> float:
     """When an event could first be forwarded: it appeared, and its install was TikTok-attributed
     (which eligibility requires). An event that appeared before its install was attributed becomes
     forwardable when the attribution appeared; installs attributed before the steps add nothing."""
@@ -127,7 +130,12 @@ def runs(instance) -> list:
 def busy(instance) -> bool:
     from dagster import DagsterRunStatus, RunsFilter
 
-    active = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    active = [
+        DagsterRunStatus.QUEUED,
+        DagsterRunStatus.NOT_STARTED,
+        DagsterRunStatus.STARTING,
+        DagsterRunStatus.STARTED,
+    ]
     return bool(instance.get_run_records(filters=RunsFilter(tags={"dagster/sensor_name": SENSOR}, statuses=active)))
 
 
@@ -150,35 +158,53 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
+    from dagster_project.settings import AutomationSettings
     from signal_campaigns.dev import prepare_dagster_home, sandbox_environment
     from signal_campaigns.forwarding import forward_events
     from signal_campaigns.pipeline import Connection, build_models, extract
     from signal_campaigns.sandbox.runner import default_anchor, sandbox_processes
     from signal_campaigns.warehouse import WAREHOUSE_ENV
-    from dagster_project.settings import AutomationSettings
 
     interval = AutomationSettings.from_env().sensor_seconds  # what the daemon's sensor reads (same env)
     anchor = default_anchor()
     t0 = time.monotonic()
     # ignore_cleanup_errors: a run worker the daemon launched may still be writing its logs
-    with tempfile.TemporaryDirectory(prefix="bench-latency-", ignore_cleanup_errors=True) as tmp_dir, \
-            sandbox_processes(7, args.scale, anchor, marketing_qps=None) as endpoints:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-latency-", ignore_cleanup_errors=True) as tmp_dir,
+        sandbox_processes(7, args.scale, anchor, marketing_qps=None) as endpoints,
+    ):
         tmp = Path(tmp_dir)
         db = tmp / "warehouse.duckdb"
-        extract(Connection.from_sandbox(endpoints), warehouse=db, pipelines_dir=tmp / "pipelines", now=anchor,
-                start_date=(anchor - dt.timedelta(days=40)).date())
+        extract(
+            Connection.from_sandbox(endpoints),
+            warehouse=db,
+            pipelines_dir=tmp / "pipelines",
+            now=anchor,
+            start_date=(anchor - dt.timedelta(days=40)).date(),
+        )
         build_models(db)
         baseline = forward_events(db, base_url=endpoints.tiktok_url, token=endpoints.credentials.events_api_token)
-        print(f"baseline warehouse (extract, dbt build, forward {baseline.sent:,} events): "
-              f"{time.monotonic() - t0:.1f}s")
+        print(
+            f"baseline warehouse (extract, dbt build, forward {baseline.sent:,} events): {time.monotonic() - t0:.1f}s"
+        )
 
         home = prepare_dagster_home(tmp / "dagster_home")
-        env = dict(sandbox_environment(endpoints), DAGSTER_HOME=str(home), **{WAREHOUSE_ENV: str(db)},
-                   SIGNAL_TIKTOK_SYNC_CRON=NEVER, SIGNAL_APPSPRINT_SYNC_CRON=NEVER, SIGNAL_DAILY_REFRESH_CRON=NEVER)
+        env = dict(
+            sandbox_environment(endpoints),
+            DAGSTER_HOME=str(home),
+            **{WAREHOUSE_ENV: str(db)},
+            SIGNAL_TIKTOK_SYNC_CRON=NEVER,
+            SIGNAL_APPSPRINT_SYNC_CRON=NEVER,
+            SIGNAL_DAILY_REFRESH_CRON=NEVER,
+        )
         daemon_log = open(tmp / "daemon.log", "w")
-        daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
-                                   str(ROOT / "workspace.yaml")], cwd=ROOT, env=env, stdout=daemon_log,
-                                  stderr=subprocess.STDOUT)
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+            cwd=ROOT,
+            env=env,
+            stdout=daemon_log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             instance = DagsterInstance.from_config(str(home))
             appsprint = AppSprintFeed(endpoints, "events")
@@ -197,10 +223,14 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(1)
             first = runs(instance)[0]
             if first.dagster_run.status.value != "SUCCESS":
-                print(f"the catch-up run {first.dagster_run.run_id} failed: {failure_text(instance, first.dagster_run.run_id)}")
+                print(
+                    f"the catch-up run {first.dagster_run.run_id} failed: {failure_text(instance, first.dagster_run.run_id)}"
+                )
                 return 1
-            print(f"daemon up and the sensor's catch-up run done after {time.monotonic() - started:.1f}s "
-                  f"(run {first.end_time - first.start_time:.1f}s)")
+            print(
+                f"daemon up and the sensor's catch-up run done after {time.monotonic() - started:.1f}s "
+                f"(run {first.end_time - first.start_time:.1f}s)"
+            )
             tiktok.poll(record=False)
 
             appeared: dict[str, float] = {}
@@ -217,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                 for row in changed:
                     if is_tiktok_attributed(row):
                         attributed_at.setdefault(row["appsprint_id"], at)
-                print(f"step {step + 1}/{args.steps}: +{args.step_sandbox_seconds / 3600:g}h sandbox time, "
-                      f"{len(rows)} event rows and {len(changed)} install rows became visible")
+                print(
+                    f"step {step + 1}/{args.steps}: +{args.step_sandbox_seconds / 3600:g}h sandbox time, "
+                    f"{len(rows)} event rows and {len(changed)} install rows became visible"
+                )
                 deadline = time.monotonic() + args.step_seconds
                 while time.monotonic() < deadline:
                     tiktok.poll()
@@ -240,36 +272,49 @@ def main(argv: list[str] | None = None) -> int:
                 daemon.kill()
             daemon_log.close()
 
-        measured = {e: tiktok.first_seen[e] - became_forwardable(e, appeared, install_of, attributed_at)
-                    for e in tiktok.first_seen if e in appeared}
+        measured = {
+            e: tiktok.first_seen[e] - became_forwardable(e, appeared, install_of, attributed_at)
+            for e in tiktok.first_seen
+            if e in appeared
+        }
         latencies = list(measured.values())
         waited_for_install = sum(1 for e in measured if tiktok.first_seen[e] - appeared[e] > measured[e] + 1e-6)
         late_attributed = sum(1 for e in tiktok.first_seen if e not in appeared)
         sensor_runs = runs(instance)[1:]
         print()
-        print(f"event-to-TikTok latency, forwarding sensor every {interval} s ({len(appeared)} event rows appeared, "
-              f"{len(latencies)} forwarded; {late_attributed} more forwarded that became eligible otherwise, e.g. by a late attribution of their install):")
+        print(
+            f"event-to-TikTok latency, forwarding sensor every {interval} s ({len(appeared)} event rows appeared, "
+            f"{len(latencies)} forwarded; {late_attributed} more forwarded that became eligible otherwise, e.g. by a late attribution of their install):"
+        )
         if not latencies:
             print("  no event was forwarded during the steps: nothing to measure")
             return 1
-        print(f"  measured from when each event became forwardable: it appeared, and its install was TikTok-attributed "
-              f"({waited_for_install} appeared before their install's attribution)")
+        print(
+            f"  measured from when each event became forwardable: it appeared, and its install was TikTok-attributed "
+            f"({waited_for_install} appeared before their install's attribution)"
+        )
         p95 = percentile(latencies, 0.95)
-        print(f"  p50 {percentile(latencies, 0.5):6.1f} s   p95 {p95:6.1f} s   max {max(latencies):6.1f} s   "
-              f"count {len(latencies)}   target p95 < {TARGET_P95_SECONDS:.0f} s: "
-              f"{'met' if p95 < TARGET_P95_SECONDS else 'NOT met'} (ratio {p95 / TARGET_P95_SECONDS:.2f})")
+        print(
+            f"  p50 {percentile(latencies, 0.5):6.1f} s   p95 {p95:6.1f} s   max {max(latencies):6.1f} s   "
+            f"count {len(latencies)}   target p95 < {TARGET_P95_SECONDS:.0f} s: "
+            f"{'met' if p95 < TARGET_P95_SECONDS else 'NOT met'} (ratio {p95 / TARGET_P95_SECONDS:.2f})"
+        )
         for e in sorted(measured, key=measured.get, reverse=True)[:3]:
             waited = "; its install was attributed during the steps" if install_of.get(e) in attributed_at else ""
-            print(f"  slowest: {e} {measured[e]:.1f} s (appeared {tiktok.first_seen[e] - appeared[e]:.1f} s before it was "
-                  f"accepted{waited})")
+            print(
+                f"  slowest: {e} {measured[e]:.1f} s (appeared {tiktok.first_seen[e] - appeared[e]:.1f} s before it was "
+                f"accepted{waited})"
+            )
         done = [r for r in sensor_runs if r.start_time and r.end_time]
         if done:
             waits = [r.start_time - r.create_timestamp.timestamp() for r in done]
             durations = [r.end_time - r.start_time for r in done]
             statuses = dict(Counter(r.dagster_run.status.value for r in sensor_runs))
-            print(f"  sensor runs: {len(sensor_runs)} {statuses}; queued->started median {statistics.median(waits):.1f} s "
-                  f"(max {max(waits):.1f}); run duration median {statistics.median(durations):.1f} s "
-                  f"(max {max(durations):.1f}); plus up to {interval} s until the sensor's next tick")
+            print(
+                f"  sensor runs: {len(sensor_runs)} {statuses}; queued->started median {statistics.median(waits):.1f} s "
+                f"(max {max(waits):.1f}); run duration median {statistics.median(durations):.1f} s "
+                f"(max {max(durations):.1f}); plus up to {interval} s until the sensor's next tick"
+            )
         return 0
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from signal_campaigns.sandbox import generate as gen  # noqa: E402
-from signal_campaigns.sandbox.world_cache import load_world, save_world  # noqa: E402
+from signal_campaigns.sandbox import generate as gen
+from signal_campaigns.sandbox.world_cache import load_world, save_world
 
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 LIMIT_10M_SECONDS = 60.0
 
 
@@ -58,9 +58,15 @@ def bench(scale: str, seed: int, tmp: Path) -> dict:
     shutil.rmtree(target)
     gc.collect()
     return {
-        "scale": scale, "events": n_events, "rows": n_rows, "gen_s": gen_s,
+        "scale": scale,
+        "events": n_events,
+        "rows": n_rows,
+        "gen_s": gen_s,
         "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
-        "write_s": write_s, "load_s": load_s, "size_mb": size / 2**20, "stages": stages,
+        "write_s": write_s,
+        "load_s": load_s,
+        "size_mb": size / 2**20,
+        "stages": stages,
     }
 
 
@@ -69,24 +75,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", nargs="+", default=["1m", "10m"], choices=sorted(gen.PRESETS))
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    print(f"Sandbox world generator: seed {args.seed}, anchor {ANCHOR.isoformat()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"Sandbox world generator: seed {args.seed}, anchor {ANCHOR.isoformat()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-world-") as tmp:
         for scale in args.scales:
             results.append(bench(scale, args.seed, Path(tmp)))
             r = results[-1]
-            print(f"  {scale}: generated in {r['gen_s']:.1f}s; stages: "
-                  + ", ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items()), flush=True)
-    header = (f"{'scale':>6} {'events':>11} {'all rows':>11} {'generate':>9} {'cpu':>7} {'events/s':>11} "
-              f"{'cache write':>12} {'cache load':>11} {'load ev/s':>11} {'parquet':>9}")
+            print(
+                f"  {scale}: generated in {r['gen_s']:.1f}s; stages: "
+                + ", ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items()),
+                flush=True,
+            )
+    header = (
+        f"{'scale':>6} {'events':>11} {'all rows':>11} {'generate':>9} {'cpu':>7} {'events/s':>11} "
+        f"{'cache write':>12} {'cache load':>11} {'load ev/s':>11} {'parquet':>9}"
+    )
     print()
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['scale']:>6} {r['events']:>11,} {r['rows']:>11,} {r['gen_s']:>8.1f}s {r['cpu_s']:>6.1f}s "
-              f"{r['events'] / r['gen_s']:>11,.0f} {r['write_s']:>11.1f}s {r['load_s']:>10.1f}s "
-              f"{r['events'] / r['load_s']:>11,.0f} {r['size_mb']:>7.0f}MB")
+        print(
+            f"{r['scale']:>6} {r['events']:>11,} {r['rows']:>11,} {r['gen_s']:>8.1f}s {r['cpu_s']:>6.1f}s "
+            f"{r['events'] / r['gen_s']:>11,.0f} {r['write_s']:>11.1f}s {r['load_s']:>10.1f}s "
+            f"{r['events'] / r['load_s']:>11,.0f} {r['size_mb']:>7.0f}MB"
+        )
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak RSS {peak_gb:.1f} GB")
     ten = [r for r in results if r["scale"] == "10m"]

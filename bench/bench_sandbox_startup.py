@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 from signal_campaigns.sandbox.runner import sandbox_processes  # noqa: E402
 from signal_campaigns.sandbox.world_cache import cached_credentials  # noqa: E402
 
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 RUNS = 5
 TARGET_S = 2.0
 
@@ -42,11 +42,17 @@ def main() -> int:
         imports.append(time.perf_counter() - t)
     median = statistics.median(starts)
     print(f"{'what':<52} {'median s':>9} {'min s':>7} {'max s':>7}")
-    print(f"{'both sandbox servers answering (demo world, cached)':<52} {median:>9.2f} {min(starts):>7.2f} {max(starts):>7.2f}")
-    print(f"{'baseline: interpreter + pyarrow/numpy/starlette/uvicorn':<52} {statistics.median(imports):>9.2f} "
-          f"{min(imports):>7.2f} {max(imports):>7.2f}")
-    print(f"startup / baseline: {median / statistics.median(imports):.2f}x; target < {TARGET_S:.0f} s: "
-          f"{'OK' if median < TARGET_S else 'MISSED'}")
+    print(
+        f"{'both sandbox servers answering (demo world, cached)':<52} {median:>9.2f} {min(starts):>7.2f} {max(starts):>7.2f}"
+    )
+    print(
+        f"{'baseline: interpreter + pyarrow/numpy/starlette/uvicorn':<52} {statistics.median(imports):>9.2f} "
+        f"{min(imports):>7.2f} {max(imports):>7.2f}"
+    )
+    print(
+        f"startup / baseline: {median / statistics.median(imports):.2f}x; target < {TARGET_S:.0f} s: "
+        f"{'OK' if median < TARGET_S else 'MISSED'}"
+    )
     return 0 if median < TARGET_S else 1
 
 

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 SCALE = "ads500"  # generator preset: 5 campaigns x 2 ad groups x 50 ads per advertiser
 SEED = 11
-ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 TARGET_REQUESTS = 10
 
 
@@ -43,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     import dlt
 
     from dlt_sources.tiktok_ads import RequestStats, tiktok_ads
-
     from signal_campaigns.sandbox.runner import load_world, sandbox_processes
     from signal_campaigns.warehouse import duckdb_destination
 
@@ -81,21 +80,34 @@ def main(argv: list[str] | None = None) -> int:
                 counts = server_requests(url)
                 state = pipeline.state["sources"]["tiktok_ads"]["resources"]["ad_daily_report"]["advertisers"]
                 rows = pipeline.last_trace.last_normalize_info.row_counts.get("ad_daily_report", 0)
-                results.append(dict(phase=label, requests=sum(counts.values()), counts=counts, rows=rows,
-                                    retries=stats.retries, wall=wall, cursor=state[adv["advertiser_id"]]))
+                results.append(
+                    dict(
+                        phase=label,
+                        requests=sum(counts.values()),
+                        counts=counts,
+                        rows=rows,
+                        retries=stats.retries,
+                        wall=wall,
+                        cursor=state[adv["advertiser_id"]],
+                    )
+                )
 
             sync("first backfill", ANCHOR)
             httpx.post(f"{url}/_sandbox/clock", json={"advance_seconds": 86400}, timeout=10)
             sync(f"daily sync ({args.lookback_days}-day lookback)", ANCHOR + dt.timedelta(days=1))
 
-    print(f"TikTok Ads sync bench: advertiser {adv['advertiser_id']} ({adv['timezone']}), {n_ads} ads, "
-          f"sandbox in its own process, {'no rate limit' if args.no_rate_limit else '10 QPS per endpoint'}")
+    print(
+        f"TikTok Ads sync bench: advertiser {adv['advertiser_id']} ({adv['timezone']}), {n_ads} ads, "
+        f"sandbox in its own process, {'no rate limit' if args.no_rate_limit else '10 QPS per endpoint'}"
+    )
     header = f"{'phase':<30} {'API requests':>12} {'report pages':>12} {'report rows':>11} {'retries':>7} {'wall s':>7}"
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['phase']:<30} {r['requests']:>12} {r['counts'].get('report/integrated/get', 0):>12} "
-              f"{r['rows']:>11} {r['retries']:>7} {r['wall']:>7.2f}")
+        print(
+            f"{r['phase']:<30} {r['requests']:>12} {r['counts'].get('report/integrated/get', 0):>12} "
+            f"{r['rows']:>11} {r['retries']:>7} {r['wall']:>7.2f}"
+        )
     daily = results[-1]
     detail = ", ".join(f"{k} {v}" for k, v in sorted(daily["counts"].items()))
     print(f"daily sync requests by endpoint: {detail}")

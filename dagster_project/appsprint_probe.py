@@ -8,7 +8,6 @@ to ``max_pages``) only to find the newest ``updated_at`` after a long pause. The
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 from dlt_sources.appsprint.helpers import AppSprintClient, AppSprintResponseError
 
@@ -19,20 +18,21 @@ EVENTS_ENDPOINT = "events"
 class Probe:
     """What one probe saw: ``newest`` is the largest ``updated_at`` served (None: nothing new)."""
 
-    newest: Optional[str]
+    newest: str | None
     rows: int
     pages: int
     complete: bool  # False: more rows remain beyond max_pages (the next probe goes on from newest)
 
 
-def probe_new_events(client: AppSprintClient, since: Optional[str], *, page_limit: int = 1000,
-                     max_pages: int = 200) -> Probe:
+def probe_new_events(
+    client: AppSprintClient, since: str | None, *, page_limit: int = 1000, max_pages: int = 200
+) -> Probe:
     """Events served after ``since`` (an ``updated_at`` as served; None: from the beginning).
 
     Raises the client's :class:`~dlt_sources.appsprint.helpers.AppSprintError` subclasses (HTTP
     errors, rejected token, a reply that is not the contract's shape); their messages never
     contain the export token."""
-    newest: Optional[str] = None
+    newest: str | None = None
     rows = 0
     pages = client.iter_pages(EVENTS_ENDPOINT, updated_since=since, limit=page_limit, prefetch=0)
     for page_no, page in enumerate(pages, start=1):
@@ -43,7 +43,8 @@ def probe_new_events(client: AppSprintClient, since: Optional[str], *, page_limi
             if not isinstance(stamp, str) or not stamp:
                 raise AppSprintResponseError(
                     f"AppSprint {EVENTS_ENDPOINT}: the last row of a page has no updated_at string "
-                    f"(got {type(stamp).__name__}); the contract (docs/appsprint_export_api.md) requires one")
+                    f"(got {type(stamp).__name__}); the contract (docs/appsprint_export_api.md) requires one"
+                )
             newest = stamp
             rows += len(data)
         if not page.next_cursor:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
+
 from .assets.appsprint import appsprint_assets
 from .assets.bi_copy import BI_COPY_KEY
 from .assets.dbt import dbt_models, forwarding_models_selection, sync_models_selection
@@ -21,10 +22,12 @@ def warehouse_job(name: str, selection: AssetSelection, description: str):
 # the scheduled syncs, which run them on the same models every 15 minutes.
 forwarding_job = warehouse_job(
     "forward_new_events",
-    selection=(AssetSelection.assets(appsprint_assets) | forwarding_models_selection()
-               | AssetSelection.assets(LEDGER_KEY)) - AssetSelection.all_asset_checks(),
+    selection=(
+        AssetSelection.assets(appsprint_assets) | forwarding_models_selection() | AssetSelection.assets(LEDGER_KEY)
+    )
+    - AssetSelection.all_asset_checks(),
     description="Load new AppSprint data, rebuild events_to_forward / forwarding_skips, forward to TikTok "
-                "(dbt tests run in the scheduled syncs).",
+    "(dbt tests run in the scheduled syncs).",
 )
 tiktok_ads_sync_job = warehouse_job(
     "tiktok_ads_sync",

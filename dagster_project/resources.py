@@ -11,19 +11,26 @@ import importlib.metadata
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Optional
 
 import dlt
 from dagster import ConfigurableResource
-from packaging import version
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
+from packaging import version
 
 from signal_campaigns.forwarding import ForwarderConfig, RetryPolicy
 from signal_campaigns.forwarding.forwarder import events_api_token
 from signal_campaigns.pipeline import warehouse_pipeline
-from signal_campaigns.warehouse import (DBT_PROJECT_DIR, LOCK_WAIT_SECONDS, WAREHOUSE_ENV, duckdb_destination,
-                                        publish_read_only_copy, run_dbt, wait_for_write_access, warehouse_path)
+from signal_campaigns.warehouse import (
+    DBT_PROJECT_DIR,
+    LOCK_WAIT_SECONDS,
+    WAREHOUSE_ENV,
+    duckdb_destination,
+    publish_read_only_copy,
+    run_dbt,
+    wait_for_write_access,
+    warehouse_path,
+)
 
 WAREHOUSE_POOL = "warehouse"  # every asset that writes the warehouse (D8: DuckDB has one writer)
 
@@ -48,7 +55,7 @@ class ProjectDbtCliResource(DbtCliResource):
     def _cli_version(self) -> version.Version:
         return version.parse(importlib.metadata.version("dbt-core"))
 
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - no adapter: no metadata queries
+    def _initialize_dbt_core_adapter(self, args):
         return None
 
 
@@ -59,8 +66,8 @@ class WarehouseResource(ConfigurableResource):
     published for BI tools at the end of every writing run (``<stem>_bi.duckdb``, asset
     ``warehouse_bi_copy``)."""
 
-    path: Optional[str] = None
-    pipelines_dir: Optional[str] = None
+    path: str | None = None
+    pipelines_dir: str | None = None
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
     publish_bi_copy: bool = True
 
@@ -80,7 +87,7 @@ class WarehouseResource(ConfigurableResource):
         """Wait (bounded) until no other process holds the file, then return it."""
         return wait_for_write_access(self.file(), timeout=self.lock_wait_seconds, log=log)
 
-    def publish(self, log) -> Optional[Path]:
+    def publish(self, log) -> Path | None:
         """Publish the read-only BI copy (call after the writes, inside the pool)."""
         if not self.publish_bi_copy or not self.file().exists():
             return None
@@ -99,7 +106,7 @@ class EventsApiResource(ConfigurableResource):
       (``events_to_forward.pixel_code``, the advertiser's pixel loaded from TikTok).
     """
 
-    base_url: Optional[str] = None
+    base_url: str | None = None
     batch_size: int = 1000
     timeout_seconds: float = 30.0
     max_attempts: int = 8
@@ -126,8 +133,8 @@ class AppSprintApiResource(ConfigurableResource):
     Defaults come from the same dlt config as the extraction: ``sources.appsprint.base_url``,
     ``sources.appsprint.app_id`` and the secret ``sources.appsprint.export_token``."""
 
-    base_url: Optional[str] = None
-    app_id: Optional[str] = None
+    base_url: str | None = None
+    app_id: str | None = None
     timeout_seconds: float = 10.0
     probe_page_limit: int = 1000
     probe_max_pages: int = 200

@@ -12,9 +12,7 @@ not pile up when they take longer than the interval. The sensor never opens the 
 An AppSprint error is a skipped tick with the reason; the next tick asks again.
 """
 
-
-from dagster import (DagsterRunStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason,
-                     sensor)
+from dagster import DagsterRunStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from dlt_sources.appsprint.helpers import AppSprintError
 
@@ -30,8 +28,7 @@ NOT_STARTED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
 def waiting_run_id(context: SensorEvaluationContext) -> str | None:
     """A run of the sensor's jobs that is queued and has not started (so will load events new by then)."""
     for job in (forwarding_job, daily_refresh_job):
-        records = context.instance.get_run_records(filters=RunsFilter(job_name=job.name, statuses=NOT_STARTED),
-                                                   limit=1)
+        records = context.instance.get_run_records(filters=RunsFilter(job_name=job.name, statuses=NOT_STARTED), limit=1)
         if records:
             return records[0].dagster_run.run_id
     return None
@@ -44,28 +41,35 @@ def build_forwarding_sensor(settings: AutomationSettings):
         minimum_interval_seconds=settings.sensor_seconds,
         default_status=settings.sensor_status,
         description="Checks AppSprint for new events (one small HTTP call, no warehouse) and requests one "
-                    "forwarding run per new batch.",
+        "forwarding run per new batch.",
     )
     def forward_new_appsprint_events(context: SensorEvaluationContext, appsprint_api: AppSprintApiResource):
         since = context.cursor or None
         try:
             with appsprint_api.client() as client:
-                probe = probe_new_events(client, since, page_limit=appsprint_api.probe_page_limit,
-                                         max_pages=appsprint_api.probe_max_pages)
+                probe = probe_new_events(
+                    client, since, page_limit=appsprint_api.probe_page_limit, max_pages=appsprint_api.probe_max_pages
+                )
         except AppSprintError as exc:  # messages are scrubbed of the export token
             return SkipReason(f"AppSprint export API check failed, will ask again next tick: {exc}")
         if probe.newest is None:
             return SkipReason(f"no new AppSprint events since {since or 'the beginning'}")
         waiting = waiting_run_id(context)
         if waiting is not None:
-            return SkipReason(f"{probe.rows} new AppSprint event rows are left to run {waiting}, which is "
-                              "queued and loads them when it starts")
+            return SkipReason(
+                f"{probe.rows} new AppSprint event rows are left to run {waiting}, which is "
+                "queued and loads them when it starts"
+            )
         more = "" if probe.complete else " (more beyond; the next tick goes on)"
         context.log.info(f"{probe.rows} new AppSprint event rows through {probe.newest}{more}")
         return SensorResult(
-            run_requests=[RunRequest(run_key=f"{RUN_KEY_PREFIX}{probe.newest}",
-                                     job_name=(forwarding_job if since else daily_refresh_job).name,
-                                     tags={"signal/appsprint_events_through": probe.newest})],
+            run_requests=[
+                RunRequest(
+                    run_key=f"{RUN_KEY_PREFIX}{probe.newest}",
+                    job_name=(forwarding_job if since else daily_refresh_job).name,
+                    tags={"signal/appsprint_events_through": probe.newest},
+                )
+            ],
             cursor=probe.newest,
         )
 

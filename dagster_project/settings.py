@@ -54,8 +54,8 @@ class AutomationSettings:
     running: bool
 
     @classmethod
-    def from_env(cls) -> "AutomationSettings":
-        status = (os.environ.get("SIGNAL_AUTOMATION", "").strip().lower() or "stopped")
+    def from_env(cls) -> AutomationSettings:
+        status = os.environ.get("SIGNAL_AUTOMATION", "").strip().lower() or "stopped"
         if status not in ("running", "stopped"):
             raise SettingsError(f"SIGNAL_AUTOMATION={status!r}: expected 'running' or 'stopped'")
         return cls(

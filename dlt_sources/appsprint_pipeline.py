@@ -17,8 +17,9 @@ import argparse
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -28,7 +29,6 @@ import dlt  # noqa: E402
 
 from dlt_sources.appsprint import appsprint  # noqa: E402
 from dlt_sources.appsprint import settings as appsprint_settings  # noqa: E402
-
 from signal_campaigns.warehouse import warehouse_path  # noqa: E402
 
 DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
@@ -39,7 +39,7 @@ PIPELINE_NAME = "appsprint"
 def appsprint_pipeline(
     warehouse: Path | str = DEFAULT_WAREHOUSE,
     *,
-    pipelines_dir: Optional[str] = None,
+    pipelines_dir: str | None = None,
     pipeline_name: str = PIPELINE_NAME,
     dataset_name: str = DATASET,
 ) -> dlt.Pipeline:
@@ -53,7 +53,7 @@ def appsprint_pipeline(
     )
 
 
-def load_appsprint(pipeline: Optional[dlt.Pipeline] = None, **source_kwargs: Any):
+def load_appsprint(pipeline: dlt.Pipeline | None = None, **source_kwargs: Any):
     """Run the source once (incremental: only rows updated since the last run)."""
     pipeline = pipeline or appsprint_pipeline()
     source = appsprint(**source_kwargs)
@@ -66,13 +66,16 @@ def load_appsprint(pipeline: Optional[dlt.Pipeline] = None, **source_kwargs: Any
 @contextlib.contextmanager
 def sandbox_config(seed: int, scale: str) -> Iterator[None]:
     """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
-    from signal_campaigns.sandbox.runner import sandbox_processes
-
     from signal_campaigns.pipeline import Connection
+    from signal_campaigns.sandbox.runner import sandbox_processes
     from signal_campaigns.warehouse import temporary_env
 
     with sandbox_processes(seed=seed, scale=scale) as endpoints:
-        env = {k: v for k, v in Connection.from_sandbox(endpoints, []).dlt_environment().items() if k.startswith("SOURCES__APPSPRINT__")}
+        env = {
+            k: v
+            for k, v in Connection.from_sandbox(endpoints, []).dlt_environment().items()
+            if k.startswith("SOURCES__APPSPRINT__")
+        }
         print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")
         with temporary_env(env):
             yield
@@ -100,7 +103,7 @@ def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sandbox", action="store_true", help="start the local sandbox and load from it")
     parser.add_argument("--seed", type=int, default=7, help="sandbox seed")
@@ -110,8 +113,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--page-limit", type=int, default=None, help="rows per request (max 1000)")
     parser.add_argument("--initial-updated-since", default=None, help="first run: rows updated after (ISO-8601)")
     parser.add_argument("--resources", nargs="*", default=None, help="subset of the resources")
-    parser.add_argument("--wire", choices=list(appsprint_settings.WIRES), default=None,
-                        help="page format to ask for (default arrow; JSON is read either way)")
+    parser.add_argument(
+        "--wire",
+        choices=list(appsprint_settings.WIRES),
+        default=None,
+        help="page format to ask for (default arrow; JSON is read either way)",
+    )
     args = parser.parse_args(argv)
 
     kwargs: dict[str, Any] = {}

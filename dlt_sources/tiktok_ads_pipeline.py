@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import dlt
 
@@ -32,7 +32,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from dlt_sources.tiktok_ads import RequestStats, TikTokError, tiktok_ads  # noqa: E402
-
 from signal_campaigns.warehouse import warehouse_path  # noqa: E402
 
 DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
@@ -42,8 +41,9 @@ PIPELINE_NAME = "tiktok_ads"
 log = logging.getLogger("tiktok_ads_pipeline")
 
 
-def make_pipeline(warehouse: Path = DEFAULT_WAREHOUSE, pipelines_dir: Optional[Path] = None,
-                  pipeline_name: str = PIPELINE_NAME) -> dlt.Pipeline:
+def make_pipeline(
+    warehouse: Path = DEFAULT_WAREHOUSE, pipelines_dir: Path | None = None, pipeline_name: str = PIPELINE_NAME
+) -> dlt.Pipeline:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=pipeline_name,
@@ -53,7 +53,7 @@ def make_pipeline(warehouse: Path = DEFAULT_WAREHOUSE, pipelines_dir: Optional[P
     )
 
 
-def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> Dict[str, Any]:
+def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> dict[str, Any]:
     """Run the source (arguments not given come from dlt config/secrets) and summarise the run."""
     stats = RequestStats()
     # Parquet load files: DuckDB ingests them several times faster than the default insert files
@@ -68,17 +68,19 @@ def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> Dict[str, Any
     }
 
 
-def print_summary(result: Dict[str, Any]) -> None:
+def print_summary(result: dict[str, Any]) -> None:
     rows = result["row_counts"]
     print("Loaded into dataset tiktok_ads:")
     for table in ("advertisers", "campaigns", "adgroups", "ads", "pixels", "ad_daily_report"):
         print(f"  {table:<16} {rows.get(table, 0):>8} rows")
     req = result["requests"]
-    print(f"TikTok API: {req['requests']} requests, {req['retries']} retries "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(req['by_endpoint'].items()))})")
+    print(
+        f"TikTok API: {req['requests']} requests, {req['retries']} retries "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(req['by_endpoint'].items()))})"
+    )
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sandbox", action="store_true", help="start the local sandbox and load from it")
     parser.add_argument("--seed", type=int, default=7, help="sandbox world seed (with --sandbox)")
@@ -89,12 +91,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    source_args: Dict[str, Any] = {}
+    source_args: dict[str, Any] = {}
     if args.start_date:
         source_args["start_date"] = args.start_date
     if args.lookback_days is not None:
         source_args["lookback_days"] = args.lookback_days
-    pipeline = make_pipeline(args.warehouse, pipeline_name=f"{PIPELINE_NAME}_sandbox" if args.sandbox else PIPELINE_NAME)
+    pipeline = make_pipeline(
+        args.warehouse, pipeline_name=f"{PIPELINE_NAME}_sandbox" if args.sandbox else PIPELINE_NAME
+    )
 
     try:
         if args.sandbox:
@@ -119,7 +123,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"TikTok Ads sync failed: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # dlt wraps extraction errors; show TikTok's advice, not a traceback
-        cause: Optional[BaseException] = exc
+        cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, TikTokError):
             cause = cause.__cause__ or cause.__context__
         if cause is None:

@@ -41,8 +41,9 @@ def _cell(value, fraction: bool = False) -> str:
     return f"{value:,.4f}" if fraction else f"{value:,.2f}"
 
 
-def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 1,
-           fractions: frozenset[str] = frozenset()) -> Table:
+def _table(
+    title: str, columns: list[str], rows: list[tuple], right_from: int = 1, fractions: frozenset[str] = frozenset()
+) -> Table:
     """A table; ``fractions`` names the columns that hold fractions (CTR, CTI), shown with 4 decimals."""
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
@@ -54,8 +55,9 @@ def _table(title: str, columns: list[str], rows: list[tuple], right_from: int = 
 
 def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> None:
     with Warehouse(db) as wh:  # read-only; the ledger and readiness reads are `signal-campaigns status`'s
-        first, last = wh.rows("select max(report_date) - 6 as first, max(report_date) as last "
-                              "from signal_campaign_daily")[0].values()
+        first, last = wh.rows(
+            "select max(report_date) - 6 as first, max(report_date) as last from signal_campaign_daily"
+        )[0].values()
         rows = wh.rows(
             """
             select campaign_name, currency, spend::double, installs::bigint, installs_appsprint::bigint,
@@ -66,29 +68,71 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
             """,
             [first, last],
         )
-        console.print(_table(
-            f"Last 7 days by campaign ({first} .. {last}, advertiser-local days; ratios from sums)",
-            ["campaign", "cur", "spend", "installs", "of which AppSprint", "TikTok fallback", "CPI", "CTR",
-             "CTI", "revenue", "ROAS"],
-            [tuple(r.values()) for r in rows], right_from=2, fractions=frozenset({"CTR", "CTI"}),
-        ))
+        console.print(
+            _table(
+                f"Last 7 days by campaign ({first} .. {last}, advertiser-local days; ratios from sums)",
+                [
+                    "campaign",
+                    "cur",
+                    "spend",
+                    "installs",
+                    "of which AppSprint",
+                    "TikTok fallback",
+                    "CPI",
+                    "CTR",
+                    "CTI",
+                    "revenue",
+                    "ROAS",
+                ],
+                [tuple(r.values()) for r in rows],
+                right_from=2,
+                fractions=frozenset({"CTR", "CTI"}),
+            )
+        )
         skips = wh.rows("select reason, count(*) as n from forwarding_skips group by 1 order by 2 desc")
         ledger = delivery(wh)["ledger"] if forwarded is not None else {}
-        rows = [("sent to TikTok (ledger: sent)", ledger.get("sent", 0)),
-                ("dead-lettered (ledger: dead)", ledger.get("dead", 0)),
-                ("still pending (ledger: pending)", ledger.get("pending", 0))]
-        console.print(_table("Forwarding to the TikTok Events API: delivery ledger (event_delivery_ledger) and "
-                             "skipped events by reason (forwarding_skips)",
-                             ["outcome", "events"], rows + [(f"skipped: {r['reason']}", r["n"]) for r in skips]))
-        ready = [(r["advertiser_id"], r["pixel_code"], r["max_purchases_in_7_days"], r["current_7_day_purchases"],
-                  "yes" if r["reached_20"] else "no") for r in readiness(wh)]
-        console.print(_table("Value-based optimisation readiness (20 unique attributed Purchases in 7 days)",
-                             ["advertiser", "pixel", "best 7-day window", "current 7 days", "reached 20"],
-                             ready, right_from=2))
-        quarantined = wh.rows("select reason_kind, count(*) as n from (select split_part(reason, ':', 1) as reason_kind "
-                              "from appsprint.quarantine) group by 1 order by 2 desc")
-        console.print(_table("Rows quarantined at extraction (appsprint.quarantine)", ["reason", "rows"],
-                             [tuple(r.values()) for r in quarantined]))
+        rows = [
+            ("sent to TikTok (ledger: sent)", ledger.get("sent", 0)),
+            ("dead-lettered (ledger: dead)", ledger.get("dead", 0)),
+            ("still pending (ledger: pending)", ledger.get("pending", 0)),
+        ]
+        console.print(
+            _table(
+                "Forwarding to the TikTok Events API: delivery ledger (event_delivery_ledger) and "
+                "skipped events by reason (forwarding_skips)",
+                ["outcome", "events"],
+                rows + [(f"skipped: {r['reason']}", r["n"]) for r in skips],
+            )
+        )
+        ready = [
+            (
+                r["advertiser_id"],
+                r["pixel_code"],
+                r["max_purchases_in_7_days"],
+                r["current_7_day_purchases"],
+                "yes" if r["reached_20"] else "no",
+            )
+            for r in readiness(wh)
+        ]
+        console.print(
+            _table(
+                "Value-based optimisation readiness (20 unique attributed Purchases in 7 days)",
+                ["advertiser", "pixel", "best 7-day window", "current 7 days", "reached 20"],
+                ready,
+                right_from=2,
+            )
+        )
+        quarantined = wh.rows(
+            "select reason_kind, count(*) as n from (select split_part(reason, ':', 1) as reason_kind "
+            "from appsprint.quarantine) group by 1 order by 2 desc"
+        )
+        console.print(
+            _table(
+                "Rows quarantined at extraction (appsprint.quarantine)",
+                ["reason", "rows"],
+                [tuple(r.values()) for r in quarantined],
+            )
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,33 +158,49 @@ def main(argv: list[str] | None = None) -> None:
         step = time.monotonic()
         with console.status("2. Extracting TikTok Ads and AppSprint data with dlt..."):
             connection = Connection.from_sandbox(endpoints)
-            loaded = extract(connection, warehouse=db, pipelines_dir=pipelines_dir, now=anchor,
-                             start_date=(anchor - dt.timedelta(days=40)).date())
+            loaded = extract(
+                connection,
+                warehouse=db,
+                pipelines_dir=pipelines_dir,
+                now=anchor,
+                start_date=(anchor - dt.timedelta(days=40)).date(),
+            )
         console.print(f"[bold]2. Extracted[/bold] in {time.monotonic() - step:.1f}s")
-        console.print(_table("Raw layer loaded", ["dataset.table", "rows"],
-                             [(f"{ds}.{t}", n) for ds, counts in loaded.items() for t, n in sorted(counts.items())]))
+        console.print(
+            _table(
+                "Raw layer loaded",
+                ["dataset.table", "rows"],
+                [(f"{ds}.{t}", n) for ds, counts in loaded.items() for t, n in sorted(counts.items())],
+            )
+        )
         step = time.monotonic()
         with console.status("3. Building the dbt models and running their tests..."):
             run = build_models(db, now=anchor)
         statuses = run.statuses()
         warned = run.warnings()
-        console.print(f"[bold]3. dbt build[/bold] in {time.monotonic() - step:.1f}s: {len(statuses)} nodes, "
-                      f"{sum(s in ('success', 'pass') for s in statuses.values())} ok, {len(warned)} warnings")
+        console.print(
+            f"[bold]3. dbt build[/bold] in {time.monotonic() - step:.1f}s: {len(statuses)} nodes, "
+            f"{sum(s in ('success', 'pass') for s in statuses.values())} ok, {len(warned)} warnings"
+        )
         for node, message in warned.items():
             console.print(f"   warning {node.split('.')[-1]}: {message}")
         step = time.monotonic()
         forwarded = forward(console, db, endpoints)
         if forwarded is not None:
-            console.print(f"[bold]4. Forwarded[/bold] in {time.monotonic() - step:.1f}s: {forwarded.sent:,} events "
-                          f"sent to the sandbox Events API in {forwarded.batches} batches, {forwarded.dead} dead")
+            console.print(
+                f"[bold]4. Forwarded[/bold] in {time.monotonic() - step:.1f}s: {forwarded.sent:,} events "
+                f"sent to the sandbox Events API in {forwarded.batches} batches, {forwarded.dead} dead"
+            )
     finally:
         ctx.__exit__(None, None, None)
     bi_copy = publish_read_only_copy(db)
     console.print("[bold]5. Results[/bold]")
     show_results(console, db, forwarded)
-    console.print(f"Warehouse: [bold]{db}[/bold]; read-only copy for BI tools and SQL clients: [bold]{bi_copy}[/bold] "
-                  f"(open that one: a tool holding the main file blocks the pipeline). "
-                  f"Total {time.monotonic() - started:.1f}s. `make sandbox` keeps the servers running.")
+    console.print(
+        f"Warehouse: [bold]{db}[/bold]; read-only copy for BI tools and SQL clients: [bold]{bi_copy}[/bold] "
+        f"(open that one: a tool holding the main file blocks the pipeline). "
+        f"Total {time.monotonic() - started:.1f}s. `make sandbox` keeps the servers running."
+    )
 
 
 def forward(console: Console, db, endpoints) -> ForwardingSummary | None:

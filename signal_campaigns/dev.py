@@ -48,8 +48,11 @@ def prepare_dagster_home(home: Path) -> Path:
     if not config.exists():
         config.write_text(INSTANCE_CONFIG)
     elif "default_limit" not in config.read_text():
-        print(f"note: {config} sets no pool limit; add `concurrency: pools: default_limit: 1` so that "
-              "warehouse writers run one at a time", file=sys.stderr)
+        print(
+            f"note: {config} sets no pool limit; add `concurrency: pools: default_limit: 1` so that "
+            "warehouse writers run one at a time",
+            file=sys.stderr,
+        )
     return home
 
 
@@ -70,12 +73,29 @@ def main() -> None:
     with sandbox_processes(7, "demo", anchor) as endpoints:
         print_banner(endpoints)
         env = dict(sandbox_environment(endpoints), DAGSTER_HOME=str(prepare_dagster_home(DAGSTER_HOME)))
-        print("Dagster UI: http://127.0.0.1:3000 (Ctrl-C stops it and the sandbox)\n"
-              "  running: schedules tiktok_ads_sync / appsprint_sync / daily_refresh, sensor forward_new_appsprint_events\n"
-              f"  warehouse: {warehouse_path()} (BI tools: open {bi_copy_path()})")
+        print(
+            "Dagster UI: http://127.0.0.1:3000 (Ctrl-C stops it and the sandbox)\n"
+            "  running: schedules tiktok_ads_sync / appsprint_sync / daily_refresh, sensor forward_new_appsprint_events\n"
+            f"  warehouse: {warehouse_path()} (BI tools: open {bi_copy_path()})"
+        )
         try:
-            subprocess.run([sys.executable, "-m", "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-                            "-h", "127.0.0.1", "-p", "3000"], env=env, cwd=REPO_ROOT, check=False)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "dagster",
+                    "dev",
+                    "-w",
+                    str(REPO_ROOT / "workspace.yaml"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    "3000",
+                ],
+                env=env,
+                cwd=REPO_ROOT,
+                check=False,
+            )
         except KeyboardInterrupt:
             pass
 

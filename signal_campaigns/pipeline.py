@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import dlt
 
@@ -27,13 +28,19 @@ class Connection:
     appsprint_export_token: str
 
     @classmethod
-    def from_sandbox(cls, endpoints, advertiser_ids: Sequence[str] | None = None) -> "Connection":
+    def from_sandbox(cls, endpoints, advertiser_ids: Sequence[str] | None = None) -> Connection:
         """The sandbox's connection; advertisers default to every one its token can read."""
         creds = endpoints.credentials
         if advertiser_ids is None:
             advertiser_ids = sandbox_advertiser_ids(endpoints)
-        return cls(endpoints.tiktok_api_url, creds.tiktok_access_token, list(advertiser_ids),
-                   endpoints.appsprint_api_url, creds.appsprint_app_id, creds.appsprint_export_token)
+        return cls(
+            endpoints.tiktok_api_url,
+            creds.tiktok_access_token,
+            list(advertiser_ids),
+            endpoints.appsprint_api_url,
+            creds.appsprint_app_id,
+            creds.appsprint_export_token,
+        )
 
     def dlt_environment(self) -> dict[str, str]:
         """The same connection as dlt configuration (environment variables a deployment sets)."""
@@ -52,9 +59,12 @@ def sandbox_advertiser_ids(endpoints) -> list[str]:
     import httpx
 
     creds = endpoints.credentials
-    body = httpx.get(f"{endpoints.tiktok_api_url}/oauth2/advertiser/get/",
-                     params={"app_id": creds.tiktok_app_id, "secret": creds.tiktok_app_secret},
-                     headers={"Access-Token": creds.tiktok_access_token}, timeout=30).json()
+    body = httpx.get(
+        f"{endpoints.tiktok_api_url}/oauth2/advertiser/get/",
+        params={"app_id": creds.tiktok_app_id, "secret": creds.tiktok_app_secret},
+        headers={"Access-Token": creds.tiktok_access_token},
+        timeout=30,
+    ).json()
     if body.get("code") != 0:
         raise RuntimeError(f"the sandbox refused oauth2/advertiser/get/: code {body.get('code')}")
     return [row["advertiser_id"] for row in body["data"]["list"]]
@@ -79,8 +89,10 @@ def warehouse_pipelines(
     destination: Any = None, pipelines_dir: Path | None = None, suffix: str = ""
 ) -> tuple[dlt.Pipeline, dlt.Pipeline]:
     """Both dlt pipelines (TikTok Ads, AppSprint), see :func:`warehouse_pipeline`."""
-    return (warehouse_pipeline("tiktok_ads", destination, pipelines_dir, suffix),
-            warehouse_pipeline("appsprint", destination, pipelines_dir, suffix))
+    return (
+        warehouse_pipeline("tiktok_ads", destination, pipelines_dir, suffix),
+        warehouse_pipeline("appsprint", destination, pipelines_dir, suffix),
+    )
 
 
 def extract(
@@ -112,15 +124,26 @@ def extract(
     if start_date is not None:
         tiktok_args["start_date"] = start_date.isoformat()
     tiktok_pipeline.run(
-        tiktok_ads(advertiser_ids=list(connection.advertiser_ids), access_token=connection.tiktok_access_token,
-                   base_url=connection.tiktok_api_url, **tiktok_args),
+        tiktok_ads(
+            advertiser_ids=list(connection.advertiser_ids),
+            access_token=connection.tiktok_access_token,
+            base_url=connection.tiktok_api_url,
+            **tiktok_args,
+        ),
         loader_file_format=file_format,
     )
     loaded = {"tiktok_ads": dict(tiktok_pipeline.last_trace.last_normalize_info.row_counts)}
-    appsprint_pipeline.run(appsprint(base_url=connection.appsprint_api_url, app_id=connection.appsprint_app_id,
-                                     export_token=connection.appsprint_export_token))
+    appsprint_pipeline.run(
+        appsprint(
+            base_url=connection.appsprint_api_url,
+            app_id=connection.appsprint_app_id,
+            export_token=connection.appsprint_export_token,
+        )
+    )
     loaded["appsprint"] = dict(appsprint_pipeline.last_trace.last_normalize_info.row_counts)
-    return {dataset: {t: n for t, n in counts.items() if not t.startswith("_dlt")} for dataset, counts in loaded.items()}
+    return {
+        dataset: {t: n for t, n in counts.items() if not t.startswith("_dlt")} for dataset, counts in loaded.items()
+    }
 
 
 def build_models(warehouse: Path | None = None, *, now: dt.datetime | None = None, **kwargs: Any):

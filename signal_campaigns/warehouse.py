@@ -26,8 +26,9 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -165,9 +166,12 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     full = list(args) + [
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target", target,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        target,
     ]
     if vars:
         full += ["--vars", json.dumps(dict(vars), default=str)]
@@ -248,8 +252,10 @@ def wait_for_write_access(
             if "lock" not in str(exc).lower():
                 raise
             holder = _lock_holder(str(exc))
-            advice = (f"the warehouse {path} is locked by {holder}. If that is a BI tool or a SQL client, "
-                      f"point it at the published read-only copy {bi_copy_path(path)} instead (or close it)")
+            advice = (
+                f"the warehouse {path} is locked by {holder}. If that is a BI tool or a SQL client, "
+                f"point it at the published read-only copy {bi_copy_path(path)} instead (or close it)"
+            )
             if time.monotonic() >= deadline:
                 raise WarehouseLockedError(f"{advice}; gave up after waiting {timeout:.0f}s.") from None
             if not told and log is not None:

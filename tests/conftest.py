@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 # A fixed "now" for the sandbox, so every test sees the same world.
-FIXED_ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
+FIXED_ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 ``appsprint`` raw dataset, incremental on ``updated_at``. Connection and export token: dlt config
 ``sources.appsprint.*``."""
 
-
 from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, dlt_assets
 

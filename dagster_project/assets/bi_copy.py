@@ -27,8 +27,8 @@ WAREHOUSE_WRITERS = sorted({*tiktok_ads_assets.keys, *appsprint_assets.keys, *db
     pool=WAREHOUSE_POOL,  # copies a file no other writer is changing
     kinds={"duckdb"},
     description="Read-only copy of the warehouse for BI tools and SQL clients, published at the end of "
-                "every run that wrote the warehouse (open this one: a tool holding the main file blocks the "
-                "pipeline).",
+    "every run that wrote the warehouse (open this one: a tool holding the main file blocks the "
+    "pipeline).",
 )
 def warehouse_bi_copy(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     warehouse.claim(context.log)
@@ -36,5 +36,6 @@ def warehouse_bi_copy(context: AssetExecutionContext, warehouse: WarehouseResour
     if target is None:
         context.log.info("no copy published (publish_bi_copy is off, or there is no warehouse yet)")
         return MaterializeResult(metadata={"published": False})
-    return MaterializeResult(metadata={"published": True, "path": str(target),
-                                       "size_mb": round(target.stat().st_size / 2**20, 1)})
+    return MaterializeResult(
+        metadata={"published": True, "path": str(target), "size_mb": round(target.stat().st_size / 2**20, 1)}
+    )

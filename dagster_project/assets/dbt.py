@@ -4,9 +4,7 @@ Dagster passes the selected models to ``dbt build``, so the forwarding job rebui
 models between the AppSprint sources and the forwarding queue (the large staging table
 ``stg_appsprint__events`` is incremental on dlt loads)."""
 
-
 import json
-from typing import Optional
 
 from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
@@ -23,13 +21,14 @@ FORWARDING_MODELS = "source:appsprint+,+events_to_forward source:appsprint+,+for
 class DbtBuildConfig(Config):
     """Run config of a dbt build (all optional)."""
 
-    forwarding_now: Optional[str] = None  # "now" for forwarding eligibility, ISO-8601 (a sandbox clock)
+    forwarding_now: str | None = None  # "now" for forwarding eligibility, ISO-8601 (a sandbox clock)
     full_refresh: bool = False  # rebuild incremental models from scratch
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, pool=WAREHOUSE_POOL)
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-               config: DbtBuildConfig):
+def dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
+):
     warehouse.claim(context.log)
     args = ["build", NO_JSON_ARTIFACTS]
     if config.forwarding_now:

@@ -5,7 +5,6 @@ A rejected token fails the run with the forwarder's advice and leaves every unde
 ``pending``; other stopping errors (the Events API down beyond the retry budget, a refused
 request) fail it the same way. The token is never logged: the forwarder keeps it in a header."""
 
-
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
@@ -20,11 +19,18 @@ def summary_metadata(summary: "ForwardingSummary | None") -> dict[str, object]:
     if summary is None:
         return {}
     return {
-        "sent": summary.sent, "dead": summary.dead, "enqueued": summary.enqueued,
-        "recovered_in_flight": summary.recovered_in_flight, "pending_total": summary.pending,
-        "sent_total": summary.sent_total, "dead_total": summary.dead_total, "batches": summary.batches,
-        "requests": summary.requests, "retries": MetadataValue.json(summary.retries),
-        "dry_run": summary.dry_run, "seconds": round(summary.elapsed_seconds, 3),
+        "sent": summary.sent,
+        "dead": summary.dead,
+        "enqueued": summary.enqueued,
+        "recovered_in_flight": summary.recovered_in_flight,
+        "pending_total": summary.pending,
+        "sent_total": summary.sent_total,
+        "dead_total": summary.dead_total,
+        "batches": summary.batches,
+        "requests": summary.requests,
+        "retries": MetadataValue.json(summary.retries),
+        "dry_run": summary.dry_run,
+        "seconds": round(summary.elapsed_seconds, 3),
     }
 
 
@@ -35,15 +41,21 @@ def summary_metadata(summary: "ForwardingSummary | None") -> dict[str, object]:
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
     description="One row per eligible event with its delivery status (pending, in_flight, sent, dead), "
-                "written by the Events API forwarder.",
+    "written by the Events API forwarder.",
 )
-def event_delivery_ledger(context: AssetExecutionContext, events_api: EventsApiResource,
-                          warehouse: WarehouseResource) -> MaterializeResult:
+def event_delivery_ledger(
+    context: AssetExecutionContext, events_api: EventsApiResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     path = warehouse.claim(context.log)
     try:
-        summary = forward_events(path, base_url=events_api.resolved_base_url(), token=events_api.token(),
-                                 config=events_api.forwarder_config(), retry=events_api.retry_policy(),
-                                 timeout=events_api.timeout_seconds)
+        summary = forward_events(
+            path,
+            base_url=events_api.resolved_base_url(),
+            token=events_api.token(),
+            config=events_api.forwarder_config(),
+            retry=events_api.retry_policy(),
+            timeout=events_api.timeout_seconds,
+        )
     except ForwardingError as exc:
         # the run stops here, so warehouse_bi_copy will not run: publish what was recorded
         # before the stop (sent, dead, still pending) for the BI tools

@@ -1,9 +1,6 @@
 """TikTok Ads reporting (advertisers, campaigns, ad groups, ads, pixels, the daily ad report) with
 dlt into the ``tiktok_ads`` raw dataset. Connection and token: dlt config ``sources.tiktok_ads.*``."""
 
-
-from typing import Optional
-
 from dagster import AssetExecutionContext, Config
 from dagster_dlt import DagsterDltResource, dlt_assets
 
@@ -16,9 +13,9 @@ from .raw_tables import RawTableTranslator
 class TikTokSyncConfig(Config):
     """Run config of a TikTok sync (all optional; dlt config otherwise)."""
 
-    lookback_days: Optional[int] = None  # days re-pulled for restated conversions (1..28; D5)
-    now: Optional[str] = None  # "today" of the report window, ISO-8601 (a sandbox clock); default: now
-    start_date: Optional[str] = None  # first report day of a backfill, YYYY-MM-DD
+    lookback_days: int | None = None  # days re-pulled for restated conversions (1..28; D5)
+    now: str | None = None  # "today" of the report window, ISO-8601 (a sandbox clock); default: now
+    start_date: str | None = None  # first report day of a backfill, YYYY-MM-DD
 
 
 # The source is built here only to enumerate its resources; runs build it again from dlt
@@ -31,9 +28,14 @@ class TikTokSyncConfig(Config):
     dagster_dlt_translator=RawTableTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def tiktok_ads_assets(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource,
-                      config: TikTokSyncConfig):
+def tiktok_ads_assets(
+    context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource, config: TikTokSyncConfig
+):
     warehouse.claim(context.log)
     args = {k: v for k, v in config.model_dump().items() if v is not None}
-    yield from dlt.run(context=context, dlt_source=tiktok_ads(**args), dlt_pipeline=warehouse.dlt_pipeline("tiktok_ads"),
-                       loader_file_format="parquet")
+    yield from dlt.run(
+        context=context,
+        dlt_source=tiktok_ads(**args),
+        dlt_pipeline=warehouse.dlt_pipeline("tiktok_ads"),
+        loader_file_format="parquet",
+    )

@@ -11,8 +11,10 @@ staged as (
 
 select
     coalesce(raw_events.event_id, staged.event_id) as event_id,
-    case when staged.event_id is null then 'raw event missing from staging'
-         else 'staged event missing from raw' end as problem
+    case
+        when staged.event_id is null then 'raw event missing from staging'
+        else 'staged event missing from raw'
+    end as problem
 from raw_events
 full outer join staged
     on raw_events.event_id = staged.event_id

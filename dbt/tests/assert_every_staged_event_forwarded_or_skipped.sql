@@ -4,13 +4,21 @@ with staged as (
 ),
 
 outcomes as (
-    select event_id, 'forward' as outcome from {{ ref('events_to_forward') }}
+    select
+        event_id,
+        'forward' as outcome
+    from {{ ref('events_to_forward') }}
     union all
-    select event_id, 'skip' as outcome from {{ ref('forwarding_skips') }}
+    select
+        event_id,
+        'skip' as outcome
+    from {{ ref('forwarding_skips') }}
 ),
 
 counted as (
-    select event_id, count(*) as outcomes
+    select
+        event_id,
+        count(*) as outcomes
     from outcomes
     group by event_id
 )
@@ -22,6 +30,7 @@ select
 from staged
 full outer join counted
     on staged.event_id = counted.event_id
-where staged.event_id is null
-   or counted.event_id is null
-   or counted.outcomes <> 1
+where
+    staged.event_id is null
+    or counted.event_id is null
+    or counted.outcomes <> 1

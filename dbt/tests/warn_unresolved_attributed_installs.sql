@@ -9,5 +9,6 @@ select
     advertiser_id,
     installed_at
 from {{ ref('int_appsprint__installs_attributed') }}
-where is_tiktok_attributed
-  and (ad_id is null or advertiser_id is null or install_report_date is null)
+where
+    is_tiktok_attributed
+    and (ad_id is null or advertiser_id is null or install_report_date is null)

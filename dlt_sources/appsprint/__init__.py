@@ -48,7 +48,8 @@ import datetime as dt
 import logging
 import os
 import time
-from typing import Any, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Optional
 
 import dlt
 import pyarrow as pa
@@ -58,28 +59,28 @@ from dlt.sources import DltResource
 from . import settings as S
 from .helpers import (
     AppSprintAuthError,
-    DuckDBPageReader,
-    Page,
-    TypedPage,
-    raw_from_arrow,
-    type_raw,
     AppSprintClient,
     AppSprintError,
     AppSprintRequestError,
     AppSprintResponseError,
     AppSprintRetriesExhausted,
+    DuckDBPageReader,
+    Page,
+    TypedPage,
     format_updated_since,
     parse_iso_utc,
+    raw_from_arrow,
     type_page,
+    type_raw,
 )
 
 __all__ = [
-    "appsprint",
-    "AppSprintError",
     "AppSprintAuthError",
+    "AppSprintError",
     "AppSprintRequestError",
     "AppSprintResponseError",
     "AppSprintRetriesExhausted",
+    "appsprint",
 ]
 
 logger = logging.getLogger("dlt_sources.appsprint")
@@ -99,7 +100,7 @@ def appsprint(
     base_url: str = dlt.config.value,
     app_id: str = dlt.config.value,
     export_token: TSecretStrValue = dlt.secrets.value,
-    initial_updated_since: Optional[str] = None,
+    initial_updated_since: str | None = None,
     page_limit: int = S.DEFAULT_PAGE_LIMIT,
     timeout: float = S.DEFAULT_TIMEOUT_SECONDS,
     max_retries: int = S.DEFAULT_MAX_RETRIES,
@@ -107,7 +108,7 @@ def appsprint(
     prefetch_pages: int = S.DEFAULT_PREFETCH_PAGES,
     bulk_parse: bool = True,
     wire: str = S.DEFAULT_WIRE,
-    resources: Optional[Sequence[str]] = None,
+    resources: Sequence[str] | None = None,
 ) -> list[DltResource]:
     """The AppSprint export API as four resources plus the ``quarantine`` table: signal links,
     clicks and installs merged on their ids; events appended, one row per delivery.
@@ -158,7 +159,7 @@ def appsprint(
 
 
 @contextlib.contextmanager
-def _page_reader(spec: S.ResourceSpec, bulk: bool) -> Iterator[Optional[DuckDBPageReader]]:
+def _page_reader(spec: S.ResourceSpec, bulk: bool) -> Iterator[DuckDBPageReader | None]:
     if not bulk:
         yield None
         return
@@ -173,7 +174,7 @@ def _make_resource(
     spec: S.ResourceSpec,
     new_client: Any,
     page_limit: int,
-    initial: Optional[dt.datetime],
+    initial: dt.datetime | None,
     prefetch_pages: int,
     bulk: bool,
 ) -> DltResource:
@@ -213,7 +214,8 @@ def _make_resource(
             if typed.unknown_fields - unknown_fields:
                 logger.warning(
                     "AppSprint %s: fields not in the raw-layer contract were not loaded: %s",
-                    spec.endpoint, ", ".join(sorted(typed.unknown_fields - unknown_fields)),
+                    spec.endpoint,
+                    ", ".join(sorted(typed.unknown_fields - unknown_fields)),
                 )
                 unknown_fields.update(typed.unknown_fields)
             # hand dlt fewer, bigger tables: its per-item work (schema, incremental) is then
@@ -250,7 +252,9 @@ def _make_resource(
 
         with new_client() as client, _page_reader(spec, bulk) as reader:
             pages = client.iter_pages(
-                spec.endpoint, updated_since=since, limit=page_limit,
+                spec.endpoint,
+                updated_since=since,
+                limit=page_limit,
                 prefetch=max(prefetch_pages, S.BULK_PAGES) if prefetch_pages else 0,
             )
             pending: list[Page] = []
@@ -289,7 +293,9 @@ def _make_resource(
         if counts["quarantined"]:
             logger.warning(
                 "AppSprint %s: %d rows could not be typed; they are in the %s table with the reason",
-                spec.endpoint, counts["quarantined"], S.QUARANTINE_TABLE,
+                spec.endpoint,
+                counts["quarantined"],
+                S.QUARANTINE_TABLE,
             )
 
     resource = dlt.resource(read, name=spec.name)

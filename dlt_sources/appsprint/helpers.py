@@ -36,7 +36,8 @@ import tempfile
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterator, Optional, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import httpx
 import numpy as np
@@ -85,7 +86,7 @@ class AppSprintRetriesExhausted(AppSprintError):
     """A transient failure persisted through every retry."""
 
 
-def scrub(text: str, secret: Optional[str]) -> str:
+def scrub(text: str, secret: str | None) -> str:
     if secret and text:
         text = text.replace(secret, "***")
     return text
@@ -139,11 +140,11 @@ class RequestStats:
 @dataclasses.dataclass
 class Page:
     endpoint: str
-    rows: Optional[list]  # parsed rows, or None when only the raw body was kept
-    next_cursor: Optional[str]
-    request_id: Optional[str]
-    body: Optional[bytes] = None  # the raw JSON body (fast path)
-    table: Optional[pa.Table] = None  # the page as Arrow (the Arrow wire format)
+    rows: list | None  # parsed rows, or None when only the raw body was kept
+    next_cursor: str | None
+    request_id: str | None
+    body: bytes | None = None  # the raw JSON body (fast path)
+    table: pa.Table | None = None  # the page as Arrow (the Arrow wire format)
 
     @property
     def wire(self) -> str:
@@ -166,7 +167,7 @@ class Page:
 _ENVELOPE_START = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
 
 
-def envelope_meta(body: bytes) -> Optional[dict]:
+def envelope_meta(body: bytes) -> dict | None:
     """The ``meta`` object of a ``{"data": [...], "meta": {...}}`` body, parsing only its tail.
 
     Returns None when the body does not look like that exactly (then the caller parses it all);
@@ -174,7 +175,7 @@ def envelope_meta(body: bytes) -> Optional[dict]:
     if not _ENVELOPE_START.match(body):
         return None
     end = len(body.rstrip())
-    if end < 2 or body[end - 1:end] != b"}":
+    if end < 2 or body[end - 1 : end] != b"}":
         return None
     at = body.rfind(b'"meta"')
     if at < 0:
@@ -184,13 +185,13 @@ def envelope_meta(body: bytes) -> Optional[dict]:
     if not before.endswith(b",") or not before[:-1].rstrip().endswith(b"]") or colon < 0:
         return None
     try:
-        meta = orjson.loads(body[colon + 1:end - 1])
+        meta = orjson.loads(body[colon + 1 : end - 1])
     except orjson.JSONDecodeError:
         return None
     return meta if isinstance(meta, dict) else None
 
 
-def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     if value is None:
         return None
@@ -204,13 +205,13 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
 
 class _Transient(Exception):
-    def __init__(self, reason: str, detail: str, wait: Optional[float] = None) -> None:
+    def __init__(self, reason: str, detail: str, wait: float | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -235,7 +236,7 @@ class AppSprintClient:
         backoff_max: float = S.DEFAULT_BACKOFF_MAX_SECONDS,
         max_retry_after: float = S.DEFAULT_MAX_RETRY_AFTER_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
-        transport: Optional[httpx.BaseTransport] = None,
+        transport: httpx.BaseTransport | None = None,
         raw_bodies: bool = False,
         wire: str = "json",
     ) -> None:
@@ -275,7 +276,7 @@ class AppSprintClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "AppSprintClient":
+    def __enter__(self) -> AppSprintClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -310,7 +311,11 @@ class AppSprintClient:
                 self.stats.count_retry(t.reason)
                 logger.warning(
                     "AppSprint %s: %s; retry %d/%d in %.1fs",
-                    endpoint, self._scrub(t.detail), attempt + 1, self.max_retries, wait,
+                    endpoint,
+                    self._scrub(t.detail),
+                    attempt + 1,
+                    self.max_retries,
+                    wait,
                 )
                 attempt += 1
                 self._sleep(wait)
@@ -416,7 +421,7 @@ class AppSprintClient:
         self,
         endpoint: str,
         *,
-        updated_since: Optional[str] = None,
+        updated_since: str | None = None,
         limit: int = S.DEFAULT_PAGE_LIMIT,
         prefetch: int = S.DEFAULT_PREFETCH_PAGES,
     ) -> Iterator[Page]:
@@ -428,7 +433,7 @@ class AppSprintClient:
             base["updated_since"] = updated_since
 
         def pages() -> Iterator[Page]:
-            cursor: Optional[str] = None
+            cursor: str | None = None
             while True:
                 params = dict(base, cursor=cursor) if cursor else base
                 page = self.get_page(endpoint, params)
@@ -447,7 +452,7 @@ class AppSprintClient:
 
 def _prefetched(source: Iterator[Page], depth: int, name: str) -> Iterator[Page]:
     """Run ``source`` in a thread, ``depth`` items ahead of the consumer."""
-    q: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def put(item: Any) -> bool:
@@ -488,7 +493,7 @@ class _Failure:
     exc: BaseException
 
 
-def _error_fields(body: bytes) -> tuple[Optional[str], Optional[str]]:
+def _error_fields(body: bytes) -> tuple[str | None, str | None]:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -499,7 +504,7 @@ def _error_fields(body: bytes) -> tuple[Optional[str], Optional[str]]:
     return None, None
 
 
-def format_updated_since(value: Any) -> Optional[str]:
+def format_updated_since(value: Any) -> str | None:
     """ISO-8601 UTC with ``Z`` for the ``updated_since`` parameter."""
     if value is None:
         return None
@@ -507,8 +512,8 @@ def format_updated_since(value: Any) -> Optional[str]:
         value = parse_iso_utc(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     raise TypeError(f"cannot use {value!r} as updated_since")
 
@@ -516,8 +521,8 @@ def format_updated_since(value: Any) -> Optional[str]:
 def parse_iso_utc(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -538,7 +543,7 @@ _EVENT_FIXED_OVERHEAD = 1024
 @dataclasses.dataclass
 class TypedPage:
     table: pa.Table  # good rows, spec.arrow_schema
-    quarantine: Optional[pa.Table]  # settings.QUARANTINE_SCHEMA, None when every row typed
+    quarantine: pa.Table | None  # settings.QUARANTINE_SCHEMA, None when every row typed
     unknown_fields: frozenset[str] = frozenset()
     rows: int = 0  # rows received (typed + quarantined)
 
@@ -578,10 +583,10 @@ class RawColumns:
     problems: _Problems
     odd_rows: list[str] = dataclasses.field(default_factory=list)  # rows that are not objects
     unknown_fields: set[str] = dataclasses.field(default_factory=set)
-    extra_field_rows: Optional[np.ndarray] = None
+    extra_field_rows: np.ndarray | None = None
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     if value is None or type(value) is str:
         return value
     return orjson.dumps(value).decode()
@@ -624,8 +629,9 @@ def _implausible_timestamps(raw: pa.Array) -> pa.Array:
     """True where a string is not an ISO-8601 UTC timestamp of a real calendar day."""
     looks_right = pc.fill_null(pc.match_substring_regex(raw, _ISO_UTC_RE), True)
     bad = np.asarray(pc.invert(looks_right).to_numpy(zero_copy_only=False), dtype=bool).copy()
-    feb29 = np.nonzero(pc.fill_null(pc.and_(looks_right, pc.match_substring(raw, "-02-29")), False)
-                       .to_numpy(zero_copy_only=False))[0]
+    feb29 = np.nonzero(
+        pc.fill_null(pc.and_(looks_right, pc.match_substring(raw, "-02-29")), False).to_numpy(zero_copy_only=False)
+    )[0]
     for i in map(int, feb29):
         text = raw[i].as_py()
         year = int(text[:4])
@@ -673,7 +679,7 @@ def _as_float(src: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return _cast_marking_bad(src, pa.float64())
 
 
-def _values(rows: list, path: tuple[str, ...]) -> tuple[list, Optional[np.ndarray]]:
+def _values(rows: list, path: tuple[str, ...]) -> tuple[list, np.ndarray | None]:
     """The values at ``path`` in every row; second item flags rows whose parent is not an object."""
     if len(path) == 1:
         key = path[0]
@@ -687,7 +693,7 @@ def _values(rows: list, path: tuple[str, ...]) -> tuple[list, Optional[np.ndarra
         return [p.get(key) if type(p) is dict else None for p in parents], bad
 
 
-def _param_problem(params: dict) -> Optional[str]:
+def _param_problem(params: dict) -> str | None:
     """Why an event's parameters break the SDK's limits, or None."""
     if len(params) > S.PARAMETERS_MAX_KEYS:
         return f"parameters has {len(params)} keys (max {S.PARAMETERS_MAX_KEYS})"
@@ -695,10 +701,7 @@ def _param_problem(params: dict) -> Optional[str]:
         if len(key) > S.PARAMETER_KEY_MAX_CHARS:
             return f"parameter key {key[:32]!r}... is {len(key)} chars (max {S.PARAMETER_KEY_MAX_CHARS})"
         if type(value) is str and len(value) > S.PARAMETER_STRING_VALUE_MAX_CHARS:
-            return (
-                f"parameter {key!r} is a string of {len(value)} chars "
-                f"(max {S.PARAMETER_STRING_VALUE_MAX_CHARS})"
-            )
+            return f"parameter {key!r} is a string of {len(value)} chars (max {S.PARAMETER_STRING_VALUE_MAX_CHARS})"
     return None
 
 
@@ -863,8 +866,12 @@ def _embedded_json(value: Any) -> Any:
 
 def _json_texts(arr: pa.Array) -> pa.Array:
     return pa.array(
-        [None if v is None else orjson.dumps(v, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
-         for v in arr.to_pylist()],
+        [
+            None
+            if v is None
+            else orjson.dumps(v, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+            for v in arr.to_pylist()
+        ],
         pa.string(),
     )
 
@@ -872,7 +879,7 @@ def _json_texts(arr: pa.Array) -> pa.Array:
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.isoformat(timespec="milliseconds") + "Z"
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
@@ -888,7 +895,7 @@ def _duck_type(col: S.Column) -> str:
     return "JSON" if col.kind in ("money", "double", "json") else "VARCHAR"
 
 
-def _tmp_base() -> Optional[str]:
+def _tmp_base() -> str | None:
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
@@ -936,7 +943,7 @@ class DuckDBPageReader:
             f"maximum_object_size=2147483647))"
         )
 
-    def read(self, bodies: Sequence[bytes]) -> Optional[RawColumns]:
+    def read(self, bodies: Sequence[bytes]) -> RawColumns | None:
         with open(self.path, "wb") as f:
             for body in bodies:
                 # one page per line: JSON allows a line break only where a space is allowed
@@ -971,7 +978,7 @@ class DuckDBPageReader:
         self.con.close()
         self._cleanup()
 
-    def __enter__(self) -> "DuckDBPageReader":
+    def __enter__(self) -> DuckDBPageReader:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -979,12 +986,12 @@ class DuckDBPageReader:
 
 
 # --- typing ----------------------------------------------------------------------------------------
-def type_page(spec: S.ResourceSpec, rows: Sequence[Any], *, quarantined_at: Optional[dt.datetime] = None) -> TypedPage:
+def type_page(spec: S.ResourceSpec, rows: Sequence[Any], *, quarantined_at: dt.datetime | None = None) -> TypedPage:
     """Type one page of parsed API rows. Rows that cannot be typed go to the quarantine table."""
     return type_raw(spec, raw_from_rows(spec, rows), quarantined_at=quarantined_at)
 
 
-def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: Optional[dt.datetime] = None) -> TypedPage:
+def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.datetime | None = None) -> TypedPage:
     """Type raw columns with the explicit schema, validating with vectorised masks."""
     n = raw.n
     problems = raw.problems
@@ -1010,11 +1017,15 @@ def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: Optional[
                 problems.add(pc.is_null(src), lambda i, c=name: f"bad_timestamp: {c}=None")
         elif col.kind == "money":
             num, bad_type = _as_float(src)
-            problems.add(bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} is not a number")
+            problems.add(
+                bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} is not a number"
+            )
             negative = pc.fill_null(pc.less(num, 0), False)
             problems.add(negative, lambda i, c=name, v=src: f"negative_revenue: {c}={_number_text(v[i].as_py())}")
             too_big = pc.fill_null(pc.greater_equal(pc.abs(num), float(S.MONEY_MAX_ABS)), False)
-            problems.add(too_big, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} out of range")
+            problems.add(
+                too_big, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} out of range"
+            )
             drop = pc.or_(negative, too_big)
             if pc.any(drop).as_py():
                 num = pc.if_else(drop, pa.scalar(None, pa.float64()), num)
@@ -1044,7 +1055,7 @@ def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: Optional[
     bad_idx = np.nonzero(problems.any)[0]
     q_raw = list(raw.odd_rows)
     q_reason = ["not_an_object: row is not a JSON object"] * len(raw.odd_rows)
-    q_key: list[Optional[str]] = [None] * len(raw.odd_rows)
+    q_key: list[str | None] = [None] * len(raw.odd_rows)
     q_updated: list[Any] = [None] * len(raw.odd_rows)
     if len(bad_idx):
         keys = raw.columns[spec.key]
@@ -1058,7 +1069,7 @@ def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: Optional[
     table = table.cast(spec.arrow_schema)  # required columns become NOT NULL
     quarantine = None
     if q_raw:
-        when = quarantined_at or dt.datetime.now(dt.timezone.utc)
+        when = quarantined_at or dt.datetime.now(dt.UTC)
         quarantine = pa.table(
             {
                 "resource": pa.array([spec.name] * len(q_raw), pa.string()),

@@ -89,9 +89,7 @@ class ResourceSpec:
 
     @property
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema(
-            [pa.field(c.name, c.arrow_type, nullable=not c.required) for c in self.columns]
-        )
+        return pa.schema([pa.field(c.name, c.arrow_type, nullable=not c.required) for c in self.columns])
 
     @property
     def raw_struct_type(self) -> pa.StructType:
@@ -116,9 +114,7 @@ class ResourceSpec:
 
     def dlt_columns(self) -> dict[str, dict]:
         """dlt column hints. Types come from the Arrow schema; these add what Arrow cannot say."""
-        cols: dict[str, dict] = {
-            c.name: {"nullable": not c.required} for c in self.columns if c.required
-        }
+        cols: dict[str, dict] = {c.name: {"nullable": not c.required} for c in self.columns if c.required}
         if self.write_disposition == "merge":
             # merge keeps the latest version of a key (an install whose attribution changed)
             cols[self.cursor] = {**cols.get(self.cursor, {}), "dedup_sort": "desc"}

@@ -17,7 +17,6 @@ transport, which honours them (:func:`default_transport`).
 from __future__ import annotations
 
 import urllib.request
-from typing import Optional
 
 import certifi
 import httpx
@@ -33,12 +32,22 @@ class Urllib3Transport(httpx.BaseTransport):
         timeout = urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read"))
         try:
             reply = self._pool.urlopen(
-                request.method, str(request.url), body=request.read() or None,
-                headers=dict(request.headers), retries=False, redirect=False, timeout=timeout,
-                preload_content=True, decode_content=False,
+                request.method,
+                str(request.url),
+                body=request.read() or None,
+                headers=dict(request.headers),
+                retries=False,
+                redirect=False,
+                timeout=timeout,
+                preload_content=True,
+                decode_content=False,
             )
-        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.MaxRetryError,
-                urllib3.exceptions.SSLError, urllib3.exceptions.ProxyError) as exc:
+        except (
+            urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.MaxRetryError,
+            urllib3.exceptions.SSLError,
+            urllib3.exceptions.ProxyError,
+        ) as exc:
             # first: urllib3's NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError
             raise httpx.ConnectError(str(exc), request=request) from exc
         except urllib3.exceptions.ConnectTimeoutError as exc:
@@ -47,14 +56,13 @@ class Urllib3Transport(httpx.BaseTransport):
             raise httpx.ReadTimeout(str(exc), request=request) from exc
         except urllib3.exceptions.HTTPError as exc:  # protocol errors, truncated bodies, resets
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-        return httpx.Response(reply.status, headers=list(reply.headers.items()), content=reply.data,
-                              request=request)
+        return httpx.Response(reply.status, headers=list(reply.headers.items()), content=reply.data, request=request)
 
     def close(self) -> None:
         self._pool.clear()
 
 
-def default_transport() -> Optional[httpx.BaseTransport]:
+def default_transport() -> httpx.BaseTransport | None:
     """The transport for a new AppSprint client: urllib3's, unless a proxy is configured in the
     environment (then None: httpx's own transport, which honours it)."""
     if urllib.request.getproxies_environment():

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dlt
@@ -56,20 +57,20 @@ from .helpers import (
 )
 
 __all__ = [
-    "tiktok_ads",
-    "RequestStats",
     "ReportPlan",
-    "plan_report_days",
-    "split_windows",
-    "validate_options",
-    "TikTokError",
+    "RequestStats",
+    "TikTokApiError",
     "TikTokAuthError",
+    "TikTokError",
     "TikTokParameterError",
+    "TikTokRateLimitError",
     "TikTokRetryExhausted",
     "TikTokRetryableError",
-    "TikTokRateLimitError",
     "TikTokServerError",
-    "TikTokApiError",
+    "plan_report_days",
+    "split_windows",
+    "tiktok_ads",
+    "validate_options",
 ]
 
 
@@ -79,7 +80,7 @@ __all__ = [
 class ReportPlan:
     """The advertiser-local days one run pulls: ``[start, end]`` inclusive."""
 
-    __slots__ = ("start", "end")
+    __slots__ = ("end", "start")
 
     def __init__(self, start: dt.date, end: dt.date) -> None:
         self.start = start
@@ -97,12 +98,12 @@ def plan_report_days(
     *,
     today: dt.date,
     lookback_days: int,
-    last_stat_date: Optional[dt.date] = None,
-    first_stat_date: Optional[dt.date] = None,
-    start_date: Optional[dt.date] = None,
-    end_date: Optional[dt.date] = None,
+    last_stat_date: dt.date | None = None,
+    first_stat_date: dt.date | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
     default_backfill_days: int = settings.DEFAULT_BACKFILL_DAYS,
-) -> Optional[ReportPlan]:
+) -> ReportPlan | None:
     """Which local days to pull for one advertiser, or ``None`` when there is nothing to do.
 
     - First run (no cursor): from ``start_date`` (default: ``default_backfill_days`` up to today).
@@ -125,7 +126,7 @@ def plan_report_days(
     return ReportPlan(start, end)
 
 
-def split_windows(start: dt.date, end: dt.date, window_days: int) -> List[tuple]:
+def split_windows(start: dt.date, end: dt.date, window_days: int) -> list[tuple]:
     """``[start, end]`` cut into consecutive windows of at most ``window_days`` days."""
     windows = []
     cursor = start
@@ -136,9 +137,12 @@ def split_windows(start: dt.date, end: dt.date, window_days: int) -> List[tuple]
     return windows
 
 
-def validate_options(*, lookback_days: int, window_days: int, page_size: int, metrics: Sequence[str]) -> List[str]:
+def validate_options(*, lookback_days: int, window_days: int, page_size: int, metrics: Sequence[str]) -> list[str]:
     """Raise ``ValueError`` with a clear message for an invalid configuration; return the metric list."""
-    if not isinstance(lookback_days, int) or not settings.MIN_LOOKBACK_DAYS <= lookback_days <= settings.MAX_LOOKBACK_DAYS:
+    if (
+        not isinstance(lookback_days, int)
+        or not settings.MIN_LOOKBACK_DAYS <= lookback_days <= settings.MAX_LOOKBACK_DAYS
+    ):
         raise ValueError(
             f"lookback_days must be between {settings.MIN_LOOKBACK_DAYS} and {settings.MAX_LOOKBACK_DAYS} "
             f"(TikTok's longest click-through attribution window is 28 days), got {lookback_days!r}"
@@ -152,7 +156,7 @@ def validate_options(*, lookback_days: int, window_days: int, page_size: int, me
         raise ValueError(f"page_size must be between 1 and {settings.MAX_PAGE_SIZE}, got {page_size!r}")
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
-    cleaned: List[str] = []
+    cleaned: list[str] = []
     for metric in metrics:
         if metric in settings.REPORT_ATTRIBUTE_METRICS:
             continue  # always requested
@@ -169,7 +173,7 @@ def validate_options(*, lookback_days: int, window_days: int, page_size: int, me
     return cleaned
 
 
-def _as_date(value: Any, name: str) -> Optional[dt.date]:
+def _as_date(value: Any, name: str) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -184,7 +188,7 @@ def _as_date(value: Any, name: str) -> Optional[dt.date]:
 
 def _as_instant(value: Any) -> dt.datetime:
     if value is None or value == "":
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     if isinstance(value, dt.datetime):
         instant = value
     else:
@@ -193,14 +197,14 @@ def _as_instant(value: Any) -> dt.datetime:
         except ValueError as exc:
             raise ValueError(f"now must be an ISO-8601 instant, got {value!r}") from exc
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.timezone.utc)
-    return instant.astimezone(dt.timezone.utc)
+        instant = instant.replace(tzinfo=dt.UTC)
+    return instant.astimezone(dt.UTC)
 
 
-def _as_ids(value: Any) -> List[str]:
+def _as_ids(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [v.strip() for v in value.replace(";", ",").split(",")]
-    ids: List[str] = []
+    ids: list[str] = []
     for item in value or []:
         if isinstance(item, float):
             raise ValueError("advertiser_ids must be strings (TikTok ids exceed 2^53); quote them")
@@ -215,14 +219,14 @@ def _as_ids(value: Any) -> List[str]:
 # =================================================================================================
 # Row shaping
 # =================================================================================================
-def _is_deleted(row: Dict[str, Any]) -> Optional[bool]:
+def _is_deleted(row: dict[str, Any]) -> bool | None:
     if row.get("is_deleted") is not None:
         return parse_bool(row.get("is_deleted"))
     status = row.get("secondary_status") or ""
     return "DELETE" in str(status).upper() if status else None
 
 
-def _shape_advertiser(row: Dict[str, Any]) -> Dict[str, Any]:
+def _shape_advertiser(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "advertiser_id": parse_id(row.get("advertiser_id")),
         "name": parse_text(row.get("name")),
@@ -241,8 +245,8 @@ _TIME_COLUMNS = {"create_time", "modify_time"}
 _MONEY_COLUMNS = {"budget"}
 
 
-def _shape_entity(row: Dict[str, Any], columns: Sequence[str], advertiser_id: str) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
+def _shape_entity(row: dict[str, Any], columns: Sequence[str], advertiser_id: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for column in columns:
         value = row.get(column)
         if column == "advertiser_id":
@@ -265,17 +269,17 @@ def _shape_entity(row: Dict[str, Any], columns: Sequence[str], advertiser_id: st
 
 
 def _shape_report_row(
-    row: Dict[str, Any],
+    row: dict[str, Any],
     *,
     advertiser_id: str,
     report_timezone: str,
-    currency: Optional[str],
+    currency: str | None,
     metrics: Sequence[str],
     synced_at: dt.datetime,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     dims = row.get("dimensions") or {}
     values = row.get("metrics") or {}
-    out: Dict[str, Any] = {
+    out: dict[str, Any] = {
         "advertiser_id": advertiser_id,
         "ad_id": parse_id(dims.get("ad_id")),
         "stat_date": parse_stat_day(dims.get("stat_time_day")),
@@ -294,15 +298,22 @@ def _shape_report_row(
     return out
 
 
-def _day_markers(advertiser_id: str, first: dt.date, last: dt.date, report_timezone: str,
-                 synced_at: dt.datetime) -> List[Dict[str, Any]]:
+def _day_markers(
+    advertiser_id: str, first: dt.date, last: dt.date, report_timezone: str, synced_at: dt.datetime
+) -> list[dict[str, Any]]:
     """One marker row per day of a re-pulled window: the delete-insert merge deletes the stored
     rows of each (advertiser, day) it receives, and the hard-delete flag keeps the marker itself
     out of the table. Without it, a day that TikTok now reports empty would keep stale rows."""
     days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
     return [
-        {"advertiser_id": advertiser_id, "ad_id": settings.DAY_MARKER_AD_ID, "stat_date": day,
-         "report_timezone": report_timezone, "synced_at": synced_at, settings.DAY_REPLACED_COLUMN: True}
+        {
+            "advertiser_id": advertiser_id,
+            "ad_id": settings.DAY_MARKER_AD_ID,
+            "stat_date": day,
+            "report_timezone": report_timezone,
+            "synced_at": synced_at,
+            settings.DAY_REPLACED_COLUMN: True,
+        }
         for day in days
     ]
 
@@ -312,21 +323,21 @@ def _day_markers(advertiser_id: str, first: dt.date, last: dt.date, report_timez
 # =================================================================================================
 @dlt.source(name="tiktok_ads", max_table_nesting=0)
 def tiktok_ads(
-    advertiser_ids: List[str] = dlt.config.value,
+    advertiser_ids: list[str] = dlt.config.value,
     access_token: str = dlt.secrets.value,
     base_url: str = settings.DEFAULT_BASE_URL,
-    start_date: Optional[str] = None,
-    end_date: Optional[str] = None,
-    now: Optional[str] = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    now: str | None = None,
     lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS,
     window_days: int = settings.DEFAULT_WINDOW_DAYS,
     page_size: int = settings.DEFAULT_PAGE_SIZE,
-    metrics: Optional[List[str]] = None,
+    metrics: list[str] | None = None,
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS,
     max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS,
     request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_SECONDS,
-    stats: Optional[RequestStats] = None,
+    stats: RequestStats | None = None,
 ) -> Sequence[DltResource]:
     """TikTok Ads reporting for one connection (one access token, several advertisers).
 
@@ -356,7 +367,7 @@ def tiktok_ads(
     first_day = _as_date(start_date, "start_date")
     last_day = _as_date(end_date, "end_date")
     instant = _as_instant(now)
-    synced_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    synced_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     request_metrics = metric_list + [m for m in settings.REPORT_ATTRIBUTE_METRICS if m not in metric_list]
 
     client = TikTokClient(
@@ -367,9 +378,9 @@ def tiktok_ads(
         request_timeout=request_timeout,
         stats=stats,
     )
-    infos: Dict[str, Dict[str, Any]] = {}
+    infos: dict[str, dict[str, Any]] = {}
 
-    def advertiser_infos() -> Dict[str, Dict[str, Any]]:
+    def advertiser_infos() -> dict[str, dict[str, Any]]:
         """``advertiser/info/`` once per run, shared by ``advertisers`` and the report."""
         if not infos:
             rows = client.advertiser_info(ids)
@@ -390,13 +401,13 @@ def tiktok_ads(
         primary_key="advertiser_id",
         columns=copy.deepcopy(settings.ADVERTISER_HINTS),
     )
-    def advertisers() -> Iterator[Dict[str, Any]]:
+    def advertisers() -> Iterator[dict[str, Any]]:
         found = advertiser_infos()
         for advertiser_id in ids:
             yield _shape_advertiser(found[advertiser_id])
 
-    def entity_resource(table: str, path: str, key: str, columns: List[str], hints: Dict[str, Any]) -> DltResource:
-        def entity_pages() -> Iterator[List[Dict[str, Any]]]:
+    def entity_resource(table: str, path: str, key: str, columns: list[str], hints: dict[str, Any]) -> DltResource:
+        def entity_pages() -> Iterator[list[dict[str, Any]]]:
             for advertiser_id in ids:
                 if table == "pixels":
                     pages = client.pixels(advertiser_id)
@@ -405,7 +416,9 @@ def tiktok_ads(
                 for page in pages:
                     yield [_shape_entity(row, columns, advertiser_id) for row in page]
 
-        return dlt.resource(entity_pages, name=table, write_disposition="merge", primary_key=key, columns=copy.deepcopy(hints))
+        return dlt.resource(
+            entity_pages, name=table, write_disposition="merge", primary_key=key, columns=copy.deepcopy(hints)
+        )
 
     @dlt.resource(
         name="ad_daily_report",
@@ -414,8 +427,8 @@ def tiktok_ads(
         merge_key=("advertiser_id", "stat_date"),
         columns=settings.report_column_hints(metric_list),
     )
-    def ad_daily_report() -> Iterator[List[Dict[str, Any]]]:
-        cursors: Dict[str, Dict[str, Any]] = dlt.current.resource_state().setdefault("advertisers", {})
+    def ad_daily_report() -> Iterator[list[dict[str, Any]]]:
+        cursors: dict[str, dict[str, Any]] = dlt.current.resource_state().setdefault("advertisers", {})
         found = advertiser_infos()
         for advertiser_id in ids:
             info = found[advertiser_id]
@@ -457,16 +470,20 @@ def tiktok_ads(
             previous_first = _as_date(cursor.get("first_stat_date"), "state first_stat_date")
             cursors[advertiser_id] = {
                 "first_stat_date": min(filter(None, [previous_first, plan.start])).isoformat(),
-                "last_stat_date": max(filter(None, [_as_date(cursor.get("last_stat_date"), "state"), plan.end])).isoformat(),
+                "last_stat_date": max(
+                    filter(None, [_as_date(cursor.get("last_stat_date"), "state"), plan.end])
+                ).isoformat(),
                 "report_timezone": str(tz_name),
             }
 
     return (
         advertisers,
-        entity_resource("campaigns", settings.CAMPAIGN_GET_PATH, "campaign_id", settings.CAMPAIGN_COLUMNS,
-                        settings.CAMPAIGN_HINTS),
-        entity_resource("adgroups", settings.ADGROUP_GET_PATH, "adgroup_id", settings.ADGROUP_COLUMNS,
-                        settings.ADGROUP_HINTS),
+        entity_resource(
+            "campaigns", settings.CAMPAIGN_GET_PATH, "campaign_id", settings.CAMPAIGN_COLUMNS, settings.CAMPAIGN_HINTS
+        ),
+        entity_resource(
+            "adgroups", settings.ADGROUP_GET_PATH, "adgroup_id", settings.ADGROUP_COLUMNS, settings.ADGROUP_HINTS
+        ),
         entity_resource("ads", settings.AD_GET_PATH, "ad_id", settings.AD_COLUMNS, settings.AD_HINTS),
         entity_resource("pixels", settings.PIXEL_LIST_PATH, "pixel_id", settings.PIXEL_COLUMNS, settings.PIXEL_HINTS),
         ad_daily_report,

@@ -24,19 +24,19 @@ import random
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
-
-from requests import PreparedRequest, Response
-from requests.auth import AuthBase
-from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
-from tenacity import RetryCallState, Retrying, stop_after_attempt
+from typing import Any
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import retry_if_predicate
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator, SinglePagePaginator
+from requests import PreparedRequest, Response
+from requests.auth import AuthBase
+from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
+from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from . import settings
 
@@ -55,10 +55,10 @@ class TikTokError(Exception):
         self,
         message: str,
         *,
-        code: Optional[int] = None,
-        endpoint: Optional[str] = None,
-        request_id: Optional[str] = None,
-        http_status: Optional[int] = None,
+        code: int | None = None,
+        endpoint: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -71,7 +71,7 @@ class TikTokError(Exception):
         return (_rebuild_error, (type(self), self.message, self.__dict__))
 
 
-def _rebuild_error(cls: type, message: str, attrs: Dict[str, Any]) -> "TikTokError":
+def _rebuild_error(cls: type, message: str, attrs: dict[str, Any]) -> TikTokError:
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(attrs)
@@ -93,7 +93,7 @@ class TikTokServerError(TikTokRetryableError):
 class TikTokRetryExhausted(TikTokError):
     """A transient failure persisted through every attempt."""
 
-    def __init__(self, message: str, *, attempts: int, last_error: Optional[BaseException] = None, **kw: Any) -> None:
+    def __init__(self, message: str, *, attempts: int, last_error: BaseException | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.attempts = attempts
         self.last_error_type = type(last_error).__name__ if last_error is not None else None
@@ -108,7 +108,7 @@ class TikTokParameterError(TikTokError):
     """TikTok rejected a request parameter (40000, 40002). Not retried. ``parameter`` names it when
     TikTok's message does."""
 
-    def __init__(self, message: str, *, parameter: Optional[str] = None, **kw: Any) -> None:
+    def __init__(self, message: str, *, parameter: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.parameter = parameter
 
@@ -118,16 +118,13 @@ class TikTokApiError(TikTokError):
 
 
 # Advice per authentication code: what the user has to do (DESIGN.md D6, D7).
-AUTH_ADVICE: Dict[int, str] = {
+AUTH_ADVICE: dict[int, str] = {
     40001: (
         "TikTok denied access to advertiser {advertiser} (code 40001: no permission): the connected "
         "TikTok account is not an admin or operator of this advertiser. Grant it access in TikTok "
         "Business Center, or reconnect TikTok Ads with an account that has advertiser access"
     ),
-    40102: (
-        "TikTok says the access token has expired (code 40102): reconnect TikTok Ads to get a new "
-        "long-term token"
-    ),
+    40102: ("TikTok says the access token has expired (code 40102): reconnect TikTok Ads to get a new long-term token"),
     40104: (
         "No TikTok access token was sent (code 40104): set sources.tiktok_ads.access_token in "
         ".dlt/secrets.toml or the SOURCES__TIKTOK_ADS__ACCESS_TOKEN environment variable"
@@ -172,7 +169,7 @@ class RequestStats:
             self.retry_reasons[reason] += 1
             self.waited_seconds += wait
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "retries": self.retries,
@@ -189,7 +186,7 @@ def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() in ("", "-"))
 
 
-def parse_decimal(value: Any) -> Optional[Decimal]:
+def parse_decimal(value: Any) -> Decimal | None:
     """``"20.000"`` -> ``Decimal("20.000")``; ``"-"``/``""``/``None`` -> ``None``. Never float."""
     if is_missing(value):
         return None
@@ -200,7 +197,7 @@ def parse_decimal(value: Any) -> Optional[Decimal]:
         raise ValueError(f"not a decimal: {value!r}") from exc
 
 
-def parse_int(value: Any) -> Optional[int]:
+def parse_int(value: Any) -> int | None:
     """``"4696"`` -> ``4696``; ``"12.0"`` -> ``12``; ``"-"`` -> ``None``."""
     number = parse_decimal(value)
     if number is None:
@@ -208,7 +205,7 @@ def parse_int(value: Any) -> Optional[int]:
     return int(number)
 
 
-def parse_id(value: Any) -> Optional[str]:
+def parse_id(value: Any) -> str | None:
     """Ids stay strings (they exceed 2^53); ``"-"``/empty -> ``None``."""
     if is_missing(value):
         return None
@@ -217,7 +214,7 @@ def parse_id(value: Any) -> Optional[str]:
     return str(value)
 
 
-def parse_text(value: Any) -> Optional[str]:
+def parse_text(value: Any) -> str | None:
     return None if is_missing(value) else str(value)
 
 
@@ -226,20 +223,20 @@ def parse_stat_day(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value).strip()[:10])
 
 
-def parse_tiktok_time(value: Any) -> Optional[dt.datetime]:
+def parse_tiktok_time(value: Any) -> dt.datetime | None:
     """Entity times ``"YYYY-MM-DD HH:MM:SS"`` (UTC) or unix seconds -> aware UTC datetime."""
     if is_missing(value):
         return None
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-        return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
     text = str(value).strip().replace("T", " ").replace("Z", "+00:00")
     parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
-def parse_bool(value: Any) -> Optional[bool]:
+def parse_bool(value: Any) -> bool | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -263,7 +260,7 @@ _PARAM_PATTERNS = (
 )
 
 
-def find_parameter(message: str, sent: Sequence[str] = ()) -> Optional[str]:
+def find_parameter(message: str, sent: Sequence[str] = ()) -> str | None:
     """The parameter TikTok's message names: a leading ``"name: ..."`` or ``"Invalid value for
     name"``, else the first parameter we sent that the message mentions (longest name first)."""
     for pattern in _PARAM_PATTERNS[:2]:
@@ -282,8 +279,8 @@ def classify_error(
     message: str,
     *,
     endpoint: str,
-    request_id: Optional[str] = None,
-    params: Optional[Mapping[str, Any]] = None,
+    request_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> TikTokError:
     """The exception for a non-zero envelope ``code`` (reference §4.9)."""
     params = params or {}
@@ -347,7 +344,7 @@ class RetryPolicy:
             raise ValueError("backoff seconds must not be negative")
 
     @staticmethod
-    def should_retry(response: Optional[Response], exception: Optional[BaseException]) -> bool:
+    def should_retry(response: Response | None, exception: BaseException | None) -> bool:
         """The predicate for dlt's retry machinery (``retry_condition``)."""
         if exception is None:
             return False  # the response hook turns every failure into an exception
@@ -360,7 +357,7 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _reason(exception: Optional[BaseException]) -> str:
+def _reason(exception: BaseException | None) -> str:
     """A short key for the retry counters: the TikTok code, ``http_502``, ``non_json`` or the
     exception type (``ReadTimeout``, ``ConnectionError``)."""
     if isinstance(exception, TikTokError):
@@ -429,9 +426,9 @@ class TikTokClient:
         base_url: str = settings.DEFAULT_BASE_URL,
         *,
         page_size: int = settings.DEFAULT_PAGE_SIZE,
-        retry_policy: Optional[RetryPolicy] = None,
+        retry_policy: RetryPolicy | None = None,
         request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_SECONDS,
-        stats: Optional[RequestStats] = None,
+        stats: RequestStats | None = None,
     ) -> None:
         if not access_token or not str(access_token).strip():
             raise TikTokAuthError(AUTH_ADVICE[40104] + ".", code=40104)
@@ -464,7 +461,9 @@ class TikTokClient:
             self.stats.count_request(endpoint)
             status = response.status_code
             if status != 200:
-                detail = "an HTML page" if "html" in response.headers.get("content-type", "").lower() else "a non-JSON body"
+                detail = (
+                    "an HTML page" if "html" in response.headers.get("content-type", "").lower() else "a non-JSON body"
+                )
                 if status >= 500 or status == 429:
                     raise TikTokServerError(
                         f"HTTP {status} from {endpoint} with {detail}", endpoint=endpoint, http_status=status
@@ -500,12 +499,12 @@ class TikTokClient:
     def _pages(
         self,
         path: str,
-        params: Dict[str, Any],
+        params: dict[str, Any],
         *,
         paged: bool = True,
         data_selector: str = "data.list",
         max_page_size: int = settings.MAX_PAGE_SIZE,
-    ) -> Iterator[List[Dict[str, Any]]]:
+    ) -> Iterator[list[dict[str, Any]]]:
         endpoint = path.strip("/")
         sent = dict(params)
         if paged:
@@ -535,7 +534,11 @@ class TikTokClient:
 
     def _exhausted(self, endpoint: str, exc: BaseException) -> TikTokRetryExhausted:
         attempts = self.retry_policy.max_attempts
-        what = self.scrub(str(exc)) if isinstance(exc, TikTokError) else f"{type(exc).__name__} (timeout or connection failure)"
+        what = (
+            self.scrub(str(exc))
+            if isinstance(exc, TikTokError)
+            else f"{type(exc).__name__} (timeout or connection failure)"
+        )
         return TikTokRetryExhausted(
             f"TikTok {endpoint} still failing after {attempts} attempts ({self.stats.retries} retries so far "
             f"in this run): {what}. This is transient (rate limit or TikTok outage): run the sync again later",
@@ -545,9 +548,11 @@ class TikTokClient:
             endpoint=endpoint,
         )
 
-    def advertiser_info(self, advertiser_ids: Sequence[str], fields: Sequence[str] = settings.ADVERTISER_FIELDS) -> List[Dict[str, Any]]:
+    def advertiser_info(
+        self, advertiser_ids: Sequence[str], fields: Sequence[str] = settings.ADVERTISER_FIELDS
+    ) -> list[dict[str, Any]]:
         """``advertiser/info/`` for up to 100 advertisers per request."""
-        rows: List[Dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         ids = list(advertiser_ids)
         for i in range(0, len(ids), settings.MAX_ADVERTISERS_PER_INFO_CALL):
             chunk = ids[i : i + settings.MAX_ADVERTISERS_PER_INFO_CALL]
@@ -556,12 +561,12 @@ class TikTokClient:
                 rows.extend(page)
         return rows
 
-    def entities(self, path: str, advertiser_id: str, status_all: str) -> Iterator[List[Dict[str, Any]]]:
+    def entities(self, path: str, advertiser_id: str, status_all: str) -> Iterator[list[dict[str, Any]]]:
         """``campaign/get/``, ``adgroup/get/`` or ``ad/get/``, every status (deleted included)."""
         params = {"advertiser_id": advertiser_id, "filtering": json.dumps({"secondary_status": status_all})}
         yield from self._pages(path, params)
 
-    def pixels(self, advertiser_id: str) -> Iterator[List[Dict[str, Any]]]:
+    def pixels(self, advertiser_id: str) -> Iterator[list[dict[str, Any]]]:
         """``pixel/list/`` (pages of at most 20 pixels), oldest first so paging is stable."""
         params = {"advertiser_id": advertiser_id, "order_by": "EARLIEST_CREATE"}
         yield from self._pages(
@@ -574,7 +579,7 @@ class TikTokClient:
         start: dt.date,
         end: dt.date,
         metrics: Sequence[str],
-    ) -> Iterator[List[Dict[str, Any]]]:
+    ) -> Iterator[list[dict[str, Any]]]:
         """``report/integrated/get/``: BASIC, AUCTION_AD, by ad and local day, every ad status."""
         params = {
             "advertiser_id": advertiser_id,

@@ -7,7 +7,7 @@ right even when the first page of a table only has NULLs (``"-"`` metrics).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 # --- endpoints ---------------------------------------------------------------------------------
 # Production Marketing API; the sandbox (DESIGN.md D10) is selected by pointing `base_url` at it.
@@ -58,7 +58,7 @@ ENTITY_STATUS_ALL = {
     "ads": "AD_STATUS_ALL",
 }
 
-ADVERTISER_FIELDS: List[str] = [
+ADVERTISER_FIELDS: list[str] = [
     "advertiser_id",
     "name",
     "currency",
@@ -71,7 +71,7 @@ ADVERTISER_FIELDS: List[str] = [
 ]
 
 # Columns kept per entity table (docs/raw_layer.md); anything else TikTok returns is dropped.
-CAMPAIGN_COLUMNS: List[str] = [
+CAMPAIGN_COLUMNS: list[str] = [
     "campaign_id",
     "advertiser_id",
     "campaign_name",
@@ -84,7 +84,7 @@ CAMPAIGN_COLUMNS: List[str] = [
     "budget",
     "budget_mode",
 ]
-ADGROUP_COLUMNS: List[str] = [
+ADGROUP_COLUMNS: list[str] = [
     "adgroup_id",
     "advertiser_id",
     "campaign_id",
@@ -101,7 +101,7 @@ ADGROUP_COLUMNS: List[str] = [
     "create_time",
     "modify_time",
 ]
-AD_COLUMNS: List[str] = [
+AD_COLUMNS: list[str] = [
     "ad_id",
     "advertiser_id",
     "campaign_id",
@@ -116,7 +116,7 @@ AD_COLUMNS: List[str] = [
     "modify_time",
 ]
 
-PIXEL_COLUMNS: List[str] = [
+PIXEL_COLUMNS: list[str] = [
     "pixel_id",
     "advertiser_id",
     "pixel_code",  # the Events API `event_source_id`
@@ -126,9 +126,9 @@ PIXEL_COLUMNS: List[str] = [
 ]
 
 # --- report --------------------------------------------------------------------------------------
-REPORT_DIMENSIONS: List[str] = ["ad_id", "stat_time_day"]
+REPORT_DIMENSIONS: list[str] = ["ad_id", "stat_time_day"]
 # Attribute "metrics": requested in `metrics`, not in `dimensions` (reference §3.4).
-REPORT_ATTRIBUTE_METRICS: List[str] = [
+REPORT_ATTRIBUTE_METRICS: list[str] = [
     "campaign_id",
     "campaign_name",
     "adgroup_id",
@@ -138,7 +138,7 @@ REPORT_ATTRIBUTE_METRICS: List[str] = [
 ]
 # The default metric list: the components the models need. No ratios (ctr, cpc, cpm, cost_per_*):
 # the models recompute ratios from sums (DESIGN.md D4), so they are not requested.
-DEFAULT_METRICS: List[str] = [
+DEFAULT_METRICS: list[str] = [
     "spend",
     "impressions",
     "clicks",
@@ -241,15 +241,15 @@ RATIO_METRICS = frozenset(
 )
 
 # --- column hints --------------------------------------------------------------------------------
-MONEY_HINT: Dict[str, Any] = {"data_type": "decimal", "precision": 18, "scale": 6, "nullable": True}
-COUNT_HINT: Dict[str, Any] = {"data_type": "bigint", "nullable": True}
-TEXT_HINT: Dict[str, Any] = {"data_type": "text", "nullable": True}
-TIMESTAMP_HINT: Dict[str, Any] = {"data_type": "timestamp", "nullable": True}
-BOOL_HINT: Dict[str, Any] = {"data_type": "bool", "nullable": True}
-JSON_HINT: Dict[str, Any] = {"data_type": "json", "nullable": True}
+MONEY_HINT: dict[str, Any] = {"data_type": "decimal", "precision": 18, "scale": 6, "nullable": True}
+COUNT_HINT: dict[str, Any] = {"data_type": "bigint", "nullable": True}
+TEXT_HINT: dict[str, Any] = {"data_type": "text", "nullable": True}
+TIMESTAMP_HINT: dict[str, Any] = {"data_type": "timestamp", "nullable": True}
+BOOL_HINT: dict[str, Any] = {"data_type": "bool", "nullable": True}
+JSON_HINT: dict[str, Any] = {"data_type": "json", "nullable": True}
 
 
-def _key(hint: Dict[str, Any]) -> Dict[str, Any]:
+def _key(hint: dict[str, Any]) -> dict[str, Any]:
     return {**hint, "nullable": False}
 
 
@@ -257,7 +257,7 @@ def _key(hint: Dict[str, Any]) -> Dict[str, Any]:
 # copies, and every column below gets its own dict.
 
 
-ADVERTISER_HINTS: Dict[str, Dict[str, Any]] = {
+ADVERTISER_HINTS: dict[str, dict[str, Any]] = {
     "advertiser_id": _key(TEXT_HINT),
     "name": dict(TEXT_HINT),
     "currency": dict(TEXT_HINT),
@@ -269,7 +269,7 @@ ADVERTISER_HINTS: Dict[str, Dict[str, Any]] = {
     "create_time": dict(TIMESTAMP_HINT),
 }
 
-CAMPAIGN_HINTS: Dict[str, Dict[str, Any]] = {
+CAMPAIGN_HINTS: dict[str, dict[str, Any]] = {
     "campaign_id": _key(TEXT_HINT),
     "advertiser_id": _key(TEXT_HINT),
     "campaign_name": dict(TEXT_HINT),
@@ -282,7 +282,7 @@ CAMPAIGN_HINTS: Dict[str, Dict[str, Any]] = {
     "budget": dict(MONEY_HINT),
     "budget_mode": dict(TEXT_HINT),
 }
-ADGROUP_HINTS: Dict[str, Dict[str, Any]] = {
+ADGROUP_HINTS: dict[str, dict[str, Any]] = {
     "adgroup_id": _key(TEXT_HINT),
     "advertiser_id": _key(TEXT_HINT),
     "campaign_id": dict(TEXT_HINT),
@@ -299,7 +299,7 @@ ADGROUP_HINTS: Dict[str, Dict[str, Any]] = {
     "create_time": dict(TIMESTAMP_HINT),
     "modify_time": dict(TIMESTAMP_HINT),
 }
-AD_HINTS: Dict[str, Dict[str, Any]] = {
+AD_HINTS: dict[str, dict[str, Any]] = {
     "ad_id": _key(TEXT_HINT),
     "advertiser_id": _key(TEXT_HINT),
     "campaign_id": dict(TEXT_HINT),
@@ -314,7 +314,7 @@ AD_HINTS: Dict[str, Dict[str, Any]] = {
     "modify_time": dict(TIMESTAMP_HINT),
 }
 
-PIXEL_HINTS: Dict[str, Dict[str, Any]] = {
+PIXEL_HINTS: dict[str, dict[str, Any]] = {
     "pixel_id": _key(TEXT_HINT),
     "advertiser_id": _key(TEXT_HINT),
     "pixel_code": dict(TEXT_HINT),
@@ -329,9 +329,9 @@ DAY_REPLACED_COLUMN = "_day_replaced"
 DAY_MARKER_AD_ID = "(day marker)"
 
 
-def report_column_hints(metrics: List[str]) -> Dict[str, Dict[str, Any]]:
+def report_column_hints(metrics: list[str]) -> dict[str, dict[str, Any]]:
     """Column hints of ``ad_daily_report`` for the configured metric list."""
-    hints: Dict[str, Dict[str, Any]] = {
+    hints: dict[str, dict[str, Any]] = {
         "advertiser_id": _key(TEXT_HINT),
         "ad_id": _key(TEXT_HINT),
         "stat_date": {"data_type": "date", "nullable": False},

@@ -8,8 +8,9 @@ from typing import Any
 class CliError(Exception):
     """A failure the user can act on. ``fix`` says what to do; ``data`` goes into ``--json``."""
 
-    def __init__(self, message: str, *, fix: str | None = None, code: int | None = None,
-                 data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, fix: str | None = None, code: int | None = None, data: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix

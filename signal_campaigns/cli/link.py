@@ -37,12 +37,15 @@ def signal_link(base_url: str) -> str:
     """``https://<tracking domain>/s/<link id>`` + the macros, ready to paste."""
     split = urllib.parse.urlsplit(base_url.strip())
     if split.scheme not in ("http", "https") or not split.netloc or "/s/" not in split.path:
-        raise CliError(f"{base_url!r} is not a Signal link URL",
-                       fix="use the link's URL from AppSprint, like https://<tracking domain>/s/<link id>")
+        raise CliError(
+            f"{base_url!r} is not a Signal link URL",
+            fix="use the link's URL from AppSprint, like https://<tracking domain>/s/<link id>",
+        )
     existing = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
     ours = {name for name, _ in MACROS}
     kept = [(k, v) for k, v in existing if k not in ours]
     query = urllib.parse.urlencode(kept, safe="_")
     macros = "&".join(f"{name}={macro}" for name, macro in MACROS)
-    return urllib.parse.urlunsplit((split.scheme, split.netloc, split.path, f"{query}&{macros}" if query else macros,
-                                    ""))
+    return urllib.parse.urlunsplit(
+        (split.scheme, split.netloc, split.path, f"{query}&{macros}" if query else macros, "")
+    )

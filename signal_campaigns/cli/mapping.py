@@ -81,25 +81,34 @@ def validate_tiktok_event(name: str) -> str:
     if name in names:
         kind, standard = names[name]
         if kind == "reserved":
-            raise CliError(f"'{name}' is a reserved TikTok name (TikTok maps it to {standard}) and cannot be a "
-                           "custom event", fix=f"use the standard name: {standard}")
+            raise CliError(
+                f"'{name}' is a reserved TikTok name (TikTok maps it to {standard}) and cannot be a custom event",
+                fix=f"use the standard name: {standard}",
+            )
         return kind
     for known, (kind, standard) in names.items():
         if kind in ("standard", "legacy") and known.lower() == name.lower():
-            raise CliError(f"'{name}' differs from TikTok's standard event '{known}' only in case; TikTok event "
-                           "names are case-sensitive", fix=f"use '{known}'")
+            raise CliError(
+                f"'{name}' differs from TikTok's standard event '{known}' only in case; TikTok event "
+                "names are case-sensitive",
+                fix=f"use '{known}'",
+            )
     if CUSTOM_NAME.fullmatch(name) is None:
-        raise CliError(f"'{name}' is not a valid TikTok custom event name",
-                       fix="custom event names start with a letter and use at most 50 letters, digits, "
-                           "underscores or hyphens (define it in TikTok Events Manager first)")
+        raise CliError(
+            f"'{name}' is not a valid TikTok custom event name",
+            fix="custom event names start with a letter and use at most 50 letters, digits, "
+            "underscores or hyphens (define it in TikTok Events Manager first)",
+        )
     return "custom"
 
 
 def validate_sdk_event(name: str) -> str:
     text = name.strip().lower()
     if SDK_EVENT.fullmatch(text) is None:
-        raise CliError(f"'{name}' is not an AppSprint SDK event type",
-                       fix="use the lower-case event type the SDK sends, e.g. purchase, start_trial, login")
+        raise CliError(
+            f"'{name}' is not an AppSprint SDK event type",
+            fix="use the lower-case event type the SDK sends, e.g. purchase, start_trial, login",
+        )
     return text
 
 
@@ -108,14 +117,25 @@ def read_mapping(path: Path | None = None) -> list[MappingRow]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CliError(f"the event mapping seed {path} does not exist",
-                       fix="run `signal-campaigns mapping reset` to write the default mapping") from None
+        raise CliError(
+            f"the event mapping seed {path} does not exist",
+            fix="run `signal-campaigns mapping reset` to write the default mapping",
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != HEADER:
-        raise CliError(f"{path} does not have the columns {', '.join(HEADER)}",
-                       fix="run `signal-campaigns mapping reset` (it rewrites the default mapping)")
-    return [MappingRow((r["sdk_event"] or "").strip().lower(), (r["tiktok_event"] or "").strip(),
-                       (r["dashboard_group"] or MORE).strip() or MORE) for r in reader if (r["sdk_event"] or "").strip()]
+        raise CliError(
+            f"{path} does not have the columns {', '.join(HEADER)}",
+            fix="run `signal-campaigns mapping reset` (it rewrites the default mapping)",
+        )
+    return [
+        MappingRow(
+            (r["sdk_event"] or "").strip().lower(),
+            (r["tiktok_event"] or "").strip(),
+            (r["dashboard_group"] or MORE).strip() or MORE,
+        )
+        for r in reader
+        if (r["sdk_event"] or "").strip()
+    ]
 
 
 def write_mapping(rows: list[MappingRow], path: Path | None = None) -> Path:

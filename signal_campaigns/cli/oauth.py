@@ -20,10 +20,14 @@ AUTH_PATH = "/portal/auth"
 DEFAULT_CALLBACK_PORT = 8765
 CALLBACK_PATH = "/tiktok/callback"
 
-_PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>signal-campaigns</title></head>"
-         "<body style='font-family:sans-serif'><h2>{title}</h2><p>{body}</p></body></html>")
-STATE_MISMATCH = ("the authorization callback carried a different state than this run generated; it was "
-                  "rejected and its code was not used")
+_PAGE = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>signal-campaigns</title></head>"
+    "<body style='font-family:sans-serif'><h2>{title}</h2><p>{body}</p></body></html>"
+)
+STATE_MISMATCH = (
+    "the authorization callback carried a different state than this run generated; it was "
+    "rejected and its code was not used"
+)
 STATE_MISMATCH_FIX = "run `signal-campaigns connect` again and finish the authorization in the browser tab it opens"
 
 
@@ -68,8 +72,9 @@ def check_state(result: CallbackResult, expected: str) -> str:
 class CallbackServer:
     """A one-shot HTTP server on 127.0.0.1 that waits for the redirect to ``path``."""
 
-    def __init__(self, expected_state: str, port: int = DEFAULT_CALLBACK_PORT, path: str = CALLBACK_PATH,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, expected_state: str, port: int = DEFAULT_CALLBACK_PORT, path: str = CALLBACK_PATH, host: str = "127.0.0.1"
+    ) -> None:
         self.expected_state = expected_state
         self.path = path
         self.result: CallbackResult | None = None
@@ -77,17 +82,22 @@ class CallbackServer:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 split = urllib.parse.urlsplit(self.path)
                 if split.path != outer.path:
                     self._reply(404, "Not found", "This is the signal-campaigns authorization callback.")
                     return
                 params = urllib.parse.parse_qs(split.query)
                 first = lambda k: (params.get(k) or [None])[0]  # noqa: E731
-                result = CallbackResult(first("auth_code") or first("code"), first("state"),
-                                        first("error_description") or first("error"))
-                ok = (result.error is None and result.auth_code and result.state is not None
-                      and secrets.compare_digest(result.state, outer.expected_state))
+                result = CallbackResult(
+                    first("auth_code") or first("code"), first("state"), first("error_description") or first("error")
+                )
+                ok = (
+                    result.error is None
+                    and result.auth_code
+                    and result.state is not None
+                    and secrets.compare_digest(result.state, outer.expected_state)
+                )
                 if ok:
                     self._reply(200, "TikTok is connected", "You can close this tab and return to the terminal.")
                 else:
@@ -109,9 +119,11 @@ class CallbackServer:
         try:
             self._server = http.server.HTTPServer((host, port), Handler)
         except OSError as exc:
-            raise CliError(f"cannot listen on {host}:{port} for the authorization callback ({exc.strerror})",
-                           fix="pass a free --port (and register that redirect URL in the TikTok app), or use "
-                               "--paste to paste the code instead") from None
+            raise CliError(
+                f"cannot listen on {host}:{port} for the authorization callback ({exc.strerror})",
+                fix="pass a free --port (and register that redirect URL in the TikTok app), or use "
+                "--paste to paste the code instead",
+            ) from None
         self.host = host
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="oauth-callback", daemon=True)
@@ -120,7 +132,7 @@ class CallbackServer:
     def redirect_uri(self) -> str:
         return f"http://{self.host}:{self.port}{self.path}"
 
-    def __enter__(self) -> "CallbackServer":
+    def __enter__(self) -> CallbackServer:
         self._thread.start()
         return self
 
@@ -130,8 +142,10 @@ class CallbackServer:
 
     def wait(self, timeout: float) -> CallbackResult:
         if not self._done.wait(timeout):
-            raise CliError(f"no authorization arrived within {timeout:g} s",
-                           fix="run `signal-campaigns connect` again and approve access in the browser, or use "
-                               "--paste to paste the code")
+            raise CliError(
+                f"no authorization arrived within {timeout:g} s",
+                fix="run `signal-campaigns connect` again and approve access in the browser, or use "
+                "--paste to paste the code",
+            )
         assert self.result is not None
         return self.result

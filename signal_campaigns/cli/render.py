@@ -11,7 +11,8 @@ import datetime as dt
 import decimal
 import json
 import sys
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -78,14 +79,20 @@ class Output:
         self.say_console.print(label)
         self.say_console.print(url, soft_wrap=True, markup=False, highlight=False)
 
-    def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-              styles: dict[int, str] | None = None) -> None:
+    def table(
+        self,
+        title: str | None,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        styles: dict[int, str] | None = None,
+    ) -> None:
         if self.json_mode:
             return
         table = Table(title=title, title_justify="left", header_style="bold cyan")
         for i, name in enumerate(columns):
-            table.add_column(name, justify="right" if name.isupper() or name.startswith("#") else "left",
-                             style=(styles or {}).get(i))
+            table.add_column(
+                name, justify="right" if name.isupper() or name.startswith("#") else "left", style=(styles or {}).get(i)
+            )
         for row in rows:
             table.add_row(*[cell(v) for v in row])
         self.out.print(table)

@@ -15,15 +15,34 @@ from .warehouse_reads import MARTS_SCHEMA, Warehouse
 
 GRAINS = ("campaign", "adgroup", "ad")
 METRICS = ("spend", "installs", "cpi", "ipm", "impressions", "cpm", "clicks", "cpc", "ctr", "cti", "roas", "revenue")
-PROVENANCE = ("installs_appsprint", "installs_from_fallback", "revenue_appsprint", "revenue_from_fallback",
-              "install_fallback_spend_share", "revenue_fallback_spend_share")
-KEYS = ("grain", "advertiser_id", "currency", "report_timezone", "campaign_id", "campaign_name", "adgroup_id",
-        "adgroup_name", "ad_id", "ad_name", "first_report_date", "last_report_date")
+PROVENANCE = (
+    "installs_appsprint",
+    "installs_from_fallback",
+    "revenue_appsprint",
+    "revenue_from_fallback",
+    "install_fallback_spend_share",
+    "revenue_fallback_spend_share",
+)
+KEYS = (
+    "grain",
+    "advertiser_id",
+    "currency",
+    "report_timezone",
+    "campaign_id",
+    "campaign_name",
+    "adgroup_id",
+    "adgroup_name",
+    "ad_id",
+    "ad_name",
+    "first_report_date",
+    "last_report_date",
+)
 NAME_COLUMN = {"campaign": "campaign_name", "adgroup": "adgroup_name", "ad": "ad_name"}
 
 
 def parse_window(start: str | None, end: str | None, days: int, latest: dt.date | None) -> tuple[dt.date, dt.date]:
     """``--start``/``--end`` (YYYY-MM-DD, inclusive, advertiser-local) or the last ``days`` loaded days."""
+
     def parse(label: str, value: str) -> dt.date:
         try:
             return dt.date.fromisoformat(value)
@@ -41,8 +60,9 @@ def parse_window(start: str | None, end: str | None, days: int, latest: dt.date 
     return start_date, end_date
 
 
-def campaign_metrics(wh: Warehouse, grain: str, start: str | None = None, end: str | None = None,
-                     days: int = 7) -> dict[str, Any]:
+def campaign_metrics(
+    wh: Warehouse, grain: str, start: str | None = None, end: str | None = None, days: int = 7
+) -> dict[str, Any]:
     if grain not in GRAINS:
         raise CliError(f"unknown grain {grain!r}", fix=f"use one of: {', '.join(GRAINS)}")
     wh.require(MARTS_SCHEMA, "signal_campaign_daily")
@@ -51,11 +71,16 @@ def campaign_metrics(wh: Warehouse, grain: str, start: str | None = None, end: s
     rows = wh.rows(
         f"select * from {MARTS_SCHEMA}.signal_campaign_metrics(?, ?, ?) "
         "order by advertiser_id, campaign_name, campaign_id, adgroup_id, ad_id",
-        [grain, start_date, end_date])
+        [grain, start_date, end_date],
+    )
     out = [{k: r.get(k) for k in (*KEYS, *METRICS, *PROVENANCE)} for r in rows]
-    return {"grain": grain, "start_date": start_date, "end_date": end_date,
-            "source": f"{MARTS_SCHEMA}.signal_campaign_metrics('{grain}', '{start_date}', '{end_date}')",
-            "rows": out}
+    return {
+        "grain": grain,
+        "start_date": start_date,
+        "end_date": end_date,
+        "source": f"{MARTS_SCHEMA}.signal_campaign_metrics('{grain}', '{start_date}', '{end_date}')",
+        "rows": out,
+    }
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -68,13 +93,46 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def table_rows(grain: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    columns = [grain.replace("adgroup", "ad group"), "cur", "SPEND", "INSTALLS", "of which TikTok", "CPI", "IPM",
-               "IMPR.", "CPM", "CLICKS", "CPC", "CTR", "CTI", "ROAS", "REVENUE", "fallback spend"]
+    columns = [
+        grain.replace("adgroup", "ad group"),
+        "cur",
+        "SPEND",
+        "INSTALLS",
+        "of which TikTok",
+        "CPI",
+        "IPM",
+        "IMPR.",
+        "CPM",
+        "CLICKS",
+        "CPC",
+        "CTR",
+        "CTI",
+        "ROAS",
+        "REVENUE",
+        "fallback spend",
+    ]
     out = []
     for r in rows:
         name = r.get(NAME_COLUMN[grain]) or r.get(f"{grain}_id")
         share = r.get("install_fallback_spend_share")
-        out.append([name, r["currency"], r["spend"], r["installs"], r["installs_from_fallback"], r["cpi"], r["ipm"],
-                    r["impressions"], r["cpm"], r["clicks"], r["cpc"], r["ctr"], r["cti"], r["roas"], r["revenue"],
-                    None if share is None else f"{share:.0%}"])
+        out.append(
+            [
+                name,
+                r["currency"],
+                r["spend"],
+                r["installs"],
+                r["installs_from_fallback"],
+                r["cpi"],
+                r["ipm"],
+                r["impressions"],
+                r["cpm"],
+                r["clicks"],
+                r["cpc"],
+                r["ctr"],
+                r["cti"],
+                r["roas"],
+                r["revenue"],
+                None if share is None else f"{share:.0%}",
+            ]
+        )
     return columns, out

@@ -89,8 +89,9 @@ class SettingsStore:
 
             # the parser's message quotes the offending line: never show it for the secrets file
             detail = "" if path.name == "secrets.toml" else f": {exc}"
-            raise CliError(f"{path} is not valid TOML{detail}",
-                           fix=f"fix or remove {path}, then run the command again") from None
+            raise CliError(
+                f"{path} is not valid TOML{detail}", fix=f"fix or remove {path}, then run the command again"
+            ) from None
 
     def file_value(self, key: str) -> Any:
         node: Any = self._load(self._path_for(key))
@@ -179,12 +180,19 @@ class SettingsStore:
     def secrets_tracked_by_git(self) -> bool | None:
         """True when git would commit the secrets file (not ignored); None outside a git work tree."""
         try:
-            inside = subprocess.run(["git", "-C", str(self.project_dir), "rev-parse", "--is-inside-work-tree"],
-                                    capture_output=True, text=True, timeout=10)
+            inside = subprocess.run(
+                ["git", "-C", str(self.project_dir), "rev-parse", "--is-inside-work-tree"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
             if inside.returncode != 0:
                 return None
-            ignored = subprocess.run(["git", "-C", str(self.project_dir), "check-ignore", "-q",
-                                      str(self.secrets_path)], capture_output=True, timeout=10)
+            ignored = subprocess.run(
+                ["git", "-C", str(self.project_dir), "check-ignore", "-q", str(self.secrets_path)],
+                capture_output=True,
+                timeout=10,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return ignored.returncode != 0

@@ -18,34 +18,49 @@ def last_syncs(wh: Warehouse) -> list[dict[str, Any]]:
         if not wh.has(dataset, "_dlt_loads"):
             out.append({"dataset": dataset, "last_load_at": None, "loads": 0, "failed_loads": 0})
             continue
-        row = wh.rows(f"select max(inserted_at) filter (where status = 0) as last_load_at, "
-                      f"count(*) filter (where status = 0) as loads, count(*) filter (where status <> 0) as failed "
-                      f"from {dataset}._dlt_loads")[0]
-        out.append({"dataset": dataset, "last_load_at": row["last_load_at"], "loads": int(row["loads"] or 0),
-                    "failed_loads": int(row["failed"] or 0)})
+        row = wh.rows(
+            f"select max(inserted_at) filter (where status = 0) as last_load_at, "
+            f"count(*) filter (where status = 0) as loads, count(*) filter (where status <> 0) as failed "
+            f"from {dataset}._dlt_loads"
+        )[0]
+        out.append(
+            {
+                "dataset": dataset,
+                "last_load_at": row["last_load_at"],
+                "loads": int(row["loads"] or 0),
+                "failed_loads": int(row["failed"] or 0),
+            }
+        )
     return out
 
 
 def ledger_counts(wh: Warehouse) -> tuple[dict[str, int], Any]:
     """Events per delivery status (all four present) and the last ``sent_at``; the ledger must exist."""
-    counts = {s: 0 for s in STATUSES}
+    counts = dict.fromkeys(STATUSES, 0)
     for r in wh.rows(f"select status, count(*) as n from {MARTS_SCHEMA}.{LEDGER_TABLE} group by status"):
         counts[r["status"]] = int(r["n"])
     return counts, wh.scalar(f"select max(sent_at) from {MARTS_SCHEMA}.{LEDGER_TABLE}")
 
 
 def delivery(wh: Warehouse) -> dict[str, Any]:
-    out: dict[str, Any] = {"ledger": {s: 0 for s in STATUSES}, "last_sent_at": None, "queue": None,
-                           "not_yet_enqueued": None}
+    out: dict[str, Any] = {
+        "ledger": dict.fromkeys(STATUSES, 0),
+        "last_sent_at": None,
+        "queue": None,
+        "not_yet_enqueued": None,
+    }
     has_queue = wh.has(MARTS_SCHEMA, "events_to_forward")
     if has_queue:
         out["queue"] = int(wh.scalar(f"select count(*) from {MARTS_SCHEMA}.events_to_forward"))
     if wh.has(MARTS_SCHEMA, LEDGER_TABLE):
         out["ledger"], out["last_sent_at"] = ledger_counts(wh)
         if has_queue:
-            out["not_yet_enqueued"] = int(wh.scalar(
-                f"select count(*) from {MARTS_SCHEMA}.events_to_forward q where not exists "
-                f"(select 1 from {MARTS_SCHEMA}.{LEDGER_TABLE} l where l.event_id = q.event_id)"))
+            out["not_yet_enqueued"] = int(
+                wh.scalar(
+                    f"select count(*) from {MARTS_SCHEMA}.events_to_forward q where not exists "
+                    f"(select 1 from {MARTS_SCHEMA}.{LEDGER_TABLE} l where l.event_id = q.event_id)"
+                )
+            )
     elif has_queue:
         out["not_yet_enqueued"] = out["queue"]
     return out
@@ -57,9 +72,14 @@ def readiness(wh: Warehouse) -> list[dict[str, Any]]:
     return wh.rows(
         f"select advertiser_id, pixel_code, pixel_name, max_purchases_in_7_days, threshold, best_window_start_date, "
         f"best_window_end_date, current_7_day_purchases, reached_20 from {MARTS_SCHEMA}.value_optimization_readiness "
-        f"order by advertiser_id, pixel_code")
+        f"order by advertiser_id, pixel_code"
+    )
 
 
 def status(wh: Warehouse) -> dict[str, Any]:
-    return {"warehouse": str(wh.path), "syncs": last_syncs(wh), "forwarding": delivery(wh),
-            "value_optimization": readiness(wh)}
+    return {
+        "warehouse": str(wh.path),
+        "syncs": last_syncs(wh),
+        "forwarding": delivery(wh),
+        "value_optimization": readiness(wh),
+    }

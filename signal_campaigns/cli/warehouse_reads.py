@@ -23,17 +23,20 @@ class Warehouse:
         self.path = warehouse_path(path)
         self._con: duckdb.DuckDBPyConnection | None = None
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         if not self.path.exists():
-            raise CliError(f"the warehouse {self.path} does not exist yet",
-                           fix="load and build it first (`make demo`, or the pipelines then `dbt build`), or pass "
-                               "--warehouse / set SIGNAL_WAREHOUSE_PATH")
+            raise CliError(
+                f"the warehouse {self.path} does not exist yet",
+                fix="load and build it first (`make demo`, or the pipelines then `dbt build`), or pass "
+                "--warehouse / set SIGNAL_WAREHOUSE_PATH",
+            )
         try:
             self._con = duckdb.connect(str(self.path), read_only=True)
         except duckdb.IOException as exc:
-            raise CliError(f"cannot open the warehouse {self.path} read-only: {exc}",
-                           fix="another process is writing it (one writer at a time): try again when that run "
-                               "finishes") from None
+            raise CliError(
+                f"cannot open the warehouse {self.path} read-only: {exc}",
+                fix="another process is writing it (one writer at a time): try again when that run finishes",
+            ) from None
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -52,11 +55,16 @@ class Warehouse:
         return row[0] if row else None
 
     def has(self, schema: str, table: str) -> bool:
-        return bool(self.scalar(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table]))
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            )
+        )
 
     def require(self, schema: str, table: str) -> None:
         if not self.has(schema, table):
-            raise CliError(f"the warehouse {self.path} has no {schema}.{table}",
-                           fix="build the models first (`dbt build`, or `make demo`)")
+            raise CliError(
+                f"the warehouse {self.path} has no {schema}.{table}",
+                fix="build the models first (`dbt build`, or `make demo`)",
+            )

@@ -15,15 +15,40 @@ with the token in env ``TIKTOK_EVENTS_API_TOKEN``.
 """
 
 from .batching import PayloadError
-from .client import (AUTH_ADVICE, EventsApiAuthError, EventsApiClient, EventsApiRequestError,
-                     EventsApiUnavailableError, ForwardingError, RetryPolicy)
+from .client import (
+    AUTH_ADVICE,
+    EventsApiAuthError,
+    EventsApiClient,
+    EventsApiRequestError,
+    EventsApiUnavailableError,
+    ForwardingError,
+    RetryPolicy,
+)
 from .forwarder import Forwarder, ForwarderConfig, ForwardingSummary, forward_events
 from .ledger import DRY_RUN_TABLE, LEDGER_TABLE, DeliveryLedger
 from .payload import build_event, build_events, encode_body, hash_email, hash_external_id, hash_identifier, hash_phone
 
 __all__ = [
-    "AUTH_ADVICE", "DRY_RUN_TABLE", "LEDGER_TABLE", "DeliveryLedger", "EventsApiAuthError", "EventsApiClient",
-    "EventsApiRequestError", "EventsApiUnavailableError", "Forwarder", "ForwarderConfig", "ForwardingError",
-    "ForwardingSummary", "PayloadError", "RetryPolicy", "build_event", "build_events", "encode_body", "forward_events",
-    "hash_email", "hash_external_id", "hash_identifier", "hash_phone",
+    "AUTH_ADVICE",
+    "DRY_RUN_TABLE",
+    "LEDGER_TABLE",
+    "DeliveryLedger",
+    "EventsApiAuthError",
+    "EventsApiClient",
+    "EventsApiRequestError",
+    "EventsApiUnavailableError",
+    "Forwarder",
+    "ForwarderConfig",
+    "ForwardingError",
+    "ForwardingSummary",
+    "PayloadError",
+    "RetryPolicy",
+    "build_event",
+    "build_events",
+    "encode_body",
+    "forward_events",
+    "hash_email",
+    "hash_external_id",
+    "hash_identifier",
+    "hash_phone",
 ]

@@ -27,28 +27,48 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--max-events", type=int, default=None)
     p.add_argument("--test-event-code", default=None)
-    p.add_argument("--fold-every-batches", type=int, default=ForwarderConfig.fold_every_batches,
-                   help="fold the ledger journal into the ledger table this often (and at the end)")
-    p.add_argument("--build-inline", action="store_true",
-                   help="build payloads on the main thread (default: the next batch's on a thread while one is posted)")
+    p.add_argument(
+        "--fold-every-batches",
+        type=int,
+        default=ForwarderConfig.fold_every_batches,
+        help="fold the ledger journal into the ledger table this often (and at the end)",
+    )
+    p.add_argument(
+        "--build-inline",
+        action="store_true",
+        help="build payloads on the main thread (default: the next batch's on a thread while one is posted)",
+    )
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--max-attempts", type=int, default=8)
     p.add_argument("--base-delay", type=float, default=0.5)
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not args.dry_run and not args.base_url:
         p.error("--base-url is required unless --dry-run")
-    config = ForwarderConfig(queue_table=args.queue_table, queue_schema=args.queue_schema,
-                             ledger_schema=args.ledger_schema, batch_size=args.batch_size, dry_run=args.dry_run,
-                             test_event_code=args.test_event_code, max_events=args.max_events,
-                             fold_every_batches=args.fold_every_batches,
-                             build_in_background=not args.build_inline)
+    config = ForwarderConfig(
+        queue_table=args.queue_table,
+        queue_schema=args.queue_schema,
+        ledger_schema=args.ledger_schema,
+        batch_size=args.batch_size,
+        dry_run=args.dry_run,
+        test_event_code=args.test_event_code,
+        max_events=args.max_events,
+        fold_every_batches=args.fold_every_batches,
+        build_in_background=not args.build_inline,
+    )
     retry = RetryPolicy(max_attempts=args.max_attempts, base_delay=args.base_delay)
     try:
-        summary = forward_events(args.warehouse, base_url=args.base_url, token=events_api_token(),
-                                 config=config, retry=retry, timeout=args.timeout)
+        summary = forward_events(
+            args.warehouse,
+            base_url=args.base_url,
+            token=events_api_token(),
+            config=config,
+            retry=retry,
+            timeout=args.timeout,
+        )
     except EventsApiAuthError as exc:
         print(str(exc), file=sys.stderr)
         if exc.summary is not None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -21,8 +22,18 @@ from .payload import build_events, encode_body
 
 DEFAULT_TEST_EVENT_CODE = "SIGNAL_CAMPAIGNS_TEST"
 # queue columns in build_events' argument order
-EVENT_COLUMNS = ("tiktok_event", "event_time", "event_id", "ttclid", "ip", "user_agent", "external_id_source",
-                 "value", "currency", "page_url")
+EVENT_COLUMNS = (
+    "tiktok_event",
+    "event_time",
+    "event_id",
+    "ttclid",
+    "ip",
+    "user_agent",
+    "external_id_source",
+    "value",
+    "currency",
+    "page_url",
+)
 
 
 class PayloadError(ForwardingError):
@@ -30,10 +41,12 @@ class PayloadError(ForwardingError):
 
     def __init__(self, event_id: str, pixel_code: str, cause: Exception) -> None:
         self.event_id = event_id
-        super().__init__(f"events_to_forward row event_id={event_id!r} (pixel {pixel_code}) cannot be turned into an "
-                         f"Events API payload ({type(cause).__name__}: {cause}); fix or exclude it in the "
-                         "events_to_forward model. Its batch and the events after it stay pending; the batches "
-                         "before it were sent.")
+        super().__init__(
+            f"events_to_forward row event_id={event_id!r} (pixel {pixel_code}) cannot be turned into an "
+            f"Events API payload ({type(cause).__name__}: {cause}); fix or exclude it in the "
+            "events_to_forward model. Its batch and the events after it stay pending; the batches "
+            "before it were sent."
+        )
 
 
 @dataclasses.dataclass
@@ -51,7 +64,7 @@ class Batch:
     body: bytes = dataclasses.field(default=b"", repr=False)  # the whole batch's request body
     build_seconds: float = 0.0
 
-    def build(self, partner_name: str | None = None) -> "Batch":
+    def build(self, partner_name: str | None = None) -> Batch:
         """Fill ``events`` and ``body`` (idempotent); returns the batch."""
         if not self.body:
             started = time.perf_counter()
@@ -60,10 +73,10 @@ class Batch:
             self.build_seconds = time.perf_counter() - started
         return self
 
-    def build_events(self) -> "Batch":
+    def build_events(self) -> Batch:
         """Fill ``events`` only (the dry run needs no request body); returns the batch."""
         try:
-            self.events = build_events(*(self.columns[name][self.lo:self.hi] for name in EVENT_COLUMNS))
+            self.events = build_events(*(self.columns[name][self.lo : self.hi] for name in EVENT_COLUMNS))
         except (TypeError, ValueError) as exc:
             raise self._payload_error(exc) from exc
         return self
@@ -79,12 +92,14 @@ class Batch:
 
     def encode(self, lo: int, hi: int, partner_name: str | None = None) -> bytes:
         """The request body for ``events[lo:hi]`` (bisection of a 40002)."""
-        return encode_body(self.pixel_code, self.events[lo:hi], test_event_code=self.test_event_code,
-                           partner_name=partner_name)
+        return encode_body(
+            self.pixel_code, self.events[lo:hi], test_event_code=self.test_event_code, partner_name=partner_name
+        )
 
 
-def plan_batches(rows: pa.Table, *, run_id: str, batch_size: int, chunk_rows: int,
-                 test_event_code: str | None = None) -> Iterator[Batch]:
+def plan_batches(
+    rows: pa.Table, *, run_id: str, batch_size: int, chunk_rows: int, test_event_code: str | None = None
+) -> Iterator[Batch]:
     """Batches of one pixel each, <= ``batch_size`` events, in ``rows``' order; a test event
     (``is_test``) alone, with its own ``test_event_code``, else ``test_event_code``, else
     :data:`DEFAULT_TEST_EVENT_CODE`. Rows are converted to Python ``chunk_rows`` at a time."""
@@ -120,8 +135,9 @@ class PayloadPipeline:
     def __init__(self, batches: Iterable[Batch], partner_name: str | None = None, *, background: bool = True) -> None:
         self._batches = iter(batches)
         self._partner_name = partner_name
-        self._pool = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="forwarding-payloads")
-                      if background else None)
+        self._pool = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="forwarding-payloads") if background else None
+        )
         self._next: Batch | concurrent.futures.Future[Batch] | None = None
         self._started = False
 
@@ -150,7 +166,7 @@ class PayloadPipeline:
                 self._next.cancel()
             self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> "PayloadPipeline":
+    def __enter__(self) -> PayloadPipeline:
         return self
 
     def __exit__(self, *exc: Any) -> None:

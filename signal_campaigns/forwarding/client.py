@@ -20,7 +20,8 @@ import dataclasses
 import logging
 import random
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -61,8 +62,10 @@ class EventsApiUnavailableError(ForwardingError):
     def __init__(self, reason: str, attempts: int) -> None:
         self.reason = reason
         self.attempts = attempts
-        super().__init__(f"Events API still failing after {attempts} attempts (last: {reason}); "
-                         "events stay pending and are retried on the next run.")
+        super().__init__(
+            f"Events API still failing after {attempts} attempts (last: {reason}); "
+            "events stay pending and are retried on the next run."
+        )
 
 
 class EventsApiRequestError(ForwardingError):
@@ -151,7 +154,7 @@ class EventsApiClient:
         if self._own_http:
             self._http.close()
 
-    def __enter__(self) -> "EventsApiClient":
+    def __enter__(self) -> EventsApiClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -213,6 +216,12 @@ class EventsApiClient:
             if attempt >= self.retry.max_attempts:
                 raise EventsApiUnavailableError(ans.reason, attempt)
             delay = self.retry.delay(attempt, self._rng)
-            log.warning("Events API %s (%s); retry %d/%d in %.2fs", ans.reason, ans.message, attempt,
-                        self.retry.max_attempts - 1, delay)
+            log.warning(
+                "Events API %s (%s); retry %d/%d in %.2fs",
+                ans.reason,
+                ans.message,
+                attempt,
+                self.retry.max_attempts - 1,
+                delay,
+            )
             self._sleep(delay)

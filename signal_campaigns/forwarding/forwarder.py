@@ -36,16 +36,23 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import orjson
 import pyarrow as pa
 
 from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
-from .client import (EventsApiAuthError, EventsApiClient, EventsApiRequestError, EventsApiUnavailableError,
-                     ForwardingError, RetryPolicy)
+from .client import (
+    EventsApiAuthError,
+    EventsApiClient,
+    EventsApiRequestError,
+    EventsApiUnavailableError,
+    ForwardingError,
+    RetryPolicy,
+)
 from .ledger import DeliveryLedger, DryRunTable, Outcome, qualified
 from .payload import MAX_BATCH_EVENTS
 
@@ -62,8 +69,18 @@ def events_api_token() -> str:
     import dlt
 
     return os.environ.get(TOKEN_ENV) or dlt.secrets.get(TOKEN_SECRET_KEY, str) or ""
-__all__ = ["DEFAULT_TEST_EVENT_CODE", "TOKEN_ENV", "TOKEN_SECRET_KEY", "events_api_token", "Forwarder", "ForwarderConfig", "ForwardingSummary",
-           "forward_events"]
+
+
+__all__ = [
+    "DEFAULT_TEST_EVENT_CODE",
+    "TOKEN_ENV",
+    "TOKEN_SECRET_KEY",
+    "Forwarder",
+    "ForwarderConfig",
+    "ForwardingSummary",
+    "events_api_token",
+    "forward_events",
+]
 
 
 @dataclasses.dataclass
@@ -141,9 +158,14 @@ class _PhaseTimer:
 
 
 def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
-    rows = [r[0] for r in conn.execute(
-        "SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = ? "
-        "AND table_catalog = current_database()", [table]).fetchall()]
+    rows = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = ? "
+            "AND table_catalog = current_database()",
+            [table],
+        ).fetchall()
+    ]
     if not rows:
         raise ForwardingError(f"the forwarding queue {table!r} is not in the warehouse (build the dbt marts first)")
     if "main" in rows:
@@ -156,8 +178,9 @@ def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
 class Forwarder:
     """One forwarding pass over an open DuckDB connection. ``client`` may be ``None`` for a dry run."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, client: EventsApiClient | None,
-                 config: ForwarderConfig | None = None) -> None:
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, client: EventsApiClient | None, config: ForwarderConfig | None = None
+    ) -> None:
         self.conn = conn
         self.client = client
         self.config = config or ForwarderConfig()
@@ -172,8 +195,13 @@ class Forwarder:
     def _batches(self, rows: pa.Table) -> Iterator[Batch]:
         """The batches of ``rows``, payloads not built yet (see :mod:`.batching`)."""
         cfg = self.config
-        return plan_batches(rows, run_id=self.run_id, batch_size=cfg.batch_size, chunk_rows=cfg.chunk_rows,
-                            test_event_code=cfg.test_event_code)
+        return plan_batches(
+            rows,
+            run_id=self.run_id,
+            batch_size=cfg.batch_size,
+            chunk_rows=cfg.chunk_rows,
+            test_event_code=cfg.test_event_code,
+        )
 
     # --- delivery --------------------------------------------------------------------------------
     def _deliver(self, batch: Batch, summary: ForwardingSummary) -> Outcome:
@@ -199,10 +227,15 @@ class Forwarder:
                 if first and result.kind == "ok":  # the common case: no per-event work
                     if result.code:
                         summary.partial_success_batches += 1
-                        log.warning("batch %s: partial success %s (%s); counted as sent", batch.batch_id,
-                                    result.code, result.message)
-                    return Outcome.uniform(bid, batch.event_ids, "sent", result.code, result.message or None,
-                                           result.attempts)
+                        log.warning(
+                            "batch %s: partial success %s (%s); counted as sent",
+                            batch.batch_id,
+                            result.code,
+                            result.message,
+                        )
+                    return Outcome.uniform(
+                        bid, batch.event_ids, "sent", result.code, result.message or None, result.attempts
+                    )
                 if first:
                     status, codes, messages, attempts = ["pending"] * n, [None] * n, [None] * n, [0] * n
                     first = False
@@ -273,8 +306,11 @@ class Forwarder:
         ledger.ensure()
         summary.recovered_in_flight = ledger.recover()
         if summary.recovered_in_flight:
-            log.warning("%d in-flight events from an interrupted run are pending again (resent; TikTok "
-                        "deduplicates them by event_id)", summary.recovered_in_flight)
+            log.warning(
+                "%d in-flight events from an interrupted run are pending again (resent; TikTok "
+                "deduplicates them by event_id)",
+                summary.recovered_in_flight,
+            )
         summary.enqueued = ledger.enqueue(self.queue_fqn)
         rows = ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events)
         total = rows.num_rows
@@ -315,7 +351,7 @@ class Forwarder:
         except BaseException:  # a stopping error's outcome is recorded too; the original error wins
             try:
                 self._record_and_fold(previous, timer)
-            except Exception:  # noqa: BLE001 - recovery folds on the next run
+            except Exception:
                 log.exception("could not record the last outcome / fold the ledger journal; the next run will")
             raise
         self._record_and_fold(previous, timer)
@@ -324,8 +360,14 @@ class Forwarder:
     def _log_progress(summary: ForwardingSummary, total: int, started: float) -> None:
         done = summary.sent + summary.dead
         rate = done / max(1e-9, time.perf_counter() - started)
-        log.info("forwarded %d/%d events (%d dead), %d batches, %.0f events/s", done, total, summary.dead,
-                 summary.batches, rate)
+        log.info(
+            "forwarded %d/%d events (%d dead), %d batches, %.0f events/s",
+            done,
+            total,
+            summary.dead,
+            summary.batches,
+            rate,
+        )
 
     def _record_and_fold(self, previous: Outcome | None, timer: _PhaseTimer) -> None:
         """Journal the last outcome, then fold the journal (call with no batch in flight)."""
@@ -365,8 +407,12 @@ class Forwarder:
             if len(buf["e"]) >= cfg.chunk_rows:
                 self._flush_dry(buf, summary)
         self._flush_dry(buf, summary)
-        log.info("dry run: %d payloads in %d batches written to %s", summary.dry_run_payloads, summary.batches,
-                 self.dry_table.fqn)
+        log.info(
+            "dry run: %d payloads in %d batches written to %s",
+            summary.dry_run_payloads,
+            summary.batches,
+            self.dry_table.fqn,
+        )
 
     def _flush_dry(self, buf: dict[str, list], summary: ForwardingSummary) -> None:
         self.dry_table.write(buf["b"], buf["p"], buf["e"], buf["t"], buf["j"])

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -53,11 +54,33 @@ DRY_RUN_TABLE = "event_payloads_dry_run"
 STATUSES = ("pending", "in_flight", "sent", "dead")
 
 # queue columns the forwarder reads (events_to_forward); is_test / test_event_code are optional
-QUEUE_COLUMNS = ("event_id", "pixel_code", "tiktok_event", "event_time", "ttclid", "ip", "user_agent",
-                 "external_id_source", "value", "currency", "page_url")
+QUEUE_COLUMNS = (
+    "event_id",
+    "pixel_code",
+    "tiktok_event",
+    "event_time",
+    "ttclid",
+    "ip",
+    "user_agent",
+    "external_id_source",
+    "value",
+    "currency",
+    "page_url",
+)
 
-LEDGER_COLUMNS = ("event_id", "pixel_code", "tiktok_event", "status", "attempts", "last_code", "last_message",
-                  "batch_id", "first_attempt_at", "sent_at", "updated_at")
+LEDGER_COLUMNS = (
+    "event_id",
+    "pixel_code",
+    "tiktok_event",
+    "status",
+    "attempts",
+    "last_code",
+    "last_message",
+    "batch_id",
+    "first_attempt_at",
+    "sent_at",
+    "updated_at",
+)
 
 
 def quote_ident(name: str) -> str:
@@ -69,7 +92,7 @@ def qualified(schema: str | None, table: str) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 _ID_SEPARATOR = "\x1f"  # ASCII unit separator
@@ -99,8 +122,9 @@ class Outcome:
     attempts: list[int]
 
     @classmethod
-    def uniform(cls, batch_id: str, event_ids: Sequence[str], status: str, code: int | None,
-                message: str | None, attempts: int) -> "Outcome":
+    def uniform(
+        cls, batch_id: str, event_ids: Sequence[str], status: str, code: int | None, message: str | None, attempts: int
+    ) -> Outcome:
         n = len(event_ids)
         return cls(batch_id, list(event_ids), [status] * n, [code] * n, [message] * n, [attempts] * n)
 
@@ -169,7 +193,9 @@ class DeliveryLedger:
     def _table_type(self, name: str) -> str | None:
         rows = self.conn.execute(
             "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ? "
-            "AND table_catalog = current_database()", [self.schema, name]).fetchall()
+            "AND table_catalog = current_database()",
+            [self.schema, name],
+        ).fetchall()
         return rows[0][0] if rows else None
 
     def exists(self) -> bool:
@@ -223,7 +249,7 @@ class DeliveryLedger:
         assignments = ", ".join(f"{c} = m.{c}" for c in LEDGER_COLUMNS[3:])
         self.conn.execute(f"""
             UPDATE {self.folded_fqn} SET {assignments}
-            FROM ({self._merged_sql('INNER')}) m
+            FROM ({self._merged_sql("INNER")}) m
             WHERE {self.folded_fqn}.event_id = m.event_id""")
         self.conn.execute(f"DELETE FROM {self.journal_fqn}")
         return int(entries)
@@ -254,21 +280,29 @@ class DeliveryLedger:
 
         def work() -> int:
             self._fold_in_transaction()
-            return int(self.conn.execute(
-                f"UPDATE {self.folded_fqn} SET status = 'pending', updated_at = ? WHERE status = 'in_flight'",
-                [_now()]).fetchall()[0][0])
+            return int(
+                self.conn.execute(
+                    f"UPDATE {self.folded_fqn} SET status = 'pending', updated_at = ? WHERE status = 'in_flight'",
+                    [_now()],
+                ).fetchall()[0][0]
+            )
 
         return self._in_transaction(work)
 
     def enqueue(self, queue_fqn: str) -> int:
         """Insert every queue row that has no ledger row yet as ``pending``; returns how many."""
-        return int(self.conn.execute(f"""
+        return int(
+            self.conn.execute(
+                f"""
             INSERT INTO {self.folded_fqn} (event_id, pixel_code, tiktok_event, status, attempts, updated_at)
             SELECT q.event_id, any_value(q.pixel_code), any_value(q.tiktok_event), 'pending', 0, ?
             FROM {queue_fqn} q
             WHERE q.event_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
-            GROUP BY q.event_id""", [_now()]).fetchall()[0][0])
+            GROUP BY q.event_id""",
+                [_now()],
+            ).fetchall()[0][0]
+        )
 
     def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None, anti_join: bool = False) -> pa.Table:
         """The queue rows to send, ordered by pixel, test flag and time, with typed columns.
@@ -292,8 +326,10 @@ class DeliveryLedger:
         if anti_join:
             where = ""
             if self.exists():
-                where = (f" WHERE NOT EXISTS (SELECT 1 FROM {self.fqn} l WHERE l.event_id = q.event_id"
-                         " AND l.status IN ('sent', 'dead'))")
+                where = (
+                    f" WHERE NOT EXISTS (SELECT 1 FROM {self.fqn} l WHERE l.event_id = q.event_id"
+                    " AND l.status IN ('sent', 'dead'))"
+                )
             sql = select + where
         else:
             sql = select + f" JOIN {self.folded_fqn} l ON l.event_id = q.event_id WHERE l.status = 'pending'"
@@ -310,8 +346,14 @@ class DeliveryLedger:
         values: list[str] = []
         now = _now()
 
-        def add(batch_id: str, state: str, ids: Sequence[str] | None, code: int | None, message: str | None,
-                attempts: int | None) -> None:
+        def add(
+            batch_id: str,
+            state: str,
+            ids: Sequence[str] | None,
+            code: int | None,
+            message: str | None,
+            attempts: int | None,
+        ) -> None:
             ids_sql, ids_param = _id_list_param(ids)
             values.append(f"(?, ?, ?, {ids_sql}, ?::INTEGER, ?::VARCHAR, ?::INTEGER, ?::TIMESTAMPTZ)")
             params.extend((self._next_entry, batch_id, state, ids_param, code, message, attempts, now))
@@ -328,7 +370,7 @@ class DeliveryLedger:
     # --- read ------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         """Rows per status (all four statuses present), journal included."""
-        out = {s: 0 for s in STATUSES}
+        out = dict.fromkeys(STATUSES, 0)
         for status, n in self.conn.execute(f"SELECT status, count(*) FROM {self.fqn} GROUP BY status").fetchall():
             out[status] = int(n)
         return out
@@ -359,22 +401,33 @@ class DryRunTable:
             except duckdb.Error:
                 continue
 
-    def write(self, batch_ids: list[str], pixel_codes: list[str], event_ids: list[str],
-              test_codes: list[str | None], payloads: list[str]) -> None:
+    def write(
+        self,
+        batch_ids: list[str],
+        pixel_codes: list[str],
+        event_ids: list[str],
+        test_codes: list[str | None],
+        payloads: list[str],
+    ) -> None:
         if not event_ids:
             return
-        table = pa.table({
-            "batch_id": pa.array(batch_ids, pa.string()),
-            "pixel_code": pa.array(pixel_codes, pa.string()),
-            "event_id": pa.array(event_ids, pa.string()),
-            "test_event_code": pa.array(test_codes, pa.string()),
-            "payload": pa.array(payloads, pa.string()),
-        })
+        table = pa.table(
+            {
+                "batch_id": pa.array(batch_ids, pa.string()),
+                "pixel_code": pa.array(pixel_codes, pa.string()),
+                "event_id": pa.array(event_ids, pa.string()),
+                "test_event_code": pa.array(test_codes, pa.string()),
+                "payload": pa.array(payloads, pa.string()),
+            }
+        )
         self.conn.register("_fwd_dry", table)
         try:
-            self.conn.execute(f"""INSERT INTO {self.fqn} (batch_id, pixel_code, event_id, test_event_code, payload,
+            self.conn.execute(
+                f"""INSERT INTO {self.fqn} (batch_id, pixel_code, event_id, test_event_code, payload,
                                   created_at)
                                   SELECT batch_id, pixel_code, event_id, test_event_code, payload, ?::TIMESTAMPTZ
-                                  FROM _fwd_dry""", [_now()])
+                                  FROM _fwd_dry""",
+                [_now()],
+            )
         finally:
             self.conn.unregister("_fwd_dry")

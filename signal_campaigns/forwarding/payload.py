@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import orjson
 
@@ -90,9 +91,16 @@ def _number(value: Any) -> float | int | None:
 def build_event(row: Mapping[str, Any]) -> dict[str, Any]:
     """One ``data[]`` item from one queue row (keys as in ``events_to_forward``)."""
     return build_events(
-        [row.get("tiktok_event")], [row.get("event_time")], [row.get("event_id")], [row.get("ttclid")],
-        [row.get("ip")], [row.get("user_agent")], [row.get("external_id_source")], [row.get("value")],
-        [row.get("currency")], [row.get("page_url")],
+        [row.get("tiktok_event")],
+        [row.get("event_time")],
+        [row.get("event_id")],
+        [row.get("ttclid")],
+        [row.get("ip")],
+        [row.get("user_agent")],
+        [row.get("external_id_source")],
+        [row.get("value")],
+        [row.get("currency")],
+        [row.get("page_url")],
     )[0]
 
 
@@ -135,8 +143,12 @@ def build_events(
             ext = ext.strip()
             if ext:
                 user["external_id"] = ext.lower() if hx(ext) is not None else sha(ext.encode("utf-8")).hexdigest()
-        ev: dict[str, Any] = {"event": name, "event_time": t,
-                              "event_id": eid if type(eid) is str else str(eid), "user": user}
+        ev: dict[str, Any] = {
+            "event": name,
+            "event_time": t,
+            "event_id": eid if type(eid) is str else str(eid),
+            "user": user,
+        }
         if val is not None or cur is not None:
             props: dict[str, Any] = {}
             if val is not None:
@@ -154,8 +166,13 @@ def build_events(
     return out
 
 
-def build_body(pixel_code: str, events: Iterable[dict[str, Any]], *, test_event_code: str | None = None,
-               partner_name: str | None = None) -> dict[str, Any]:
+def build_body(
+    pixel_code: str,
+    events: Iterable[dict[str, Any]],
+    *,
+    test_event_code: str | None = None,
+    partner_name: str | None = None,
+) -> dict[str, Any]:
     """The request body for one pixel (``events`` must hold 1..1,000 items)."""
     body: dict[str, Any] = {"event_source": EVENT_SOURCE, "event_source_id": pixel_code}
     if test_event_code:
@@ -166,10 +183,16 @@ def build_body(pixel_code: str, events: Iterable[dict[str, Any]], *, test_event_
     return body
 
 
-def encode_body(pixel_code: str, events: Sequence[dict[str, Any]], *, test_event_code: str | None = None,
-                partner_name: str | None = None) -> bytes:
+def encode_body(
+    pixel_code: str,
+    events: Sequence[dict[str, Any]],
+    *,
+    test_event_code: str | None = None,
+    partner_name: str | None = None,
+) -> bytes:
     """JSON bytes of :func:`build_body` (orjson)."""
     if not 1 <= len(events) <= MAX_BATCH_EVENTS:
         raise ValueError(f"a request holds 1..{MAX_BATCH_EVENTS} events, got {len(events)}")
-    return orjson.dumps(build_body(pixel_code, list(events), test_event_code=test_event_code,
-                                   partner_name=partner_name))
+    return orjson.dumps(
+        build_body(pixel_code, list(events), test_event_code=test_event_code, partner_name=partner_name)
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
@@ -16,17 +16,30 @@ from .ledger import qualified, quote_ident
 EVENTS = ("Purchase", "Download", "CompleteRegistration", "StartTrial", "Subscribe")
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
 
-QUEUE_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("advertiser_id", pa.string()), ("pixel_code", pa.string()),
-    ("tiktok_event", pa.string()), ("event_time", pa.int64()), ("occurred_at", pa.timestamp("us", tz="UTC")),
-    ("ttclid", pa.string()), ("ip", pa.string()), ("user_agent", pa.string()),
-    ("external_id_source", pa.string()), ("value", pa.decimal128(18, 6)), ("currency", pa.string()),
-    ("page_url", pa.string()), ("is_test", pa.bool_()), ("event_source", pa.string()),
-])
+QUEUE_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("advertiser_id", pa.string()),
+        ("pixel_code", pa.string()),
+        ("tiktok_event", pa.string()),
+        ("event_time", pa.int64()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("ttclid", pa.string()),
+        ("ip", pa.string()),
+        ("user_agent", pa.string()),
+        ("external_id_source", pa.string()),
+        ("value", pa.decimal128(18, 6)),
+        ("currency", pa.string()),
+        ("page_url", pa.string()),
+        ("is_test", pa.bool_()),
+        ("event_source", pa.string()),
+    ]
+)
 
 
-def synthetic_queue(n: int, pixel_codes: Sequence[str], anchor: dt.datetime, *, seed: int = 1,
-                    prefix: str = "evt") -> pa.Table:
+def synthetic_queue(
+    n: int, pixel_codes: Sequence[str], anchor: dt.datetime, *, seed: int = 1, prefix: str = "evt"
+) -> pa.Table:
     """``n`` eligible events spread over ``pixel_codes``, occurred within 6 days before ``anchor``.
     Every 7th user id is pre-hashed (upper-case hex), every 11th missing."""
     from decimal import Decimal
@@ -49,7 +62,7 @@ def synthetic_queue(n: int, pixel_codes: Sequence[str], anchor: dt.datetime, *, 
         cols["pixel_code"].append(pixel_codes[i % len(pixel_codes)])
         cols["tiktok_event"].append(name)
         cols["event_time"].append(t)
-        cols["occurred_at"].append(dt.datetime.fromtimestamp(t, dt.timezone.utc))
+        cols["occurred_at"].append(dt.datetime.fromtimestamp(t, dt.UTC))
         cols["ttclid"].append(f"E.C.P.{i:012d}")
         cols["ip"].append(f"203.0.{(i >> 8) & 255}.{i & 255}")
         cols["user_agent"].append(UA)
@@ -62,8 +75,9 @@ def synthetic_queue(n: int, pixel_codes: Sequence[str], anchor: dt.datetime, *, 
     return pa.table(cols, schema=QUEUE_SCHEMA)
 
 
-def create_queue(conn: duckdb.DuckDBPyConnection, rows: pa.Table, table: str = "events_to_forward",
-                 schema: str = "main") -> None:
+def create_queue(
+    conn: duckdb.DuckDBPyConnection, rows: pa.Table, table: str = "events_to_forward", schema: str = "main"
+) -> None:
     """Create (or replace) ``schema.table`` holding ``rows``."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     conn.register("_rows", rows)

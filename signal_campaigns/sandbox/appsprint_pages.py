@@ -70,8 +70,8 @@ class BadRequest(ValueError):
 def to_ms(value: dt.datetime) -> int:
     """Milliseconds since the epoch, floored (a datetime's microseconds never round up)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
+    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
@@ -93,7 +93,7 @@ def parse_timestamp(text: str, *, name: str = "updated_since") -> int:
             "invalid_parameter",
             f"{name}={text!r} is not an ISO-8601 timestamp; use e.g. 2026-06-15T12:00:00.000Z",
         ) from None
-    return to_ms(value.astimezone(dt.timezone.utc) if value.tzinfo else value)
+    return to_ms(value.astimezone(dt.UTC) if value.tzinfo else value)
 
 
 def _ms_array(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -218,7 +218,7 @@ class _Field:
 
     WIDTH = {"text": 3, "dict": 2, "generic": 2, "json": 2, "ts": 5, "ts_raw": 5}
 
-    def __init__(self, index: "ResourceIndex", column: str, kind: str, prefix: str, pieces: _Pieces) -> None:
+    def __init__(self, index: ResourceIndex, column: str, kind: str, prefix: str, pieces: _Pieces) -> None:
         self.column = column
         self.kind = kind
         col = index.table[column]
@@ -248,7 +248,7 @@ class _Field:
             self.object_mask = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
         self.width = self.WIDTH[kind]
 
-    def fill(self, page: _Page, at: int, rows: slice | np.ndarray, table: pa.Table, clock: "_Clockwork") -> None:
+    def fill(self, page: _Page, at: int, rows: slice | np.ndarray, table: pa.Table, clock: _Clockwork) -> None:
         m = page.matrix
         kind = self.kind
         if kind == "dict":
@@ -292,7 +292,7 @@ class _Field:
         m[:, at + 1] = np.where(valid, base + positions, self.null)
         m[:, at + 2] = np.where(valid, self.quote, self.empty)
 
-    def _fill_ts(self, page: _Page, at: int, rows, table: pa.Table, clock: "_Clockwork") -> None:
+    def _fill_ts(self, page: _Page, at: int, rows, table: pa.Table, clock: _Clockwork) -> None:
         m = page.matrix
         ms = self.ms[rows]
         nulls = self.nulls[rows] if self.nulls is not None else None
@@ -303,7 +303,7 @@ class _Field:
             texts = ["null" if t is None else f'"{t}"' for t in _ts_strings(table[self.column])]
             m[:, at] = self.prefix
             m[:, at + 1] = page.dynamic_texts(texts) + np.arange(page.n, dtype=np.int32)
-            m[:, at + 2: at + 5] = self.empty
+            m[:, at + 2 : at + 5] = self.empty
         else:
             days, rem = np.divmod(ms - clock.first_ms, DAY_MS)
             m[:, at] = self.prefix_quote
@@ -314,7 +314,7 @@ class _Field:
         if has_nulls:
             m[nulls, at] = self.prefix
             m[nulls, at + 1] = self.null
-            m[nulls, at + 2: at + 5] = self.empty
+            m[nulls, at + 2 : at + 5] = self.empty
         if len(self.raw_rows):  # planted bad timestamps: the raw string, as a JSON string
             if isinstance(rows, slice):
                 lo, hi = np.searchsorted(self.raw_rows, [rows.start, rows.stop])
@@ -326,7 +326,7 @@ class _Field:
                 base = page.dynamic_texts([orjson.dumps(r).decode() for r in raw])
                 m[local, at] = self.prefix
                 m[local, at + 1] = base + np.arange(len(local), dtype=np.int32)
-                m[local, at + 2: at + 5] = self.empty
+                m[local, at + 2 : at + 5] = self.empty
 
 
 def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray | None, list[str]]:
@@ -388,39 +388,84 @@ RESOURCES: dict[str, ResourceSpec] = {
     spec.name: spec
     for spec in (
         ResourceSpec(
-            "signal-links", "signal_links", "link_id", "id",
-            (("id", "link_id", "text"), ("name", "name", "text"), ("network", "network", "dict"),
-             ("url", "url", "text"), ("created_at", "created_at", "ts"), ("updated_at", "updated_at", "ts")),
+            "signal-links",
+            "signal_links",
+            "link_id",
+            "id",
+            (
+                ("id", "link_id", "text"),
+                ("name", "name", "text"),
+                ("network", "network", "dict"),
+                ("url", "url", "text"),
+                ("created_at", "created_at", "ts"),
+                ("updated_at", "updated_at", "ts"),
+            ),
         ),
         ResourceSpec(
-            "clicks", "clicks", "click_id", "click_id",
-            (("click_id", "click_id", "text"), ("link_id", "link_id", "dict"), ("clicked_at", "clicked_at", "ts"),
-             ("ttclid", "ttclid", "text"), ("campaign_id", "campaign_id", "dict"),
-             ("adgroup_id", "adgroup_id", "dict"), ("ad_id", "ad_id", "dict"), ("placement", "placement", "dict"),
-             ("ip", "ip", "text"), ("user_agent", "user_agent", "dict"), ("os", "os", "dict"),
-             ("updated_at", "updated_at", "ts")),
+            "clicks",
+            "clicks",
+            "click_id",
+            "click_id",
+            (
+                ("click_id", "click_id", "text"),
+                ("link_id", "link_id", "dict"),
+                ("clicked_at", "clicked_at", "ts"),
+                ("ttclid", "ttclid", "text"),
+                ("campaign_id", "campaign_id", "dict"),
+                ("adgroup_id", "adgroup_id", "dict"),
+                ("ad_id", "ad_id", "dict"),
+                ("placement", "placement", "dict"),
+                ("ip", "ip", "text"),
+                ("user_agent", "user_agent", "dict"),
+                ("os", "os", "dict"),
+                ("updated_at", "updated_at", "ts"),
+            ),
         ),
         ResourceSpec(
-            "installs", "installs", "appsprint_id", "appsprint_id",
-            (("appsprint_id", "appsprint_id", "text"), ("installed_at", "installed_at", "ts"),
-             ("platform", "platform", "dict"), ("app_version", "app_version", "dict"),
-             ("country", "country", "dict"), ("ip", "ip", "text"), ("user_agent", "user_agent", "dict"),
-             ("attribution.status", "attribution_status", "dict"),
-             ("attribution.network", "attribution_network", "dict"),
-             ("attribution.match_type", "match_type", "dict"), ("attribution.confidence", "confidence", "dict"),
-             ("attribution.link_id", "link_id", "dict"), ("attribution.click_id", "click_id", "text"),
-             ("updated_at", "updated_at", "ts")),
+            "installs",
+            "installs",
+            "appsprint_id",
+            "appsprint_id",
+            (
+                ("appsprint_id", "appsprint_id", "text"),
+                ("installed_at", "installed_at", "ts"),
+                ("platform", "platform", "dict"),
+                ("app_version", "app_version", "dict"),
+                ("country", "country", "dict"),
+                ("ip", "ip", "text"),
+                ("user_agent", "user_agent", "dict"),
+                ("attribution.status", "attribution_status", "dict"),
+                ("attribution.network", "attribution_network", "dict"),
+                ("attribution.match_type", "match_type", "dict"),
+                ("attribution.confidence", "confidence", "dict"),
+                ("attribution.link_id", "link_id", "dict"),
+                ("attribution.click_id", "click_id", "text"),
+                ("updated_at", "updated_at", "ts"),
+            ),
             superseded=True,
         ),
         ResourceSpec(
-            "events", "events", "event_id", "event_id",
-            (("event_id", "event_id", "text"), ("appsprint_id", "appsprint_id", "text"),
-             ("event_type", "event_type", "dict"), ("event_name", "event_name", "dict"),
-             ("occurred_at", "occurred_at", "ts_raw"), ("received_at", "received_at", "ts"),
-             ("revenue", "revenue", "dict"), ("currency", "currency", "dict"), ("source", "source", "dict"),
-             ("environment", "environment", "dict"), ("ip", "ip", "text"), ("user_agent", "user_agent", "dict"),
-             ("customer_user_id", "customer_user_id", "text"), ("parameters", "parameters", "json"),
-             ("updated_at", "updated_at", "ts")),
+            "events",
+            "events",
+            "event_id",
+            "event_id",
+            (
+                ("event_id", "event_id", "text"),
+                ("appsprint_id", "appsprint_id", "text"),
+                ("event_type", "event_type", "dict"),
+                ("event_name", "event_name", "dict"),
+                ("occurred_at", "occurred_at", "ts_raw"),
+                ("received_at", "received_at", "ts"),
+                ("revenue", "revenue", "dict"),
+                ("currency", "currency", "dict"),
+                ("source", "source", "dict"),
+                ("environment", "environment", "dict"),
+                ("ip", "ip", "text"),
+                ("user_agent", "user_agent", "dict"),
+                ("customer_user_id", "customer_user_id", "text"),
+                ("parameters", "parameters", "json"),
+                ("updated_at", "updated_at", "ts"),
+            ),
         ),
     )
 }
@@ -466,11 +511,10 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
     @classmethod
-    def decode(cls, text: str, resource: str) -> "Cursor":
+    def decode(cls, text: str, resource: str) -> Cursor:
         bad = BadRequest(
             "invalid_cursor",
-            "cursor is not one this API issued; pass meta.next_cursor back unchanged, or restart "
-            "with updated_since",
+            "cursor is not one this API issued; pass meta.next_cursor back unchanged, or restart with updated_since",
         )
         try:
             padded = text + "=" * (-len(text) % 4)
@@ -519,8 +563,9 @@ def _sort_order(ms: np.ndarray, ids: pa.ChunkedArray) -> np.ndarray | None:
         return None
     step = np.diff(ms)
     if (step < 0).any():  # not sorted by time at all: a full sort
-        order = pc.sort_indices(pa.table({"ms": ms, "id": ids}),
-                                sort_keys=[("ms", "ascending"), ("id", "ascending")]).to_numpy()
+        order = pc.sort_indices(
+            pa.table({"ms": ms, "id": ids}), sort_keys=[("ms", "ascending"), ("id", "ascending")]
+        ).to_numpy()
         return None if bool((order == np.arange(n)).all()) else order.astype(np.int64)
     ties = np.flatnonzero(step == 0)
     if len(ties) == 0:
@@ -559,8 +604,10 @@ class ResourceIndex:
             sup = _ms_array(table["superseded_at"])[0]
             self.superseded_ms = sup if self.order is None else sup[self.order]  # logical order
         pieces = _Pieces()
-        self.fields = [_Field(self, column, kind, prefix, pieces)
-                       for (_, column, kind), prefix in zip(spec.fields, _field_prefixes(spec.fields))]
+        self.fields = [
+            _Field(self, column, kind, prefix, pieces)
+            for (_, column, kind), prefix in zip(spec.fields, _field_prefixes(spec.fields))
+        ]
         self.clockwork = _Clockwork([(f.ms, f.nulls) for f in self.fields if f.ms is not None], pieces)
         end = _row_end(spec.fields)
         self._row_sep, self._row_last = pieces.literal(end + ","), pieces.literal(end)
@@ -679,7 +726,7 @@ class ResourceIndex:
         """``[row,row,...]`` as JSON bytes."""
         gathered = self._gather(rows)
         data, offsets = _string_bytes(gathered)
-        return b"".join((b"[", data[int(offsets[0]):int(offsets[-1])], b"]"))
+        return b"".join((b"[", data[int(offsets[0]) : int(offsets[-1])], b"]"))
 
     def _row_texts(self, rows: slice | np.ndarray) -> list[str]:
         gathered = self._gather(rows)
@@ -693,8 +740,9 @@ class ResourceIndex:
         return self._row_texts(self._physical(slice(start, stop)))
 
     # --- one page ----------------------------------------------------------------------------
-    def select_page(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
-                    since_ms: int | None = None) -> "PageSelection":
+    def select_page(
+        self, *, clock_ms: int, limit: int, cursor: Cursor | None = None, since_ms: int | None = None
+    ) -> PageSelection:
         """Which rows one page holds: the rows visible at ``clock_ms`` after ``cursor`` -- or with
         updated_at > ``since_ms`` -- at most ``limit`` of them, in (updated_at, id) order, and the
         next cursor (None when no visible row follows). Rendering is separate (JSON or Arrow)."""
@@ -751,8 +799,9 @@ class ResourceIndex:
         next_cursor = Cursor(self.spec.name, last_key[0], last_key[1], position).encode() if more else None
         return PageSelection(world, world_taken, next_cursor, order)
 
-    def page_json(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
-                  since_ms: int | None = None) -> tuple[bytes, str | None]:
+    def page_json(
+        self, *, clock_ms: int, limit: int, cursor: Cursor | None = None, since_ms: int | None = None
+    ) -> tuple[bytes, str | None]:
         """(JSON array of the page's rows, next_cursor or None); see :meth:`select_page`."""
         sel = self.select_page(clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms)
         if sel.merged is None:
@@ -763,8 +812,9 @@ class ResourceIndex:
         texts = [world_texts[item] if src == 0 else item.json for src, item in sel.merged]
         return b"[" + ",".join(texts).encode() + b"]", sel.next_cursor
 
-    def page_arrow(self, *, clock_ms: int, limit: int, cursor: Cursor | None = None,
-                   since_ms: int | None = None) -> tuple[bytes, str | None]:
+    def page_arrow(
+        self, *, clock_ms: int, limit: int, cursor: Cursor | None = None, since_ms: int | None = None
+    ) -> tuple[bytes, str | None]:
         """(the page as an Arrow IPC stream in :func:`arrow_schema`, next_cursor or None): the
         same rows, order and cursor as :meth:`page_json`."""
         sel = self.select_page(clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms)
@@ -785,8 +835,9 @@ class ResourceIndex:
             table = schema.empty_table()
         if sel.merged is not None:
             extras = [item for src, item in sel.merged if src == 1]
-            extra_table = pa.Table.from_pylist([_arrow_row(self.spec, orjson.loads(e.json)) for e in extras],
-                                               schema=schema)
+            extra_table = pa.Table.from_pylist(
+                [_arrow_row(self.spec, orjson.loads(e.json)) for e in extras], schema=schema
+            )
             both = pa.concat_tables([table, extra_table])
             picks, k_extra = [], table.num_rows
             for src, item in sel.merged:
@@ -801,8 +852,11 @@ class ResourceIndex:
     def _served_texts(self) -> dict[str, pa.ChunkedArray]:
         """The ``ts_raw`` fields as served, rendered once for the whole table (on first use)."""
         if self._texts is None:
-            self._texts = {column: served_text_column(self.table, column)
-                           for _, column, kind in self.spec.fields if kind == "ts_raw"}
+            self._texts = {
+                column: served_text_column(self.table, column)
+                for _, column, kind in self.spec.fields
+                if kind == "ts_raw"
+            }
         return self._texts
 
     def state_key(self, clock_ms: int) -> tuple[int, int | None, int]:
@@ -814,7 +868,7 @@ class ResourceIndex:
     def _extras_after(self, after_key: tuple[int, str] | None, clock_ms: int, limit: int) -> list[ExtraRow]:
         lo = 0 if after_key is None else bisect.bisect_right(self._extra_keys, after_key)
         hi = bisect.bisect_right(self._extra_keys, (clock_ms, _MAX_ID))
-        return self.extras[lo:min(hi, lo + limit + 1)]
+        return self.extras[lo : min(hi, lo + limit + 1)]
 
 
 @dataclasses.dataclass
@@ -848,8 +902,8 @@ def _arrow_type(kind: str, world_type: pa.DataType) -> pa.DataType:
     return world_type
 
 
-@functools.lru_cache(maxsize=None)
-def arrow_schema(spec: "ResourceSpec") -> pa.Schema:
+@functools.cache
+def arrow_schema(spec: ResourceSpec) -> pa.Schema:
     """The Arrow schema of a page of ``spec`` (the order of the JSON fields)."""
     from .world import TABLE_SCHEMAS
 
@@ -870,7 +924,7 @@ def served_text_column(world: pa.Table, column: str) -> pa.ChunkedArray:
     return pc.coalesce(world[f"{column}_raw"], _ts_text(world[column]))
 
 
-def served_arrow(spec: "ResourceSpec", world: pa.Table, texts: dict[str, Any] | None = None) -> pa.Table:
+def served_arrow(spec: ResourceSpec, world: pa.Table, texts: dict[str, Any] | None = None) -> pa.Table:
     """World rows as served in Arrow (vectorised). ``texts``: the rows' ``ts_raw`` fields already
     rendered by :func:`served_text_column` (the index renders them once for the whole table)."""
     schema = arrow_schema(spec)
@@ -885,8 +939,9 @@ def served_arrow(spec: "ResourceSpec", world: pa.Table, texts: dict[str, Any] | 
         elif kind == "json":
             ok = pc.fill_null(pc.and_(pc.starts_with(col, "{"), pc.ends_with(col, "}")), True)
             if not pc.all(ok).as_py():  # text that is not an object: JSON-string encoded, like in JSON
-                col = pa.array([v if good else _json_text(v) for v, good in zip(col.to_pylist(), ok.to_pylist())],
-                               pa.string())
+                col = pa.array(
+                    [v if good else _json_text(v) for v, good in zip(col.to_pylist(), ok.to_pylist())], pa.string()
+                )
         parent, _, key = api_name.rpartition(".")
         if parent:
             nested.setdefault(parent, {})[key] = col
@@ -896,8 +951,9 @@ def served_arrow(spec: "ResourceSpec", world: pa.Table, texts: dict[str, Any] | 
     for field in schema:
         if field.name in nested:
             parts = nested[field.name]
-            arrays.append(pa.StructArray.from_arrays(
-                [_typed(parts[f.name], f.type) for f in field.type], fields=list(field.type)))
+            arrays.append(
+                pa.StructArray.from_arrays([_typed(parts[f.name], f.type) for f in field.type], fields=list(field.type))
+            )
         else:
             arrays.append(_typed(columns[field.name], field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -914,7 +970,7 @@ def _one_chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return col
 
 
-def _arrow_row(spec: "ResourceSpec", row: dict[str, Any]) -> dict[str, Any]:
+def _arrow_row(spec: ResourceSpec, row: dict[str, Any]) -> dict[str, Any]:
     """A live row (JSON-shaped dict) with its values typed for :func:`arrow_schema`."""
     out = dict(row)
     for api_name, _, kind in spec.fields:
@@ -962,12 +1018,25 @@ def build_indexes(world: World, app_id: str) -> dict[str, ResourceIndex]:
     if link_apps.null_count or pc.any(pc.not_equal(link_apps, app_id)).as_py():
         links = links.filter(pc.equal(links["app_id"], app_id))
         clicks = clicks.filter(pc.is_in(clicks["link_id"], value_set=links["link_id"].combine_chunks()))
-    tables = {"signal_links": links, "clicks": clicks, "installs": world.table("installs"),
-              "events": world.table("events")}
+    tables = {
+        "signal_links": links,
+        "clicks": clicks,
+        "installs": world.table("installs"),
+        "events": world.table("events"),
+    }
     return {name: ResourceIndex(spec, tables[spec.table]) for name, spec in RESOURCES.items()}
 
 
 def envelope(data: bytes, next_cursor: str | None, request_id: str) -> bytes:
     """The reply body around an already serialised ``data`` array."""
-    return b"".join((b'{"data":', data, b',"meta":{"next_cursor":', orjson.dumps(next_cursor),
-                     b',"request_id":', orjson.dumps(request_id), b"}}"))
+    return b"".join(
+        (
+            b'{"data":',
+            data,
+            b',"meta":{"next_cursor":',
+            orjson.dumps(next_cursor),
+            b',"request_id":',
+            orjson.dumps(request_id),
+            b"}}",
+        )
+    )

@@ -109,8 +109,12 @@ def _render_fault(fault: Fault) -> Response:
     if fault.kind == "http":
         status = fault.status or 502
         if status == 429:
-            return _error(429, "rate_limited", fault.message or "Too many requests",
-                          {"Retry-After": str(int(fault.retry_after or 1))})
+            return _error(
+                429,
+                "rate_limited",
+                fault.message or "Too many requests",
+                {"Retry-After": str(int(fault.retry_after or 1))},
+            )
         return _html_error(status)
     status = fault.status or (fault.code if fault.code and 400 <= fault.code < 600 else 500)
     code = _ERROR_NAMES.get(status, "error")
@@ -154,10 +158,7 @@ def create_appsprint_app(
     expected_auth = f"Bearer {world.credentials.appsprint_export_token}".encode()
     indexes = build_indexes(world, app_id)
     links_table = indexes["signal-links"].table
-    links = {
-        link_id: url
-        for link_id, url in zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist())
-    }
+    links = {link_id: url for link_id, url in zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist())}
     request_prefix = f"req_{secrets.token_hex(4)}_"
     request_counter = itertools.count(1)
     click_lock = threading.Lock()
@@ -171,18 +172,29 @@ def create_appsprint_app(
         return f"{request_prefix}{next(request_counter):08d}"
 
     def rate_limited() -> Response:
-        return _error(429, "rate_limited", "Too many requests: slow down and retry after Retry-After seconds",
-                      {"Retry-After": "1"})
+        return _error(
+            429,
+            "rate_limited",
+            "Too many requests: slow down and retry after Retry-After seconds",
+            {"Retry-After": "1"},
+        )
 
     def check_auth(request: Request) -> Response | None:
         given = request.headers.get("authorization")
         if not given:
-            return _error(401, "unauthorized",
-                          "missing Authorization header: send 'Authorization: Bearer <export token>'",
-                          {"WWW-Authenticate": "Bearer"})
+            return _error(
+                401,
+                "unauthorized",
+                "missing Authorization header: send 'Authorization: Bearer <export token>'",
+                {"WWW-Authenticate": "Bearer"},
+            )
         if not hmac.compare_digest(given.encode(), expected_auth):
-            return _error(401, "unauthorized", "invalid export token for this API",
-                          {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return _error(
+                401,
+                "unauthorized",
+                "invalid export token for this API",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         return None
 
     def parse_limit(raw: str | None) -> int:
@@ -204,8 +216,9 @@ def create_appsprint_app(
         index = indexes[resource]
         clock_ms = to_ms(control.clock.now())
         state = index.state_key(clock_ms)
-        data, next_cursor = render(resource, arrow, clock_ms=clock_ms, limit=limit,
-                                   cursor=Cursor.decode(cursor_text, resource))
+        data, next_cursor = render(
+            resource, arrow, clock_ms=clock_ms, limit=limit, cursor=Cursor.decode(cursor_text, resource)
+        )
         prefetched[(resource, cursor_text, limit, arrow)] = (state, data, next_cursor)
         while len(prefetched) > PREFETCH_SLOTS:
             prefetched.popitem(last=False)
@@ -213,7 +226,9 @@ def create_appsprint_app(
     def make_list_endpoint(resource: str):
         async def list_rows(request: Request) -> Response:
             blocked = await control.intercept(
-                resource, _render_fault, who=request.headers.get("authorization", ""),
+                resource,
+                _render_fault,
+                who=request.headers.get("authorization", ""),
                 render_rate_limited=rate_limited,
             )
             if blocked is not None:
@@ -242,8 +257,9 @@ def create_appsprint_app(
             else:
                 if cursor_text and prefetch:
                     prefetch_stats["misses"] += 1
-                data, next_cursor = render(resource, arrow, clock_ms=clock_ms, limit=limit, cursor=cursor,
-                                           since_ms=since_ms)
+                data, next_cursor = render(
+                    resource, arrow, clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms
+                )
             request_id = new_request_id()
             background = None
             if prefetch and next_cursor:
@@ -254,8 +270,12 @@ def create_appsprint_app(
                 if next_cursor:
                     headers["X-Next-Cursor"] = next_cursor
                 return Response(data, media_type=ARROW_MEDIA_TYPE, headers=headers, background=background)
-            return Response(envelope(data, next_cursor, request_id), media_type="application/json",
-                            headers={"X-Request-Id": request_id, "Vary": "Accept"}, background=background)
+            return Response(
+                envelope(data, next_cursor, request_id),
+                media_type="application/json",
+                headers={"X-Request-Id": request_id, "Vary": "Accept"},
+                background=background,
+            )
 
         list_rows.__name__ = f"list_{resource.replace('-', '_')}"
         return list_rows
@@ -311,14 +331,19 @@ def create_appsprint_app(
             }
             clicks.add_extra(ExtraRow(at_ms, click_id, orjson.dumps(row).decode()))
             recorded_clicks.append(
-                {**row, "campaign_name": macro(params, "campaign_name"), "ad_name": macro(params, "ad_name"),
-                 "callback": macro(params, "callback")}
+                {
+                    **row,
+                    "campaign_name": macro(params, "campaign_name"),
+                    "ad_name": macro(params, "ad_name"),
+                    "callback": macro(params, "callback"),
+                }
             )
         return row
 
     async def signal_link(request: Request) -> Response:
-        blocked = await control.intercept(SIGNAL_LINK_ENDPOINT, _render_fault, who=client_ip(request) or "",
-                                          render_rate_limited=rate_limited)
+        blocked = await control.intercept(
+            SIGNAL_LINK_ENDPOINT, _render_fault, who=client_ip(request) or "", render_rate_limited=rate_limited
+        )
         if blocked is not None:
             return blocked
         link_id = request.path_params["link_id"]
@@ -330,8 +355,9 @@ def create_appsprint_app(
             )
         click = record_click(link_id, request)
         headers = {"X-AppSprint-Click-Id": click["click_id"], "Cache-Control": "no-store"}
-        android_url = (f"{play_store_url}&referrer="
-                       + urllib.parse.quote(f"appsprint_click_id={click['click_id']}", safe=""))
+        android_url = f"{play_store_url}&referrer=" + urllib.parse.quote(
+            f"appsprint_click_id={click['click_id']}", safe=""
+        )
         if "?" not in play_store_url:
             android_url = android_url.replace("&referrer=", "?referrer=", 1)
         if click["os"] == "ios":
@@ -339,10 +365,10 @@ def create_appsprint_app(
         if click["os"] == "android":
             return RedirectResponse(android_url, status_code=302, headers=headers)
         page = (
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Get the app</title></head><body>"
+            '<!doctype html><html><head><meta charset="utf-8"><title>Get the app</title></head><body>'
             "<h1>Get the app</h1><p>Open this link on your phone, or choose your store:</p><ul>"
-            f"<li><a href=\"{html.escape(app_store_url)}\">Download on the App Store</a></li>"
-            f"<li><a href=\"{html.escape(android_url)}\">Get it on Google Play</a></li>"
+            f'<li><a href="{html.escape(app_store_url)}">Download on the App Store</a></li>'
+            f'<li><a href="{html.escape(android_url)}">Get it on Google Play</a></li>'
             "</ul></body></html>"
         )
         return HTMLResponse(page, status_code=200, headers=headers)
@@ -393,8 +419,12 @@ def create_appsprint_app(
     routes.append(Route("/s/{link_id}", signal_link, methods=["GET"]))
     app = Starlette(
         routes=routes,
-        exception_handlers={404: not_found, 405: method_not_allowed, HTTPException: http_exception,
-                            Exception: server_error},
+        exception_handlers={
+            404: not_found,
+            405: method_not_allowed,
+            HTTPException: http_exception,
+            Exception: server_error,
+        },
     )
     startup_seconds = time.perf_counter() - started
     app.state.world = world

@@ -23,7 +23,8 @@ import dataclasses
 import datetime as dt
 import threading
 import time
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -35,15 +36,22 @@ HTML_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-_STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
-                504: "Gateway Time-out", 520: "Unknown Error"}
+_STATUS_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+    520: "Unknown Error",
+}
 
 
 def nginx_error_page(status: int) -> str:
     """The HTML page nginx answers with when the app behind it fails (``HTML_502`` for 502)."""
     title = f"{status} {_STATUS_TEXT.get(status, 'Error')}"
-    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
-            "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+        "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
 
 
 @dataclasses.dataclass
@@ -79,7 +87,7 @@ class SandboxClock:
     def __init__(self, anchor: dt.datetime) -> None:
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
-        self.anchor = anchor.astimezone(dt.timezone.utc)
+        self.anchor = anchor.astimezone(dt.UTC)
         self._offset = dt.timedelta(0)
         self._live_since: float | None = None
         self._lock = threading.Lock()

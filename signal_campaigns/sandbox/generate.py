@@ -34,7 +34,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -61,7 +62,7 @@ from .world import (
 # Bump when the generated content changes (the world cache keys on it).
 GENERATOR_VERSION = "1"
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 SECOND = 1_000_000  # microseconds
 MINUTE = 60 * SECOND
@@ -110,12 +111,33 @@ PRESETS: dict[str, Preset] = {
 }
 
 ADVERTISER_SPECS: tuple[dict[str, str], ...] = (
-    dict(name="Sprintly Quest US", currency="USD", timezone="Etc/GMT+8",
-         display_timezone="America/Los_Angeles", country="US", company="Sprintly Labs Inc.", code="US"),
-    dict(name="Sprintly Quest EU", currency="EUR", timezone="Europe/Berlin",
-         display_timezone="Europe/Berlin", country="DE", company="Sprintly Labs GmbH", code="EU"),
-    dict(name="Sprintly Quest JP", currency="JPY", timezone="Asia/Tokyo",
-         display_timezone="Asia/Tokyo", country="JP", company="Sprintly Labs KK", code="JP"),
+    dict(
+        name="Sprintly Quest US",
+        currency="USD",
+        timezone="Etc/GMT+8",
+        display_timezone="America/Los_Angeles",
+        country="US",
+        company="Sprintly Labs Inc.",
+        code="US",
+    ),
+    dict(
+        name="Sprintly Quest EU",
+        currency="EUR",
+        timezone="Europe/Berlin",
+        display_timezone="Europe/Berlin",
+        country="DE",
+        company="Sprintly Labs GmbH",
+        code="EU",
+    ),
+    dict(
+        name="Sprintly Quest JP",
+        currency="JPY",
+        timezone="Asia/Tokyo",
+        display_timezone="Asia/Tokyo",
+        country="JP",
+        company="Sprintly Labs KK",
+        code="JP",
+    ),
 )
 
 # ---- people, devices, money -----------------------------------------------------------------
@@ -127,36 +149,56 @@ ADV_COUNTRY_P = (
     {"DE": 0.60, "AT": 0.10, "FR": 0.12, "NL": 0.10, "ES": 0.08},
     {"JP": 0.95, "US": 0.05},
 )
-ORGANIC_COUNTRY_P = {"US": 0.42, "CA": 0.03, "DE": 0.18, "FR": 0.05, "GB": 0.06, "JP": 0.14, "NL": 0.04,
-                     "ES": 0.03, "BR": 0.02, "MX": 0.03}
+ORGANIC_COUNTRY_P = {
+    "US": 0.42,
+    "CA": 0.03,
+    "DE": 0.18,
+    "FR": 0.05,
+    "GB": 0.06,
+    "JP": 0.14,
+    "NL": 0.04,
+    "ES": 0.03,
+    "BR": 0.02,
+    "MX": 0.03,
+}
 APP_VERSIONS = ("3.4.0", "3.4.2", "3.5.0", "3.5.1", "3.6.0")
 APP_VERSION_P = (0.08, 0.12, 0.25, 0.30, 0.25)
 
 # Prices in hundredths of the currency unit, per currency (rows follow CURRENCIES).
-PURCHASE_PRICES = np.array([
-    [99, 199, 499, 999, 1999, 4999],
-    [99, 199, 499, 999, 1999, 4999],
-    [99, 199, 499, 999, 1999, 4999],
-    [16000, 32000, 80000, 160000, 300000, 800000],
-    [590, 990, 2490, 4990, 9990, 24990],
-], dtype=np.int64)
+PURCHASE_PRICES = np.array(
+    [
+        [99, 199, 499, 999, 1999, 4999],
+        [99, 199, 499, 999, 1999, 4999],
+        [99, 199, 499, 999, 1999, 4999],
+        [16000, 32000, 80000, 160000, 300000, 800000],
+        [590, 990, 2490, 4990, 9990, 24990],
+    ],
+    dtype=np.int64,
+)
 PURCHASE_P = (0.25, 0.25, 0.2, 0.15, 0.1, 0.05)
-SUBSCRIBE_PRICES = np.array([
-    [499, 999, 2999, 5999],
-    [499, 999, 2999, 5999],
-    [499, 999, 2999, 5999],
-    [80000, 160000, 450000, 900000],
-    [1990, 4990, 9990, 19990],
-], dtype=np.int64)
+SUBSCRIBE_PRICES = np.array(
+    [
+        [499, 999, 2999, 5999],
+        [499, 999, 2999, 5999],
+        [499, 999, 2999, 5999],
+        [80000, 160000, 450000, 900000],
+        [1990, 4990, 9990, 19990],
+    ],
+    dtype=np.int64,
+)
 SUBSCRIBE_P = (0.3, 0.4, 0.2, 0.1)
 
 _IOS_VERSIONS = ("16_7_10", "17_4_1", "17_5_1", "17_6_1", "18_0_1", "18_1", "18_2_1", "18_3_2")
 _TT_VERSIONS = ("36.5.0", "37.1.0", "37.8.0")
 _ANDROID_DEVICES = (
-    ("14", "Pixel 8", "AP2A.240805.005"), ("14", "SM-S921B", "UP1A.231005.007"),
-    ("13", "SM-A536B", "TP1A.220624.014"), ("14", "23078PND5G", "UKQ1.230804.001"),
-    ("13", "CPH2451", "TP1A.220905.001"), ("12", "moto g(60)", "S2RIS32.32-20-5"),
-    ("14", "SM-G991B", "UP1A.231005.007"), ("15", "Pixel 7a", "AP3A.241005.015"),
+    ("14", "Pixel 8", "AP2A.240805.005"),
+    ("14", "SM-S921B", "UP1A.231005.007"),
+    ("13", "SM-A536B", "TP1A.220624.014"),
+    ("14", "23078PND5G", "UKQ1.230804.001"),
+    ("13", "CPH2451", "TP1A.220905.001"),
+    ("12", "moto g(60)", "S2RIS32.32-20-5"),
+    ("14", "SM-G991B", "UP1A.231005.007"),
+    ("15", "Pixel 7a", "AP3A.241005.015"),
 )
 _CHROME_VERSIONS = ("124.0.6367.179", "126.0.6478.122", "128.0.6613.127")
 # TikTok's in-app browser (the click) and the app's WebView (the SDK's install traits) report the
@@ -164,38 +206,142 @@ _CHROME_VERSIONS = ("124.0.6367.179", "126.0.6478.122", "128.0.6613.127")
 IOS_USER_AGENTS = tuple(
     f"Mozilla/5.0 (iPhone; CPU iPhone OS {v} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     f"Mobile/15E148 musical_ly_{t}"
-    for v in _IOS_VERSIONS for t in _TT_VERSIONS
+    for v in _IOS_VERSIONS
+    for t in _TT_VERSIONS
 )
 ANDROID_USER_AGENTS = tuple(
     f"Mozilla/5.0 (Linux; Android {a}; {m}; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
     f"Version/4.0 Chrome/{c} Mobile Safari/537.36"
-    for a, m, _b in _ANDROID_DEVICES for c in _CHROME_VERSIONS
+    for a, m, _b in _ANDROID_DEVICES
+    for c in _CHROME_VERSIONS
 )
 USER_AGENTS = IOS_USER_AGENTS + ANDROID_USER_AGENTS
 N_IOS_UA = len(IOS_USER_AGENTS)
 
 # First octets of ordinary public IPv4 space (no 0, 10, 100, 127, 169, 172, 192, 198, 203, 224+).
 PUBLIC_FIRST_OCTETS = np.array(
-    [2, 5, 23, 24, 31, 37, 45, 46, 47, 50, 62, 66, 67, 68, 69, 70, 71, 73, 74, 75, 76, 78, 79, 80, 81,
-     82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 98, 99, 104, 107, 108, 109, 118, 126, 133,
-     139, 141, 142, 146, 151, 153, 173, 174, 176, 178, 185, 188, 193, 195, 212, 213, 217],
+    [
+        2,
+        5,
+        23,
+        24,
+        31,
+        37,
+        45,
+        46,
+        47,
+        50,
+        62,
+        66,
+        67,
+        68,
+        69,
+        70,
+        71,
+        73,
+        74,
+        75,
+        76,
+        78,
+        79,
+        80,
+        81,
+        82,
+        83,
+        84,
+        85,
+        86,
+        87,
+        88,
+        89,
+        90,
+        91,
+        92,
+        93,
+        94,
+        95,
+        98,
+        99,
+        104,
+        107,
+        108,
+        109,
+        118,
+        126,
+        133,
+        139,
+        141,
+        142,
+        146,
+        151,
+        153,
+        173,
+        174,
+        176,
+        178,
+        185,
+        188,
+        193,
+        195,
+        212,
+        213,
+        217,
+    ],
     dtype=np.uint8,
 )
 
 # ---- events ---------------------------------------------------------------------------------
 EVENT_TYPES = (
-    "install", "session_start", "sign_up", "register", "start_trial", "subscribe", "purchase",
-    "initiate_checkout", "add_payment_info", "add_to_cart", "add_to_wishlist", "view_content",
-    "view_item", "search", "login", "achieve_level", "level_start", "level_complete",
-    "tutorial_complete", "share", "custom",
+    "install",
+    "session_start",
+    "sign_up",
+    "register",
+    "start_trial",
+    "subscribe",
+    "purchase",
+    "initiate_checkout",
+    "add_payment_info",
+    "add_to_cart",
+    "add_to_wishlist",
+    "view_content",
+    "view_item",
+    "search",
+    "login",
+    "achieve_level",
+    "level_start",
+    "level_complete",
+    "tutorial_complete",
+    "share",
+    "custom",
 )
 ET = {name: i for i, name in enumerate(EVENT_TYPES)}
 MAPPED_EVENT_TYPES = EVENT_TYPES[:14]  # default-mapped (reference/appsprint.md)
 UNMAPPED_EVENT_TYPES = EVENT_TYPES[14:]
-POST_INSTALL_P = np.array([
-    0.0, 0.30, 0.025, 0.012, 0.02, 0.018, 0.035, 0.025, 0.015, 0.04, 0.015, 0.09, 0.07, 0.04,
-    0.08, 0.035, 0.05, 0.045, 0.02, 0.02, 0.03,
-])
+POST_INSTALL_P = np.array(
+    [
+        0.0,
+        0.30,
+        0.025,
+        0.012,
+        0.02,
+        0.018,
+        0.035,
+        0.025,
+        0.015,
+        0.04,
+        0.015,
+        0.09,
+        0.07,
+        0.04,
+        0.08,
+        0.035,
+        0.05,
+        0.045,
+        0.02,
+        0.02,
+        0.03,
+    ]
+)
 POST_INSTALL_P = POST_INSTALL_P / POST_INSTALL_P.sum()
 PARAM_TEMPLATES = (
     ('{"first_launch":true,"build":', "}"),
@@ -349,7 +495,7 @@ def _with_prefix(prefix: str, body: np.ndarray) -> np.ndarray:
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     out = np.empty((body.shape[0], len(p) + body.shape[1]), dtype=np.uint8)
     out[:, : len(p)] = p
-    out[:, len(p):] = body
+    out[:, len(p) :] = body
     return out
 
 
@@ -410,7 +556,9 @@ def _numeric_ids(rng: np.random.Generator, n: int, used: set[str]) -> list[str]:
     return out
 
 
-def _pick(rng: np.random.Generator, candidates: np.ndarray, rate: float, minimum: int, maximum: int | None = None) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, candidates: np.ndarray, rate: float, minimum: int, maximum: int | None = None
+) -> np.ndarray:
     """A deterministic random subset of ``candidates``: rate * n rows, at least ``minimum``."""
     k = max(minimum, int(round(rate * len(candidates))))
     if maximum is not None:
@@ -460,7 +608,7 @@ def generate_world(
     if scale not in PRESETS:
         raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
     preset = PRESETS[scale]
-    anchor = (anchor or default_anchor())
+    anchor = anchor or default_anchor()
     if anchor.tzinfo is None:
         raise ValueError("anchor must be timezone-aware")
     anchor = anchor.astimezone(UTC)
@@ -555,12 +703,29 @@ class _Generator:
             a["id"], a["pixel_id"] = aid, pid
             a["pixel_code"] = "C" + bytes(_alphabet_body(rng, 1, 19, _UPPER_ALNUM)[0]).decode()
             created = int(a["mids"][0]) - int(rng.integers(200, 400)) * DAY
-            adv_rows.append(dict(advertiser_id=aid, name=a["name"], currency=a["currency"], timezone=a["timezone"],
-                                 display_timezone=a["display_timezone"], status="STATUS_ENABLE",
-                                 country=a["country"], company=a["company"], create_time=created))
-            pixel_rows.append(dict(advertiser_id=aid, pixel_id=pid, pixel_code=a["pixel_code"],
-                                   pixel_name=f"Sprintly Quest web pixel ({a['code']})", pixel_setup_mode="DEVELOPER",
-                                   create_time=created + int(rng.integers(1, 20)) * DAY))
+            adv_rows.append(
+                dict(
+                    advertiser_id=aid,
+                    name=a["name"],
+                    currency=a["currency"],
+                    timezone=a["timezone"],
+                    display_timezone=a["display_timezone"],
+                    status="STATUS_ENABLE",
+                    country=a["country"],
+                    company=a["company"],
+                    create_time=created,
+                )
+            )
+            pixel_rows.append(
+                dict(
+                    advertiser_id=aid,
+                    pixel_id=pid,
+                    pixel_code=a["pixel_code"],
+                    pixel_name=f"Sprintly Quest web pixel ({a['code']})",
+                    pixel_setup_mode="DEVELOPER",
+                    create_time=created + int(rng.integers(1, 20)) * DAY,
+                )
+            )
 
         def day_at(a: dict, frac: float, hour: int) -> tuple[int, int]:
             k = int(round(frac * (self.days - 1)))
@@ -583,19 +748,37 @@ class _Generator:
                     _, c_deleted = day_at(a, 0.45, 15)
                     self.notes_deleted_campaigns.append(cid)
                 budget = int(round(500 * fx[i])) * 10**6
-                camp_rows.append(dict(
-                    advertiser_id=a["id"], campaign_id=cid, campaign_name=cname, objective_type=objective,
-                    budget=budget, budget_mode="BUDGET_MODE_DAY",
-                    operation_status="DISABLE" if c_deleted else "ENABLE",
-                    secondary_status="CAMPAIGN_STATUS_DELETE" if c_deleted else "CAMPAIGN_STATUS_ENABLE",
-                    is_deleted=c_deleted is not None, create_time=c_created,
-                    modify_time=c_deleted or c_created + int(rng.integers(1, 10)) * DAY))
+                camp_rows.append(
+                    dict(
+                        advertiser_id=a["id"],
+                        campaign_id=cid,
+                        campaign_name=cname,
+                        objective_type=objective,
+                        budget=budget,
+                        budget_mode="BUDGET_MODE_DAY",
+                        operation_status="DISABLE" if c_deleted else "ENABLE",
+                        secondary_status="CAMPAIGN_STATUS_DELETE" if c_deleted else "CAMPAIGN_STATUS_ENABLE",
+                        is_deleted=c_deleted is not None,
+                        create_time=c_created,
+                        modify_time=c_deleted or c_created + int(rng.integers(1, 10)) * DAY,
+                    )
+                )
                 link_id = "sl_" + bytes(_alphabet_body(rng, 1, 12, _B36)[0]).decode()
                 url = f"https://{TRACKING_DOMAIN}/s/{link_id}"
                 l_created = c_created - 30 * MINUTE
-                link_rows.append(dict(link_id=link_id, app_id=None, name=cname, network="tiktok", url=url,
-                                      advertiser_id=a["id"], campaign_id=cid, created_at=l_created,
-                                      updated_at=l_created))
+                link_rows.append(
+                    dict(
+                        link_id=link_id,
+                        app_id=None,
+                        name=cname,
+                        network="tiktok",
+                        url=url,
+                        advertiser_id=a["id"],
+                        campaign_id=cid,
+                        created_at=l_created,
+                        updated_at=l_created,
+                    )
+                )
                 for gi, os_name in enumerate(("IOS", "ANDROID")):
                     gid = _numeric_ids(rng, 1, used)[0]
                     if objective == _W:
@@ -610,16 +793,27 @@ class _Generator:
                         _, g_deleted = day_at(a, 0.60, 16)  # planted: a deleted ad group
                         self.notes_deleted_adgroups.append(gid)
                     g_created = c_created + HOUR
-                    ag_rows.append(dict(
-                        advertiser_id=a["id"], campaign_id=cid, adgroup_id=gid,
-                        adgroup_name=f"{a['code']} {kind} {ci + 1:02d} | {'iOS' if os_name == 'IOS' else 'Android'} | {opt}",
-                        operating_system=os_name, pixel_id=a["pixel_id"], optimization_goal="CONVERT",
-                        optimization_event=opt, promotion_type="WEBSITE", placement_type="PLACEMENT_TYPE_NORMAL",
-                        placements=["PLACEMENT_TIKTOK"], budget=int(round(100 * fx[i])) * 10**6,
-                        operation_status="DISABLE" if g_deleted else "ENABLE",
-                        secondary_status="ADGROUP_STATUS_DELETE" if g_deleted else "ADGROUP_STATUS_DELIVERY_OK",
-                        is_deleted=g_deleted is not None, create_time=g_created,
-                        modify_time=g_deleted or g_created + int(rng.integers(1, 10)) * DAY))
+                    ag_rows.append(
+                        dict(
+                            advertiser_id=a["id"],
+                            campaign_id=cid,
+                            adgroup_id=gid,
+                            adgroup_name=f"{a['code']} {kind} {ci + 1:02d} | {'iOS' if os_name == 'IOS' else 'Android'} | {opt}",
+                            operating_system=os_name,
+                            pixel_id=a["pixel_id"],
+                            optimization_goal="CONVERT",
+                            optimization_event=opt,
+                            promotion_type="WEBSITE",
+                            placement_type="PLACEMENT_TYPE_NORMAL",
+                            placements=["PLACEMENT_TIKTOK"],
+                            budget=int(round(100 * fx[i])) * 10**6,
+                            operation_status="DISABLE" if g_deleted else "ENABLE",
+                            secondary_status="ADGROUP_STATUS_DELETE" if g_deleted else "ADGROUP_STATUS_DELIVERY_OK",
+                            is_deleted=g_deleted is not None,
+                            create_time=g_created,
+                            modify_time=g_deleted or g_created + int(rng.integers(1, 10)) * DAY,
+                        )
+                    )
                     n_ads = int(rng.integers(p.ads_per_adgroup[0], p.ads_per_adgroup[1] + 1))
                     roles = ["ordinary"] * n_ads
                     if ci == 0 and gi == 0 and i == 0:
@@ -627,11 +821,25 @@ class _Generator:
                     if ci == 0 and gi == 1 and i == 1:
                         roles += ["fallback"]
                     for ri, role in enumerate(roles):
-                        ad = dict(adv=i, advertiser_id=a["id"], campaign_id=cid, campaign_name=cname, adgroup_id=gid,
-                                  os=os_name, opt=opt, link_id=link_id, link_url=url, role=role,
-                                  created=g_created + HOUR + ri * MINUTE, deleted=g_deleted, paused=None,
-                                  pixel_id=a["pixel_id"])
-                        ad["name"] = f"{a['code']} {kind} {ci + 1:02d} {'iOS' if os_name == 'IOS' else 'Android'} - Video {ri + 1:02d}"
+                        ad = dict(
+                            adv=i,
+                            advertiser_id=a["id"],
+                            campaign_id=cid,
+                            campaign_name=cname,
+                            adgroup_id=gid,
+                            os=os_name,
+                            opt=opt,
+                            link_id=link_id,
+                            link_url=url,
+                            role=role,
+                            created=g_created + HOUR + ri * MINUTE,
+                            deleted=g_deleted,
+                            paused=None,
+                            pixel_id=a["pixel_id"],
+                        )
+                        ad["name"] = (
+                            f"{a['code']} {kind} {ci + 1:02d} {'iOS' if os_name == 'IOS' else 'Android'} - Video {ri + 1:02d}"
+                        )
                         if role == "fallback":
                             ad["name"] += " (store URL)"
                         if role == "deleted_late_installs" and ad["deleted"] is None:
@@ -672,14 +880,28 @@ class _Generator:
                 status, op = "AD_STATUS_DELETE", "DISABLE"
             elif ad["paused"] is not None:
                 status, op = "AD_STATUS_DISABLE", "DISABLE"
-            modify = ad["deleted"] or ad["paused"] or min(ad["created"] + int(rng.integers(1, 72)) * HOUR, self.anchor_us)
-            ad_rows.append(dict(
-                advertiser_id=ad["advertiser_id"], campaign_id=ad["campaign_id"], adgroup_id=ad["adgroup_id"],
-                ad_id=ad["ad_id"], ad_name=ad["name"], landing_page_url=lp,
-                signal_link_id=None if fallback else ad["link_id"], tracking_pixel_id=ad["pixel_id"],
-                call_to_action="DOWNLOAD_NOW", ad_format="SINGLE_VIDEO", operation_status=op,
-                secondary_status=status, is_deleted=ad["deleted"] is not None, create_time=ad["created"],
-                modify_time=modify))
+            modify = (
+                ad["deleted"] or ad["paused"] or min(ad["created"] + int(rng.integers(1, 72)) * HOUR, self.anchor_us)
+            )
+            ad_rows.append(
+                dict(
+                    advertiser_id=ad["advertiser_id"],
+                    campaign_id=ad["campaign_id"],
+                    adgroup_id=ad["adgroup_id"],
+                    ad_id=ad["ad_id"],
+                    ad_name=ad["name"],
+                    landing_page_url=lp,
+                    signal_link_id=None if fallback else ad["link_id"],
+                    tracking_pixel_id=ad["pixel_id"],
+                    call_to_action="DOWNLOAD_NOW",
+                    ad_format="SINGLE_VIDEO",
+                    operation_status=op,
+                    secondary_status=status,
+                    is_deleted=ad["deleted"] is not None,
+                    create_time=ad["created"],
+                    modify_time=modify,
+                )
+            )
         app_id = _credentials(self.seed).appsprint_app_id
         for row in link_rows:
             row["app_id"] = app_id
@@ -711,7 +933,9 @@ class _Generator:
             deleted_campaign_ids=self.notes_deleted_campaigns,
             deleted_adgroup_ids=self.notes_deleted_adgroups,
             deleted_ad_ids=[ad["ad_id"] for ad in self.ads if ad["deleted"] is not None],
-            deleted_ad_with_late_installs_id=next(ad["ad_id"] for ad in self.ads if ad["role"] == "deleted_late_installs"),
+            deleted_ad_with_late_installs_id=next(
+                ad["ad_id"] for ad in self.ads if ad["role"] == "deleted_late_installs"
+            ),
             paused_ad_ids=[ad["ad_id"] for ad in self.ads if ad["paused"] is not None],
             new_ad_ids=[ad["ad_id"] for ad in self.ads if ad["role"] == "new"],
         )
@@ -803,7 +1027,9 @@ class _Generator:
         updated = clicked + rng.integers(1 * SECOND, 8 * SECOND, n)
         order = _sorted_order(updated, _row_bytes(b"", raw_id))
         row, clicked, updated, ad_k, is_ios, ua, octets, raw_id = (
-            _gather_rows(x, order) if x.ndim == 2 else x[order] for x in (row, clicked, updated, ad_k, is_ios, ua, octets, raw_id))
+            _gather_rows(x, order) if x.ndim == 2 else x[order]
+            for x in (row, clicked, updated, ad_k, is_ios, ua, octets, raw_id)
+        )
         self.c_row, self.c_at, self.c_ad, self.c_ios, self.c_ua, self.c_oct = row, clicked, ad_k, is_ios, ua, octets
         self.n_clicks = n
         ttclid = _with_prefix("E.C.P.", _b64url_body(rng, n, 40))
@@ -865,11 +1091,14 @@ class _Generator:
             m = adv_of == i
             keys = list(ADV_COUNTRY_P[i])
             country[m] = np.array([COUNTRIES.index(c) for c in keys])[
-                rng.choice(len(keys), size=int(m.sum()), p=list(ADV_COUNTRY_P[i].values()))]
+                rng.choice(len(keys), size=int(m.sum()), p=list(ADV_COUNTRY_P[i].values()))
+            ]
         m = adv_of < 0
         keys = list(ORGANIC_COUNTRY_P)
         probs = np.array(list(ORGANIC_COUNTRY_P.values()))
-        country[m] = np.array([COUNTRIES.index(c) for c in keys])[rng.choice(len(keys), size=int(m.sum()), p=probs / probs.sum())]
+        country[m] = np.array([COUNTRIES.index(c) for c in keys])[
+            rng.choice(len(keys), size=int(m.sum()), p=probs / probs.sum())
+        ]
         version = rng.choice(len(APP_VERSIONS), size=n, p=APP_VERSION_P)
         # SDK traits: ip + user agent (attributed: usually the click's)
         octets = rng.integers(1, 255, size=(n, 4), dtype=np.uint8)
@@ -887,8 +1116,13 @@ class _Generator:
         idx_all = np.arange(n)
         taken = np.zeros(n, dtype=bool)
         bad: dict[str, np.ndarray] = {}
-        for kind, rate in (("ip_missing", 0.01), ("ip_private_10", 0.004), ("ip_private_192", 0.003),
-                           ("ip_loopback", 0.004), ("user_agent_missing", 0.01)):
+        for kind, rate in (
+            ("ip_missing", 0.01),
+            ("ip_private_10", 0.004),
+            ("ip_private_192", 0.003),
+            ("ip_loopback", 0.004),
+            ("user_agent_missing", 0.01),
+        ):
             cand_a = idx_all[:n_a][~taken[:n_a]]
             cand_o = idx_all[n_a:][~taken[n_a:]]
             sel = np.concatenate([_pick(rng, cand_a, rate, 2), _pick(rng, cand_o, rate, 0)])
@@ -910,7 +1144,8 @@ class _Generator:
         late_sel = _pick(rng, np.flatnonzero(from_click), 0.08, 3)
         late[late_sel] = True
         resolved[late_sel] = at[late_sel] + np.clip(
-            np.exp(rng.normal(np.log(3 * 3600), 1.0, len(late_sel))) * SECOND, 10 * MINUTE, 48 * HOUR).astype(np.int64)
+            np.exp(rng.normal(np.log(3 * 3600), 1.0, len(late_sel))) * SECOND, 10 * MINUTE, 48 * HOUR
+        ).astype(np.int64)
         # planted: late attributions that resolve after the anchor (seen when the clock advances)
         recent = np.flatnonzero(from_click & ~late & (at >= self.anchor_us - DAY) & (at < self.anchor_us))
         after = _pick(rng, recent, 0.2, 3)
@@ -945,7 +1180,9 @@ class _Generator:
         updated = np.where(is_v2, resolved[rows], first_upd[rows])
         superseded = np.where(~is_v2 & late[rows], resolved[rows], 0)
         order = _sorted_order(updated, lambda rr: [bytes(raw_id[rows[r]]) for r in rr])
-        rows, is_v2, attributed_row, updated, superseded = (x[order] for x in (rows, is_v2, attributed_row, updated, superseded))
+        rows, is_v2, attributed_row, updated, superseded = (
+            x[order] for x in (rows, is_v2, attributed_row, updated, superseded)
+        )
         r_click = click[rows]
         cidx = np.where(attributed_row, r_click, 0)
         cvalid = attributed_row
@@ -966,7 +1203,9 @@ class _Generator:
                 _take_pool(("ttclid", "ip_user_agent", "organic"), match),
                 pa.array(confidence[rows], mask=~attributed_row),
                 _take_pool([ad["link_id"] for ad in self.ads], ad_of_click, cvalid),
-                pc.take(self.c_ids, pa.array(cidx.astype(np.int64), mask=~cvalid)) if n_c else pa.nulls(len(rows), pa.string()),
+                pc.take(self.c_ids, pa.array(cidx.astype(np.int64), mask=~cvalid))
+                if n_c
+                else pa.nulls(len(rows), pa.string()),
                 _ts(updated),
                 _ts(superseded, superseded > 0),
             ],
@@ -977,14 +1216,14 @@ class _Generator:
             installs=int(n),
             installs_from_clicks=int(n_a),
             organic_installs=int(n_o),
-            late_attributions=int(len(v2)),
+            late_attributions=len(v2),
             late_attributions_after_anchor=int((resolved[v2] > self.anchor_us).sum()),
             late_attribution_example_ids=[appsprint_id[int(k)].as_py() for k in after[:3]],
             never_attributed_from_clicks=int(never.sum()),
-            installs_ip_missing=int(len(bad["ip_missing"])),
+            installs_ip_missing=len(bad["ip_missing"]),
             installs_ip_private=int(len(bad["ip_private_10"]) + len(bad["ip_private_192"])),
-            installs_ip_loopback=int(len(bad["ip_loopback"])),
-            installs_user_agent_missing=int(len(bad["user_agent_missing"])),
+            installs_ip_loopback=len(bad["ip_loopback"]),
+            installs_user_agent_missing=len(bad["user_agent_missing"]),
             sandbox_installs=int(self.i_sandbox.sum()),
         )
         # installs of the planted deleted ad that arrive after its deletion day
@@ -1007,7 +1246,9 @@ class _Generator:
         weight = rng.lognormal(0.0, 1.0, n_i) * (age + 0.5) ** 0.7
         per_install = rng.multinomial(n_post, weight / weight.sum())
         idx_dtype = np.int32 if n_i < 2**31 else np.int64
-        inst = np.concatenate([np.arange(n_i, dtype=idx_dtype), np.repeat(np.arange(n_i, dtype=idx_dtype), per_install)])
+        inst = np.concatenate(
+            [np.arange(n_i, dtype=idx_dtype), np.repeat(np.arange(n_i, dtype=idx_dtype), per_install)]
+        )
         n = len(inst)
         etype = np.zeros(n, dtype=np.int8)
         etype[n_i:] = rng.choice(len(EVENT_TYPES), size=n_post, p=POST_INSTALL_P).astype(np.int8)
@@ -1081,16 +1322,18 @@ class _Generator:
         rev_cand[is_p] = True
         rev_cand[is_s] = True
         rev_cand &= base_cand
-        for h, (kind, rate, cands, cap) in enumerate((
-            ("bad_timestamp", 0.001, base_cand, None),
-            ("bad_currency", 0.0008, rev_cand, None),
-            ("negative_revenue", 0.0008, rev_cand, None),
-            ("event_too_large", 0.0004, base_cand, 300),
-        )):
+        for h, (kind, rate, cands, cap) in enumerate(
+            (
+                ("bad_timestamp", 0.001, base_cand, None),
+                ("bad_currency", 0.0008, rev_cand, None),
+                ("negative_revenue", 0.0008, rev_cand, None),
+                ("event_too_large", 0.0004, base_cand, 300),
+            )
+        ):
             c = np.flatnonzero(cands & (hostile == 0))
             sel = _pick(rng, c, rate, 3, cap)
             hostile[sel] = h + 1
-            self.notes[f"hostile_{kind}"] = int(len(sel))
+            self.notes[f"hostile_{kind}"] = len(sel)
         del base_cand, rev_cand, attr_final
         neg = hostile == 3
         rev[neg] = -rev[neg]
@@ -1110,16 +1353,19 @@ class _Generator:
         dup_cand = np.flatnonzero((hostile != 4) & (received < end - HOUR))
         dup_src = np.sort(rng.choice(dup_cand, size=min(n_dup, len(dup_cand)), replace=False))
         del dup_cand
-        dup_upd = received[dup_src] + np.minimum(rng.integers(MINUTE, 2 * DAY, len(dup_src)),
-                                                 end - received[dup_src] - SECOND)
+        dup_upd = received[dup_src] + np.minimum(
+            rng.integers(MINUTE, 2 * DAY, len(dup_src)), end - received[dup_src] - SECOND
+        )
         src = np.concatenate([np.arange(n, dtype=idx_dtype), dup_src.astype(idx_dtype)])
         updated = np.concatenate([received, dup_upd])
         ev_raw = _random_bytes(rng, n, 16)
         i_raw = self.i_raw
 
         def id_keys(rows: np.ndarray) -> list[bytes]:  # "ev_" sorts before "inst_"
-            return [(b"i" + bytes(i_raw[inst[src[r]]])) if etype[src[r]] == 0 else (b"e" + bytes(ev_raw[src[r]]))
-                    for r in rows]
+            return [
+                (b"i" + bytes(i_raw[inst[src[r]]])) if etype[src[r]] == 0 else (b"e" + bytes(ev_raw[src[r]]))
+                for r in rows
+            ]
 
         self._lap("events.numeric")
         order = _sorted_order(updated, id_keys)
@@ -1127,11 +1373,11 @@ class _Generator:
         updated = updated[order]
         del order
         self.notes.update(
-            events=int(len(src)),
+            events=len(src),
             unique_events=int(n),
             install_events=int(n_i),
-            duplicate_deliveries=int(len(dup_src)),
-            near_midnight_events=int(len(near)),
+            duplicate_deliveries=len(dup_src),
+            near_midnight_events=len(near),
             late_received_events_6h=int((received - occurred > 6 * HOUR).sum()),
             events_after_anchor=int((updated > self.anchor_us).sum()),
             sandbox_events=int((env == 1).sum()),
@@ -1151,6 +1397,7 @@ class _Generator:
         raw_ts = np.zeros(n, dtype=np.int8)
         raw_ts[bad_ts] = bad_ts_idx
         ev_prefix = np.frombuffer(b"ev_", dtype=np.uint8)
+
         # materialise in chunks (strings stay below pyarrow's 2 GiB per array); two threads: the
         # heavy steps (pyarrow kernels, numpy copies) release the GIL. Output is the same either way.
         def make_batch(s: int) -> pa.RecordBatch:
@@ -1170,8 +1417,9 @@ class _Generator:
             params = _take_pool(param_pool, param_idx[sr])
             big = h == 4
             if big.any():
-                params = pc.replace_with_mask(params, pa.array(big),
-                                              pa.array([TOO_LARGE_PARAMETERS] * int(big.sum()), pa.string()))
+                params = pc.replace_with_mask(
+                    params, pa.array(big), pa.array([TOO_LARGE_PARAMETERS] * int(big.sum()), pa.string())
+                )
             return pa.RecordBatch.from_arrays(
                 [
                     _strings_fixed(idmat),
@@ -1206,7 +1454,8 @@ class _Generator:
         if len(dup_src):
             pos = np.flatnonzero(np.isin(src, dup_src[:3]))
             self.notes["example_duplicate_event_ids"] = sorted(
-                {self.t_events.column("event_id")[int(p)].as_py() for p in pos})
+                {self.t_events.column("event_id")[int(p)].as_py() for p in pos}
+            )
         else:
             self.notes["example_duplicate_event_ids"] = []
 
@@ -1262,8 +1511,14 @@ class _Generator:
         as_clicks = self.ad_as_clicks
         tt_clicks = as_clicks + rng.poisson(as_clicks * 0.05 + 0.3)
         fb = self.ad_is_fallback & self.ad_active
-        typical = float(as_clicks[~self.ad_is_fallback & self.ad_active].mean()) if (~self.ad_is_fallback & self.ad_active).any() else 5.0
-        tt_clicks[fb] = rng.poisson(typical * self.ad_weight[fb] / max(float(np.mean(self.ad_weight[self.ad_active])), 1e-9))
+        typical = (
+            float(as_clicks[~self.ad_is_fallback & self.ad_active].mean())
+            if (~self.ad_is_fallback & self.ad_active).any()
+            else 5.0
+        )
+        tt_clicks[fb] = rng.poisson(
+            typical * self.ad_weight[fb] / max(float(np.mean(self.ad_weight[self.ad_active])), 1e-9)
+        )
         fb_dl = rng.binomial(tt_clicks[fb], 0.22)
         download[fb] = fb_dl
         fb_pay = rng.binomial(fb_dl, 0.12)
@@ -1284,8 +1539,12 @@ class _Generator:
         z = ~self.ad_active
         for arr in (tt_clicks, impressions, spend_milli):
             arr[z] = 0
-        opt_col = {"Purchase": complete_payment, "Subscribe": on_web_subscribe, "StartTrial": start_trial,
-                   "CompleteRegistration": registration}
+        opt_col = {
+            "Purchase": complete_payment,
+            "Subscribe": on_web_subscribe,
+            "StartTrial": start_trial,
+            "CompleteRegistration": registration,
+        }
         conversion = np.zeros(n, dtype=np.int64)
         opt_of_ad = np.array([ad["opt"] for ad in self.ads])[self.ad_k]
         for name, col in opt_col.items():

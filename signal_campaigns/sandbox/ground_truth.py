@@ -19,7 +19,8 @@ import datetime as dt
 import decimal
 import fractions
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,14 +29,19 @@ import pyarrow.compute as pc
 
 from .world import AD_DAILY, MONEY, RESTATEMENT_FRACTIONS, World
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAY_US = 86_400_000_000
 
 # ad_daily columns TikTok restates (conversions credited back to the engagement day).
 RESTATED_COUNT_COLUMNS: tuple[str, ...] = (
-    "conversion", "download_start", "complete_payment", "on_web_subscribe", "start_trial",
-    "user_registration", "page_content_view_events",
+    "conversion",
+    "download_start",
+    "complete_payment",
+    "on_web_subscribe",
+    "start_trial",
+    "user_registration",
+    "page_content_view_events",
 )
 RESTATED_VALUE_COLUMNS: tuple[str, ...] = ("total_complete_payment_rate", "total_on_web_subscribe_value")
 # Never restated: spend, impressions, clicks, real_time_conversion (counted by conversion time).
@@ -68,7 +74,7 @@ def _micro_units(arr: pa.Array) -> np.ndarray:
     """int64 micro-units (value * 10**6) of a decimal array (nulls -> 0)."""
     arr = arr.cast(MONEY).fill_null(decimal.Decimal(0))
     words = np.frombuffer(arr.buffers()[1], dtype=np.int64)
-    return words[2 * arr.offset: 2 * (arr.offset + len(arr))].reshape(-1, 2)[:, 0].copy()
+    return words[2 * arr.offset : 2 * (arr.offset + len(arr))].reshape(-1, 2)[:, 0].copy()
 
 
 def _clock_us(clock: dt.datetime) -> int:
@@ -87,10 +93,13 @@ def _day_end_us(days: np.ndarray, tz: str | Sequence[str]) -> np.ndarray:
         zone = ZoneInfo(name)
         sel = np.flatnonzero(tzs == name)
         uniq, inv = np.unique(days[sel], return_inverse=True)
-        ends = np.array([
-            _clock_us(dt.datetime.combine(_EPOCH_DATE + dt.timedelta(days=int(d) + 1), dt.time(), tzinfo=zone))
-            for d in uniq
-        ], dtype=np.int64)
+        ends = np.array(
+            [
+                _clock_us(dt.datetime.combine(_EPOCH_DATE + dt.timedelta(days=int(d) + 1), dt.time(), tzinfo=zone))
+                for d in uniq
+            ],
+            dtype=np.int64,
+        )
         out[sel] = ends[inv]
     return out
 
@@ -146,8 +155,15 @@ def restated(final: Any, stat_date: Any, tz: str | Sequence[str], clock: dt.date
         is_value = any(isinstance(v, (decimal.Decimal, float, np.floating)) for v in items)
         valid = np.array([v is not None for v in items], dtype=bool)
         if is_value:
-            base = np.array([int(decimal.Decimal(str(v)).scaleb(6).to_integral_value(decimal.ROUND_HALF_EVEN))
-                             if v is not None else 0 for v in items], dtype=np.int64)
+            base = np.array(
+                [
+                    int(decimal.Decimal(str(v)).scaleb(6).to_integral_value(decimal.ROUND_HALF_EVEN))
+                    if v is not None
+                    else 0
+                    for v in items
+                ],
+                dtype=np.int64,
+            )
         else:
             base = np.array([int(v) if v is not None else 0 for v in items], dtype=np.int64)
     if len(fnum) == 1 and len(base) != 1:
@@ -204,16 +220,19 @@ def visible_installs(world: World, clock: dt.datetime | None = None) -> pa.Table
     c = pa.scalar(_default_clock(world, clock), pa.timestamp("us", tz="UTC"))
     t = world.table("installs")
     sup = t.column("superseded_at")
-    keep = pc.and_kleene(pc.less_equal(t.column("updated_at"), c),
-                   pc.or_kleene(pc.is_null(sup), pc.greater(sup, c)))
+    keep = pc.and_kleene(pc.less_equal(t.column("updated_at"), c), pc.or_kleene(pc.is_null(sup), pc.greater(sup, c)))
     return t.filter(keep)
 
 
 def _attributed_install_ads(world: World, clock: dt.datetime | None) -> pa.Table:
     """Visible installs attributed to a TikTok Signal link click, with ad, advertiser and tz."""
     inst = visible_installs(world, clock)
-    inst = inst.filter(pc.and_kleene(pc.equal(inst.column("attribution_status"), "attributed"),
-                               pc.equal(inst.column("attribution_network"), "tiktok")))
+    inst = inst.filter(
+        pc.and_kleene(
+            pc.equal(inst.column("attribution_status"), "attributed"),
+            pc.equal(inst.column("attribution_network"), "tiktok"),
+        )
+    )
     inst = inst.select(["appsprint_id", "installed_at", "click_id"]).filter(pc.is_valid(inst.column("click_id")))
     clicks = world.table("clicks").select(["click_id", "link_id", "ad_id"])
     links = world.table("signal_links")
@@ -272,12 +291,14 @@ def attributed_revenue(world: World, clock: dt.datetime | None = None) -> pa.Tab
     inst = _attributed_install_ads(world, clock).select(["appsprint_id", "ad_id", "advertiser_id", "timezone"])
     j = _with_local_date(ev.join(inst, "appsprint_id", join_type="inner"), "occurred_at", "event_date")
     g = j.group_by(["advertiser_id", "ad_id", "event_date", "currency"]).aggregate(
-        [("revenue", "sum"), ("event_id", "count")])
+        [("revenue", "sum"), ("event_id", "count")]
+    )
     g = g.rename_columns(["advertiser_id", "ad_id", "event_date", "currency", "revenue", "revenue_events"])
     g = g.set_column(4, "revenue", g.column("revenue").cast(MONEY))
     g = g.set_column(5, "revenue_events", g.column("revenue_events").cast(pa.int64()))
-    return g.sort_by([("advertiser_id", "ascending"), ("ad_id", "ascending"), ("event_date", "ascending"),
-                      ("currency", "ascending")])
+    return g.sort_by(
+        [("advertiser_id", "ascending"), ("ad_id", "ascending"), ("event_date", "ascending"), ("currency", "ascending")]
+    )
 
 
 def tiktok_report(world: World, clock: dt.datetime | None = None) -> pa.Table:
@@ -290,19 +311,26 @@ def tiktok_report(world: World, clock: dt.datetime | None = None) -> pa.Table:
     clk = _default_clock(world, clock)
     daily = world.table("ad_daily")
     parts = []
-    for adv_id, tz in zip(world.table("advertisers").column("advertiser_id").to_pylist(),
-                          world.table("advertisers").column("timezone").to_pylist()):
+    for adv_id, tz in zip(
+        world.table("advertisers").column("advertiser_id").to_pylist(),
+        world.table("advertisers").column("timezone").to_pylist(),
+    ):
         today = clk.astimezone(ZoneInfo(tz)).date()
-        part = daily.filter(pc.and_kleene(pc.equal(daily.column("advertiser_id"), adv_id),
-                                    pc.less_equal(daily.column("stat_date"), pa.scalar(today, pa.date32()))))
+        part = daily.filter(
+            pc.and_kleene(
+                pc.equal(daily.column("advertiser_id"), adv_id),
+                pc.less_equal(daily.column("stat_date"), pa.scalar(today, pa.date32())),
+            )
+        )
         dates = part.column("stat_date")
         for col in RESTATED_COUNT_COLUMNS + RESTATED_VALUE_COLUMNS:
             i = part.schema.get_field_index(col)
             part = part.set_column(i, part.schema.field(i), restated(part.column(col), dates, tz, clk))
         parts.append(part)
     out = pa.concat_tables(parts) if parts else daily.slice(0, 0)
-    return out.cast(AD_DAILY).sort_by([("advertiser_id", "ascending"), ("stat_date", "ascending"),
-                                       ("ad_id", "ascending")])
+    return out.cast(AD_DAILY).sort_by(
+        [("advertiser_id", "ascending"), ("stat_date", "ascending"), ("ad_id", "ascending")]
+    )
 
 
 def clicks_per_ad_day(world: World, clock: dt.datetime | None = None) -> pa.Table:
@@ -332,14 +360,20 @@ def summary(world: World) -> dict[str, Any]:
 
     ev = t["events"]
     reasons = ev.column("invalid_reason")
-    hostile = {k: int(pc.sum(pc.equal(reasons, k).cast(pa.int64())).as_py() or 0)
-               for k in ("bad_timestamp", "bad_currency", "negative_revenue", "event_too_large")}
+    hostile = {
+        k: int(pc.sum(pc.equal(reasons, k).cast(pa.int64())).as_py() or 0)
+        for k in ("bad_timestamp", "bad_currency", "negative_revenue", "event_too_large")
+    }
     visible = visible_installs(world)
     attributed = int(pc.sum(pc.equal(visible.column("attribution_status"), "attributed").cast(pa.int64())).as_py() or 0)
     inst = t["installs"]
     ip = inst.column("ip")
-    no_real_ip = pc.or_kleene(pc.is_null(ip), pc.or_kleene(pc.starts_with(ip, "10."),
-                        pc.or_kleene(pc.starts_with(ip, "192.168."), pc.starts_with(ip, "127."))))
+    no_real_ip = pc.or_kleene(
+        pc.is_null(ip),
+        pc.or_kleene(
+            pc.starts_with(ip, "10."), pc.or_kleene(pc.starts_with(ip, "192.168."), pc.starts_with(ip, "127."))
+        ),
+    )
     no_real = pc.or_kleene(no_real_ip, pc.is_null(inst.column("user_agent")))
     anchor = pa.scalar(world.anchor, pa.timestamp("us", tz="UTC"))
     return {
@@ -368,7 +402,9 @@ def summary(world: World) -> dict[str, Any]:
         "unique_events": int(n.get("unique_events", 0)),
         "duplicate_deliveries": int(n.get("duplicate_deliveries", 0)),
         "events_after_anchor": int(pc.sum(pc.greater(ev.column("updated_at"), anchor).cast(pa.int64())).as_py() or 0),
-        "sandbox_environment_events": int(pc.sum(pc.equal(ev.column("environment"), "sandbox").cast(pa.int64())).as_py() or 0),
+        "sandbox_environment_events": int(
+            pc.sum(pc.equal(ev.column("environment"), "sandbox").cast(pa.int64())).as_py() or 0
+        ),
         "hostile_rows": sum(hostile.values()),
         **{f"hostile_{k}": v for k, v in hostile.items()},
     }

@@ -17,8 +17,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .control import SandboxClock, SandboxControl
 from .serving import ThreadedServer, free_port
@@ -66,7 +66,7 @@ class SandboxEndpoints:
 
 def default_anchor() -> dt.datetime:
     """Sandbox "now": the current UTC time truncated to the hour (so demo data ends today)."""
-    return dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def build_app(api: str, world: World, *, marketing_qps: float | None = 10.0):
@@ -136,9 +136,26 @@ def sandbox_processes(
     anchor = anchor or default_anchor()
     credentials = cached_credentials(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir)
     ports = {"tiktok": tiktok_port or free_port(host), "appsprint": appsprint_port or free_port(host)}
-    cmd = [sys.executable, "-m", "signal_campaigns.sandbox", "serve", "--seed", str(seed), "--scale", scale,
-           "--anchor", anchor.isoformat(), "--host", host, "--tiktok-port", str(ports["tiktok"]),
-           "--appsprint-port", str(ports["appsprint"]), "--cache-dir", str(cache_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "signal_campaigns.sandbox",
+        "serve",
+        "--seed",
+        str(seed),
+        "--scale",
+        scale,
+        "--anchor",
+        anchor.isoformat(),
+        "--host",
+        host,
+        "--tiktok-port",
+        str(ports["tiktok"]),
+        "--appsprint-port",
+        str(ports["appsprint"]),
+        "--cache-dir",
+        str(cache_dir),
+    ]
     if marketing_qps is None:
         cmd.append("--no-rate-limit")
     proc = subprocess.Popen(cmd)
@@ -167,8 +184,17 @@ def serve(args: argparse.Namespace) -> None:
     world = load_world(args.seed, args.scale, anchor, Path(args.cache_dir))
     tiktok, appsprint = build_apps(world, marketing_qps=None if args.no_rate_limit else 10.0)
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level="warning", access_log=False,
-                                      lifespan="off", timeout_keep_alive=30))
+        uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=args.host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_keep_alive=30,
+            )
+        )
         for app, port in ((tiktok, args.tiktok_port), (appsprint, args.appsprint_port))
     ]
 
@@ -229,9 +255,16 @@ def main(argv: list[str] | None = None) -> None:
 
     anchor = dt.datetime.fromisoformat(args.anchor) if args.anchor else default_anchor()
     started = time.monotonic()
-    with sandbox_processes(args.seed, args.scale, anchor, host=args.host, tiktok_port=args.tiktok_port,
-                           appsprint_port=args.appsprint_port, cache_dir=Path(args.cache_dir),
-                           marketing_qps=None if args.no_rate_limit else 10.0) as endpoints:
+    with sandbox_processes(
+        args.seed,
+        args.scale,
+        anchor,
+        host=args.host,
+        tiktok_port=args.tiktok_port,
+        appsprint_port=args.appsprint_port,
+        cache_dir=Path(args.cache_dir),
+        marketing_qps=None if args.no_rate_limit else 10.0,
+    ) as endpoints:
         print_banner(endpoints)
         print(f"Started in {time.monotonic() - started:.1f}s.")
         if args.state_file:

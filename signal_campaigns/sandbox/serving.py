@@ -21,8 +21,9 @@ class ThreadedServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level=log_level, access_log=False,
-                                lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level=log_level, access_log=False, lifespan="off", timeout_keep_alive=30
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"sandbox:{self.port}", daemon=True)
 
@@ -30,7 +31,7 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -45,7 +46,7 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self) -> ThreadedServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -40,22 +40,47 @@ from typing import Any
 # --- event names (reference §4.6) ---------------------------------------------------------------
 WEB_STANDARD_EVENTS: frozenset[str] = frozenset(
     {
-        "AddPaymentInfo", "AddToCart", "AddToWishlist", "ApplicationApproval", "CompleteRegistration",
-        "Contact", "CustomizeProduct", "Download", "FindLocation", "InitiateCheckout", "Lead", "Purchase",
-        "Schedule", "Search", "StartTrial", "SubmitApplication", "Subscribe", "ViewContent", "Pageview",
+        "AddPaymentInfo",
+        "AddToCart",
+        "AddToWishlist",
+        "ApplicationApproval",
+        "CompleteRegistration",
+        "Contact",
+        "CustomizeProduct",
+        "Download",
+        "FindLocation",
+        "InitiateCheckout",
+        "Lead",
+        "Purchase",
+        "Schedule",
+        "Search",
+        "StartTrial",
+        "SubmitApplication",
+        "Subscribe",
+        "ViewContent",
+        "Pageview",
         # soft-deprecated but still fully supported until 2027
-        "ClickButton", "PlaceAnOrder",
+        "ClickButton",
+        "PlaceAnOrder",
     }
 )
 # Legacy names still accepted and converted on TikTok's backend (effective 2025-05-01).
 LEGACY_EVENT_NAMES: dict[str, str] = {"CompletePayment": "Purchase", "SubmitForm": "Lead"}
 # Reserved names: they map to a standard event and may not be used as custom names.
 RESERVED_EVENT_NAMES: dict[str, str] = {
-    "AddBilling": "AddPaymentInfo", "Browse": "PageView", "Checkout": "PlaceAnOrder",
-    "ClickForm": "SubmitForm", "ClickInDownloadPage": "ClickButton", "ClickToDownload": "Download",
-    "Consult": "Contact", "ConsultByPhone": "Contact", "Registration": "CompleteRegistration",
-    "StartCheckout": "InitiateCheckout", "ViewConsultationPage": "ViewContent",
-    "ViewDownloadPage": "ViewContent", "ViewForm": "ViewContent",
+    "AddBilling": "AddPaymentInfo",
+    "Browse": "PageView",
+    "Checkout": "PlaceAnOrder",
+    "ClickForm": "SubmitForm",
+    "ClickInDownloadPage": "ClickButton",
+    "ClickToDownload": "Download",
+    "Consult": "Contact",
+    "ConsultByPhone": "Contact",
+    "Registration": "CompleteRegistration",
+    "StartCheckout": "InitiateCheckout",
+    "ViewConsultationPage": "ViewContent",
+    "ViewDownloadPage": "ViewContent",
+    "ViewForm": "ViewContent",
 }
 # name -> canonical name for every accepted non-custom name
 _CANONICAL: dict[str, str] = {name: name for name in WEB_STANDARD_EVENTS} | LEGACY_EVENT_NAMES
@@ -106,7 +131,7 @@ class StoredEvent:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "received_at": dt.datetime.fromtimestamp(self.received_at, dt.timezone.utc).isoformat(),
+            "received_at": dt.datetime.fromtimestamp(self.received_at, dt.UTC).isoformat(),
             "duplicate": self.duplicate,
             "flags": list(self.flags or ()),
             "test_event_code": self.test_event_code,
@@ -117,9 +142,20 @@ class StoredEvent:
 class PixelLedger:
     """Everything received for one pixel code."""
 
-    __slots__ = ("requests", "rejected_requests", "test_requests", "events_received", "unique_events",
-                 "duplicates_dropped", "test_events", "flagged_events", "by_event", "seen", "production",
-                 "test")
+    __slots__ = (
+        "by_event",
+        "duplicates_dropped",
+        "events_received",
+        "flagged_events",
+        "production",
+        "rejected_requests",
+        "requests",
+        "seen",
+        "test",
+        "test_events",
+        "test_requests",
+        "unique_events",
+    )
 
     def __init__(self) -> None:
         self.requests = 0
@@ -149,8 +185,16 @@ class PixelLedger:
         }
 
 
-_COUNT_KEYS = ("requests", "rejected_requests", "test_requests", "events_received", "unique_events",
-               "duplicates_dropped", "test_events", "flagged_events")
+_COUNT_KEYS = (
+    "requests",
+    "rejected_requests",
+    "test_requests",
+    "events_received",
+    "unique_events",
+    "duplicates_dropped",
+    "test_events",
+    "flagged_events",
+)
 
 
 def _err(path: str, message: str) -> TrackError:
@@ -186,11 +230,17 @@ def validate_events(data: Any, now: float, config: EventsConfig) -> list[tuple[s
             if not name:
                 raise _err(f"data.{i}.event", "Field may not be empty.")
             if name in RESERVED_EVENT_NAMES:
-                raise _err(f"data.{i}.event", f"'{name}' is a reserved event name (it maps to "
-                           f"{RESERVED_EVENT_NAMES[name]}) and cannot be used as a custom event.")
+                raise _err(
+                    f"data.{i}.event",
+                    f"'{name}' is a reserved event name (it maps to "
+                    f"{RESERVED_EVENT_NAMES[name]}) and cannot be used as a custom event.",
+                )
             if custom_ok(name) is None:
-                raise _err(f"data.{i}.event", f"Invalid custom event name '{name}': use at most 50 letters, "
-                           "digits, '_' or '-', starting with a letter.")
+                raise _err(
+                    f"data.{i}.event",
+                    f"Invalid custom event name '{name}': use at most 50 letters, "
+                    "digits, '_' or '-', starting with a letter.",
+                )
             canonical = name
         t = ev.get("event_time")
         if type(t) is not int:
@@ -198,11 +248,15 @@ def validate_events(data: Any, now: float, config: EventsConfig) -> list[tuple[s
                 raise _err(f"data.{i}.event_time", "Missing data for required field.")
             raise _err(f"data.{i}.event_time", "Not a valid integer (unix seconds).")
         if t < oldest:
-            raise _err(f"data.{i}.event_time", f"event_time {t} is older than the accepted maximum of "
-                       f"{config.max_age_seconds / 86400:g} days.")
+            raise _err(
+                f"data.{i}.event_time",
+                f"event_time {t} is older than the accepted maximum of {config.max_age_seconds / 86400:g} days.",
+            )
         if t > newest:
-            raise _err(f"data.{i}.event_time", f"event_time {t} is more than "
-                       f"{config.max_future_seconds:g} seconds in the future.")
+            raise _err(
+                f"data.{i}.event_time",
+                f"event_time {t} is more than {config.max_future_seconds:g} seconds in the future.",
+            )
         event_id = ev.get("event_id")
         if event_id is not None and type(event_id) is not str:
             raise _err(f"data.{i}.event_id", "Invalid value for event_id: not a valid string.")
@@ -243,7 +297,9 @@ def validate_events(data: Any, now: float, config: EventsConfig) -> list[tuple[s
                 raise _err(f"data.{i}.properties.value", "Not a valid number.")
             currency = props.get("currency")
             if currency is not None and (type(currency) is not str or _CURRENCY(currency) is None):
-                raise _err(f"data.{i}.properties.currency", "Not a valid ISO 4217 currency code (3 upper-case letters).")
+                raise _err(
+                    f"data.{i}.properties.currency", "Not a valid ISO 4217 currency code (3 upper-case letters)."
+                )
         page = ev.get("page")
         if page is not None:
             if type(page) is not dict:
@@ -334,7 +390,7 @@ class EventStore:
             if pixel_code is not None:
                 ledger = self._pixels.get(pixel_code) or PixelLedger()
                 return {"pixel_code": pixel_code, **ledger.counts()}
-            total: dict[str, Any] = {key: 0 for key in _COUNT_KEYS}
+            total: dict[str, Any] = dict.fromkeys(_COUNT_KEYS, 0)
             by_event: dict[str, int] = {}
             for ledger in self._pixels.values():
                 for key in _COUNT_KEYS:
@@ -345,8 +401,9 @@ class EventStore:
             total["pixels"] = {code: ledger.counts() for code, ledger in self._pixels.items()}
             return total
 
-    def payloads(self, pixel_code: str | None, *, test: bool = False, limit: int = 100,
-                 offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    def payloads(
+        self, pixel_code: str | None, *, test: bool = False, limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[dict[str, Any]]]:
         with self._lock:
             if pixel_code is not None:
                 ledgers = [self._pixels[pixel_code]] if pixel_code in self._pixels else []
@@ -356,5 +413,5 @@ class EventStore:
             for ledger in ledgers:
                 rows.extend(ledger.test if test else ledger.production)
             total = len(rows)
-            page = rows[offset: offset + limit]
+            page = rows[offset : offset + limit]
         return total, [row.to_json() for row in page]

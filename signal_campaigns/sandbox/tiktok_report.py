@@ -23,7 +23,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,14 +48,31 @@ ID_FILTER = {"campaign_ids": "campaign", "adgroup_ids": "adgroup", "ad_ids": "ad
 
 # Summed base columns. Money/value columns are int64 micro-units.
 MONEY_COLUMNS = ("spend", "total_complete_payment_rate", "total_on_web_subscribe_value")
-COUNT_COLUMNS = ("impressions", "clicks", "conversion", "real_time_conversion", "download_start",
-                 "complete_payment", "on_web_subscribe", "start_trial", "user_registration",
-                 "page_content_view_events")
+COUNT_COLUMNS = (
+    "impressions",
+    "clicks",
+    "conversion",
+    "real_time_conversion",
+    "download_start",
+    "complete_payment",
+    "on_web_subscribe",
+    "start_trial",
+    "user_registration",
+    "page_content_view_events",
+)
 BASE_COLUMNS = MONEY_COLUMNS + COUNT_COLUMNS
 # Restated as of the sandbox clock (attribution completes late).
-RESTATED_COLUMNS = ("conversion", "download_start", "complete_payment", "total_complete_payment_rate",
-                    "on_web_subscribe", "total_on_web_subscribe_value", "start_trial", "user_registration",
-                    "page_content_view_events")
+RESTATED_COLUMNS = (
+    "conversion",
+    "download_start",
+    "complete_payment",
+    "total_complete_payment_rate",
+    "on_web_subscribe",
+    "total_on_web_subscribe_value",
+    "start_trial",
+    "user_registration",
+    "page_content_view_events",
+)
 VALUE_COLUMNS = ("total_complete_payment_rate", "total_on_web_subscribe_value")
 
 DASH = "-"
@@ -87,26 +105,39 @@ def _ratio(num: str, den: str, scale: float, fmt: str) -> Callable[[dict[str, fl
 # metric -> (base columns it needs, formatter over the summed base columns)
 METRICS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], str]]] = {
     "spend": (("spend",), lambda s: _money3(s["spend"])),
-    "total_complete_payment_rate": (("total_complete_payment_rate",), lambda s: _value2(s["total_complete_payment_rate"])),
-    "total_on_web_subscribe_value": (("total_on_web_subscribe_value",), lambda s: _value2(s["total_on_web_subscribe_value"])),
+    "total_complete_payment_rate": (
+        ("total_complete_payment_rate",),
+        lambda s: _value2(s["total_complete_payment_rate"]),
+    ),
+    "total_on_web_subscribe_value": (
+        ("total_on_web_subscribe_value",),
+        lambda s: _value2(s["total_on_web_subscribe_value"]),
+    ),
     "ctr": (("clicks", "impressions"), _ratio("clicks", "impressions", 100.0, ".2f")),
     "cpc": (("spend", "clicks"), _ratio("spend", "clicks", 1e-6, ".3f")),
     "cpm": (("spend", "impressions"), _ratio("spend", "impressions", 1e-3, ".3f")),
     "cost_per_conversion": (("spend", "conversion"), _ratio("spend", "conversion", 1e-6, ".3f")),
-    "real_time_cost_per_conversion": (("spend", "real_time_conversion"),
-                                      _ratio("spend", "real_time_conversion", 1e-6, ".3f")),
+    "real_time_cost_per_conversion": (
+        ("spend", "real_time_conversion"),
+        _ratio("spend", "real_time_conversion", 1e-6, ".3f"),
+    ),
     "cost_per_download_start": (("spend", "download_start"), _ratio("spend", "download_start", 1e-6, ".3f")),
     "cost_per_complete_payment": (("spend", "complete_payment"), _ratio("spend", "complete_payment", 1e-6, ".3f")),
-    "value_per_complete_payment": (("total_complete_payment_rate", "complete_payment"),
-                                   _ratio("total_complete_payment_rate", "complete_payment", 1e-6, ".2f")),
-    "complete_payment_roas": (("total_complete_payment_rate", "spend"),
-                              _ratio("total_complete_payment_rate", "spend", 1.0, ".2f")),
+    "value_per_complete_payment": (
+        ("total_complete_payment_rate", "complete_payment"),
+        _ratio("total_complete_payment_rate", "complete_payment", 1e-6, ".2f"),
+    ),
+    "complete_payment_roas": (
+        ("total_complete_payment_rate", "spend"),
+        _ratio("total_complete_payment_rate", "spend", 1.0, ".2f"),
+    ),
     "cost_per_on_web_subscribe": (("spend", "on_web_subscribe"), _ratio("spend", "on_web_subscribe", 1e-6, ".3f")),
     "cost_per_start_trial": (("spend", "start_trial"), _ratio("spend", "start_trial", 1e-6, ".3f")),
-    "cost_per_user_registration": (("spend", "user_registration"),
-                                   _ratio("spend", "user_registration", 1e-6, ".3f")),
-    "cost_per_page_content_view_event": (("spend", "page_content_view_events"),
-                                         _ratio("spend", "page_content_view_events", 1e-6, ".3f")),
+    "cost_per_user_registration": (("spend", "user_registration"), _ratio("spend", "user_registration", 1e-6, ".3f")),
+    "cost_per_page_content_view_event": (
+        ("spend", "page_content_view_events"),
+        _ratio("spend", "page_content_view_events", 1e-6, ".3f"),
+    ),
 }
 for _c in COUNT_COLUMNS:
     METRICS[_c] = ((_c,), (lambda c: lambda s: _count(s[c]))(_c))
@@ -177,16 +208,23 @@ class ReportEngine:
         # effective deletion cascades campaign -> ad group -> ad
         camp_del = np.array([bool(c["is_deleted"]) for c in camps], dtype=bool)
         group_del = np.array([bool(g["is_deleted"]) for g in groups], dtype=bool) | (
-            camp_del[self.group_campaign] if len(groups) else np.zeros(0, bool))
+            camp_del[self.group_campaign] if len(groups) else np.zeros(0, bool)
+        )
         ad_del = np.array([bool(a["is_deleted"]) for a in ads], dtype=bool) | (
-            group_del[self.ad_group] if len(ads) else np.zeros(0, bool))
+            group_del[self.ad_group] if len(ads) else np.zeros(0, bool)
+        )
         self.deleted = {"campaign": camp_del, "adgroup": group_del, "ad": ad_del}
         # per ad: deletion flag of its own campaign / ad group (for the status filters)
-        self.ad_deleted_at = {"campaign": camp_del[self.ad_campaign] if len(ads) else np.zeros(0, bool),
-                              "adgroup": group_del[self.ad_group] if len(ads) else np.zeros(0, bool),
-                              "ad": ad_del}
-        self.ad_entity = {"ad": np.arange(len(ads), dtype=np.int64), "adgroup": self.ad_group,
-                          "campaign": self.ad_campaign}
+        self.ad_deleted_at = {
+            "campaign": camp_del[self.ad_campaign] if len(ads) else np.zeros(0, bool),
+            "adgroup": group_del[self.ad_group] if len(ads) else np.zeros(0, bool),
+            "ad": ad_del,
+        }
+        self.ad_entity = {
+            "ad": np.arange(len(ads), dtype=np.int64),
+            "adgroup": self.ad_group,
+            "campaign": self.ad_campaign,
+        }
         self.n_ads = len(ads)
 
         daily = world.table("ad_daily")
@@ -255,8 +293,9 @@ class ReportEngine:
             allowed &= wanted[self.ad_entity[level]]
         return allowed
 
-    def _advertiser_groups(self, q: ReportQuery, advertiser_id: str, now: dt.datetime,
-                           allowed: np.ndarray) -> dict[str, Any]:
+    def _advertiser_groups(
+        self, q: ReportQuery, advertiser_id: str, now: dt.datetime, allowed: np.ndarray
+    ) -> dict[str, Any]:
         lo, hi = self.slices.get(advertiser_id, (0, 0))
         day = self.day[lo:hi]
         ad = self.ad[lo:hi]

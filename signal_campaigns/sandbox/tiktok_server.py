@@ -55,7 +55,8 @@ import logging
 import random
 import secrets
 import urllib.parse
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -65,8 +66,16 @@ from starlette.routing import Route
 
 from .control import HTML_502, Fault, SandboxClock, SandboxControl
 from .tiktok_events import NO_PERMISSION_PIXEL, EventsConfig, EventStore, TrackError
-from .tiktok_report import (ALL_METRICS, ATTRIBUTE_LEVELS, ID_DIMENSION, ID_FILTER, LEVELS, STATUS_FIELD,
-                            ReportEngine, ReportQuery)
+from .tiktok_report import (
+    ALL_METRICS,
+    ATTRIBUTE_LEVELS,
+    ID_DIMENSION,
+    ID_FILTER,
+    LEVELS,
+    STATUS_FIELD,
+    ReportEngine,
+    ReportQuery,
+)
 from .world import World
 
 log = logging.getLogger(__name__)
@@ -100,34 +109,127 @@ HTML_504 = (
 )
 
 # Fields served by the entity endpoints (reference §3.7), in response order.
-CAMPAIGN_FIELDS = ("advertiser_id", "campaign_id", "campaign_name", "objective_type", "campaign_type", "budget",
-                   "budget_mode", "operation_status", "secondary_status", "is_smart_performance_campaign",
-                   "create_time", "modify_time")
-ADGROUP_FIELDS = ("advertiser_id", "campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "promotion_type",
-                  "operating_systems", "pixel_id", "optimization_goal", "optimization_event", "billing_event",
-                  "bid_type", "budget", "budget_mode", "placement_type", "placements", "operation_status",
-                  "secondary_status", "create_time", "modify_time")
-AD_FIELDS = ("advertiser_id", "campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "ad_name",
-             "ad_format", "landing_page_url", "call_to_action", "tracking_pixel_id", "operation_status",
-             "secondary_status", "create_time", "modify_time")
+CAMPAIGN_FIELDS = (
+    "advertiser_id",
+    "campaign_id",
+    "campaign_name",
+    "objective_type",
+    "campaign_type",
+    "budget",
+    "budget_mode",
+    "operation_status",
+    "secondary_status",
+    "is_smart_performance_campaign",
+    "create_time",
+    "modify_time",
+)
+ADGROUP_FIELDS = (
+    "advertiser_id",
+    "campaign_id",
+    "campaign_name",
+    "adgroup_id",
+    "adgroup_name",
+    "promotion_type",
+    "operating_systems",
+    "pixel_id",
+    "optimization_goal",
+    "optimization_event",
+    "billing_event",
+    "bid_type",
+    "budget",
+    "budget_mode",
+    "placement_type",
+    "placements",
+    "operation_status",
+    "secondary_status",
+    "create_time",
+    "modify_time",
+)
+AD_FIELDS = (
+    "advertiser_id",
+    "campaign_id",
+    "campaign_name",
+    "adgroup_id",
+    "adgroup_name",
+    "ad_id",
+    "ad_name",
+    "ad_format",
+    "landing_page_url",
+    "call_to_action",
+    "tracking_pixel_id",
+    "operation_status",
+    "secondary_status",
+    "create_time",
+    "modify_time",
+)
 ENTITY_FIELDS = {"campaign": CAMPAIGN_FIELDS, "adgroup": ADGROUP_FIELDS, "ad": AD_FIELDS}
 ENTITY_FILTER_KEYS = {
-    "campaign": {"campaign_ids", "campaign_name", "objective_type", "primary_status", "secondary_status",
-                 "creation_filter_start_time", "creation_filter_end_time", "buying_types",
-                 "is_smart_performance_campaign"},
-    "adgroup": {"campaign_ids", "adgroup_ids", "adgroup_name", "primary_status", "secondary_status",
-                "objective_type", "optimization_goal", "promotion_type", "billing_events",
-                "creation_filter_start_time", "creation_filter_end_time"},
-    "ad": {"campaign_ids", "adgroup_ids", "ad_ids", "ad_name", "primary_status", "secondary_status",
-           "objective_type", "creation_filter_start_time", "creation_filter_end_time"},
+    "campaign": {
+        "campaign_ids",
+        "campaign_name",
+        "objective_type",
+        "primary_status",
+        "secondary_status",
+        "creation_filter_start_time",
+        "creation_filter_end_time",
+        "buying_types",
+        "is_smart_performance_campaign",
+    },
+    "adgroup": {
+        "campaign_ids",
+        "adgroup_ids",
+        "adgroup_name",
+        "primary_status",
+        "secondary_status",
+        "objective_type",
+        "optimization_goal",
+        "promotion_type",
+        "billing_events",
+        "creation_filter_start_time",
+        "creation_filter_end_time",
+    },
+    "ad": {
+        "campaign_ids",
+        "adgroup_ids",
+        "ad_ids",
+        "ad_name",
+        "primary_status",
+        "secondary_status",
+        "objective_type",
+        "creation_filter_start_time",
+        "creation_filter_end_time",
+    },
 }
-ADVERTISER_FIELDS = ("advertiser_id", "name", "currency", "timezone", "display_timezone", "status", "role",
-                     "country", "company", "industry", "balance", "create_time", "advertiser_account_type",
-                     "language", "description", "rejection_reason", "email", "telephone_number", "address",
-                     "owner_bc_id")
-PIXEL_EVENT_CODES = {"Purchase": "SHOPPING", "Subscribe": "ON_WEB_SUBSCRIBE", "StartTrial": "START_TRIAL",
-                     "CompleteRegistration": "ON_WEB_REGISTER", "Download": "DOWNLOAD_START",
-                     "ViewContent": "ON_WEB_DETAIL"}
+ADVERTISER_FIELDS = (
+    "advertiser_id",
+    "name",
+    "currency",
+    "timezone",
+    "display_timezone",
+    "status",
+    "role",
+    "country",
+    "company",
+    "industry",
+    "balance",
+    "create_time",
+    "advertiser_account_type",
+    "language",
+    "description",
+    "rejection_reason",
+    "email",
+    "telephone_number",
+    "address",
+    "owner_bc_id",
+)
+PIXEL_EVENT_CODES = {
+    "Purchase": "SHOPPING",
+    "Subscribe": "ON_WEB_SUBSCRIBE",
+    "StartTrial": "START_TRIAL",
+    "CompleteRegistration": "ON_WEB_REGISTER",
+    "Download": "DOWNLOAD_START",
+    "ViewContent": "ON_WEB_DETAIL",
+}
 REPORT_TYPES_UNSUPPORTED = {"AUDIENCE", "PLAYABLE_MATERIAL", "CATALOG", "BC", "TT_SHOP"}
 REPORT_FILTER_TYPES = {"IN", "MATCH", "GREATER_EQUAL", "GREATER_THAN", "LOWER_EQUAL", "LOWER_THAN", "BETWEEN"}
 REPORT_STATUS_VALUES = {"STATUS_ALL", "STATUS_NOT_DELETE", "STATUS_DELETE"}
@@ -170,7 +272,7 @@ class Ctx:
 def _fmt_ts(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _money(value: Any) -> float | None:
@@ -249,8 +351,12 @@ def id_list(name: str, value: Any, max_items: int = MAX_IDS, code: int = 40002) 
 
 
 def page_info(page: int, page_size: int, total: int) -> dict[str, int]:
-    return {"page": page, "page_size": page_size, "total_number": total,
-            "total_page": (total + page_size - 1) // page_size}
+    return {
+        "page": page,
+        "page_size": page_size,
+        "total_number": total,
+        "total_page": (total + page_size - 1) // page_size,
+    }
 
 
 # --- the app ---------------------------------------------------------------------------------------
@@ -291,14 +397,26 @@ class TikTokSandbox:
         self.advertisers: dict[str, dict[str, Any]] = {}
         for a in adv_rows:
             self.advertisers[a["advertiser_id"]] = {
-                "advertiser_id": a["advertiser_id"], "name": a["name"], "currency": a["currency"],
-                "timezone": a["timezone"], "display_timezone": a["display_timezone"], "status": a["status"],
-                "role": "ROLE_ADVERTISER", "country": a["country"], "company": a["company"],
-                "industry": "291905", "balance": 10000.0,
+                "advertiser_id": a["advertiser_id"],
+                "name": a["name"],
+                "currency": a["currency"],
+                "timezone": a["timezone"],
+                "display_timezone": a["display_timezone"],
+                "status": a["status"],
+                "role": "ROLE_ADVERTISER",
+                "country": a["country"],
+                "company": a["company"],
+                "industry": "291905",
+                "balance": 10000.0,
                 "create_time": int(a["create_time"].timestamp()) if a["create_time"] else None,
-                "advertiser_account_type": "AUCTION", "language": "en", "description": "",
-                "rejection_reason": "", "email": "ads***@example.com", "telephone_number": "+1*****0000",
-                "address": "", "owner_bc_id": "",
+                "advertiser_account_type": "AUCTION",
+                "language": "en",
+                "description": "",
+                "rejection_reason": "",
+                "email": "ads***@example.com",
+                "telephone_number": "+1*****0000",
+                "address": "",
+                "owner_bc_id": "",
             }
         self._build_entities()
         self._build_pixels()
@@ -313,48 +431,85 @@ class TikTokSandbox:
         served: dict[str, list[tuple[dict[str, Any], bool]]] = {"campaign": [], "adgroup": [], "ad": []}
         for i, c in enumerate(camps):
             deleted = bool(eng.deleted["campaign"][i])
-            served["campaign"].append(({
-                "advertiser_id": c["advertiser_id"], "campaign_id": c["campaign_id"],
-                "campaign_name": c["campaign_name"], "objective_type": c["objective_type"],
-                "campaign_type": "REGULAR_CAMPAIGN", "budget": _money(c["budget"]), "budget_mode": c["budget_mode"],
-                "operation_status": c["operation_status"], "secondary_status": c["secondary_status"],
-                "is_smart_performance_campaign": False,
-                "create_time": _fmt_ts(c["create_time"]), "modify_time": _fmt_ts(c["modify_time"]),
-            }, deleted))
+            served["campaign"].append(
+                (
+                    {
+                        "advertiser_id": c["advertiser_id"],
+                        "campaign_id": c["campaign_id"],
+                        "campaign_name": c["campaign_name"],
+                        "objective_type": c["objective_type"],
+                        "campaign_type": "REGULAR_CAMPAIGN",
+                        "budget": _money(c["budget"]),
+                        "budget_mode": c["budget_mode"],
+                        "operation_status": c["operation_status"],
+                        "secondary_status": c["secondary_status"],
+                        "is_smart_performance_campaign": False,
+                        "create_time": _fmt_ts(c["create_time"]),
+                        "modify_time": _fmt_ts(c["modify_time"]),
+                    },
+                    deleted,
+                )
+            )
         for i, g in enumerate(groups):
             deleted = bool(eng.deleted["adgroup"][i])
             status = g["secondary_status"]
             if deleted and not status.endswith("_DELETE"):
                 status = "ADGROUP_STATUS_CAMPAIGN_DELETE"
-            served["adgroup"].append(({
-                "advertiser_id": g["advertiser_id"], "campaign_id": g["campaign_id"],
-                "campaign_name": camp_by_id[g["campaign_id"]]["campaign_name"],
-                "adgroup_id": g["adgroup_id"], "adgroup_name": g["adgroup_name"],
-                "promotion_type": g["promotion_type"],
-                "operating_systems": [g["operating_system"]] if g["operating_system"] else [],
-                "pixel_id": g["pixel_id"], "optimization_goal": g["optimization_goal"],
-                "optimization_event": g["optimization_event"], "billing_event": "OCPM",
-                "bid_type": "BID_TYPE_NO_BID", "budget": _money(g["budget"]), "budget_mode": "BUDGET_MODE_DAY",
-                "placement_type": g["placement_type"], "placements": list(g["placements"] or []),
-                "operation_status": g["operation_status"], "secondary_status": status,
-                "create_time": _fmt_ts(g["create_time"]), "modify_time": _fmt_ts(g["modify_time"]),
-            }, deleted))
+            served["adgroup"].append(
+                (
+                    {
+                        "advertiser_id": g["advertiser_id"],
+                        "campaign_id": g["campaign_id"],
+                        "campaign_name": camp_by_id[g["campaign_id"]]["campaign_name"],
+                        "adgroup_id": g["adgroup_id"],
+                        "adgroup_name": g["adgroup_name"],
+                        "promotion_type": g["promotion_type"],
+                        "operating_systems": [g["operating_system"]] if g["operating_system"] else [],
+                        "pixel_id": g["pixel_id"],
+                        "optimization_goal": g["optimization_goal"],
+                        "optimization_event": g["optimization_event"],
+                        "billing_event": "OCPM",
+                        "bid_type": "BID_TYPE_NO_BID",
+                        "budget": _money(g["budget"]),
+                        "budget_mode": "BUDGET_MODE_DAY",
+                        "placement_type": g["placement_type"],
+                        "placements": list(g["placements"] or []),
+                        "operation_status": g["operation_status"],
+                        "secondary_status": status,
+                        "create_time": _fmt_ts(g["create_time"]),
+                        "modify_time": _fmt_ts(g["modify_time"]),
+                    },
+                    deleted,
+                )
+            )
         for i, a in enumerate(ads):
             deleted = bool(eng.deleted["ad"][i])
             status = a["secondary_status"]
             if deleted and not status.endswith("_DELETE"):
                 own_group_deleted = bool(eng.deleted["adgroup"][eng.index["adgroup"][a["adgroup_id"]]])
                 status = "AD_STATUS_ADGROUP_DELETE" if own_group_deleted else "AD_STATUS_CAMPAIGN_DELETE"
-            served["ad"].append(({
-                "advertiser_id": a["advertiser_id"], "campaign_id": a["campaign_id"],
-                "campaign_name": camp_by_id[a["campaign_id"]]["campaign_name"],
-                "adgroup_id": a["adgroup_id"], "adgroup_name": group_by_id[a["adgroup_id"]]["adgroup_name"],
-                "ad_id": a["ad_id"], "ad_name": a["ad_name"], "ad_format": a["ad_format"],
-                "landing_page_url": a["landing_page_url"], "call_to_action": a["call_to_action"],
-                "tracking_pixel_id": a["tracking_pixel_id"], "operation_status": a["operation_status"],
-                "secondary_status": status,
-                "create_time": _fmt_ts(a["create_time"]), "modify_time": _fmt_ts(a["modify_time"]),
-            }, deleted))
+            served["ad"].append(
+                (
+                    {
+                        "advertiser_id": a["advertiser_id"],
+                        "campaign_id": a["campaign_id"],
+                        "campaign_name": camp_by_id[a["campaign_id"]]["campaign_name"],
+                        "adgroup_id": a["adgroup_id"],
+                        "adgroup_name": group_by_id[a["adgroup_id"]]["adgroup_name"],
+                        "ad_id": a["ad_id"],
+                        "ad_name": a["ad_name"],
+                        "ad_format": a["ad_format"],
+                        "landing_page_url": a["landing_page_url"],
+                        "call_to_action": a["call_to_action"],
+                        "tracking_pixel_id": a["tracking_pixel_id"],
+                        "operation_status": a["operation_status"],
+                        "secondary_status": status,
+                        "create_time": _fmt_ts(a["create_time"]),
+                        "modify_time": _fmt_ts(a["modify_time"]),
+                    },
+                    deleted,
+                )
+            )
         # per advertiser, in id order
         self.entities: dict[str, dict[str, list[tuple[dict[str, Any], bool]]]] = {}
         for level, rows in served.items():
@@ -375,17 +530,33 @@ class TikTokSandbox:
             events = []
             for n, name in enumerate(names):
                 code = PIXEL_EVENT_CODES.get(name, "CUSTOM")
-                events.append({"name": name, "event_type": code, "optimization_event": code,
-                               "custom_event_type": code, "event_code": name,
-                               "event_id": f"{p['pixel_id'][:15]}{n:04d}", "statistic_type": "EVERY_TIME",
-                               "currency": None, "currency_value": None, "deprecated": False, "rules": []})
-            self.pixels.setdefault(p["advertiser_id"], []).append({
-                "pixel_id": p["pixel_id"], "pixel_code": p["pixel_code"], "pixel_name": p["pixel_name"],
-                "pixel_category": "THIRD_PARTY" if p["pixel_setup_mode"] == "DEVELOPER" else "MANUAL",
-                "pixel_setup_mode": p["pixel_setup_mode"], "create_time": _fmt_ts(p["create_time"]),
-                "advanced_matching_fields": {"email": True, "phone_number": True},
-                "events": events,
-            })
+                events.append(
+                    {
+                        "name": name,
+                        "event_type": code,
+                        "optimization_event": code,
+                        "custom_event_type": code,
+                        "event_code": name,
+                        "event_id": f"{p['pixel_id'][:15]}{n:04d}",
+                        "statistic_type": "EVERY_TIME",
+                        "currency": None,
+                        "currency_value": None,
+                        "deprecated": False,
+                        "rules": [],
+                    }
+                )
+            self.pixels.setdefault(p["advertiser_id"], []).append(
+                {
+                    "pixel_id": p["pixel_id"],
+                    "pixel_code": p["pixel_code"],
+                    "pixel_name": p["pixel_name"],
+                    "pixel_category": "THIRD_PARTY" if p["pixel_setup_mode"] == "DEVELOPER" else "MANUAL",
+                    "pixel_setup_mode": p["pixel_setup_mode"],
+                    "create_time": _fmt_ts(p["create_time"]),
+                    "advanced_matching_fields": {"email": True, "phone_number": True},
+                    "events": events,
+                }
+            )
             self.pixel_advertiser[p["pixel_code"]] = p["advertiser_id"]
 
     # --- tokens -----------------------------------------------------------------------------------
@@ -414,11 +585,17 @@ class TikTokSandbox:
             raise bad_param(f"{name}: Not a valid advertiser id: {advertiser_id!r}.")
         token = ctx.token
         if token is not None and token.kind == "events":
-            raise ApiError(40001, f"No permission to operate advertiser_id: {advertiser_id}. "
-                                  "This access token can only be used with the Events API.")
+            raise ApiError(
+                40001,
+                f"No permission to operate advertiser_id: {advertiser_id}. "
+                "This access token can only be used with the Events API.",
+            )
         if advertiser_id not in self.advertisers or (token is not None and not token.can_access(advertiser_id)):
-            raise ApiError(40001, f"No permission to operate advertiser_id: {advertiser_id}. "
-                                  "Please check the advertiser id and the authorization of the access token.")
+            raise ApiError(
+                40001,
+                f"No permission to operate advertiser_id: {advertiser_id}. "
+                "Please check the advertiser id and the authorization of the access token.",
+            )
         return advertiser_id
 
     # --- envelope ---------------------------------------------------------------------------------
@@ -429,8 +606,9 @@ class TikTokSandbox:
         rid = self.request_id()
         body = orjson.dumps({"code": code, "message": message, "request_id": rid, "data": data})
         trace = f"00-{rid[14:]}{self._rng.getrandbits(48):012x}-{self._rng.getrandbits(64):016x}-01".lower()
-        return Response(body, status_code=200, media_type="application/json",
-                        headers={"X-TT-LOGID": rid, "x-tt-trace-id": trace})
+        return Response(
+            body, status_code=200, media_type="application/json", headers={"X-TT-LOGID": rid, "x-tt-trace-id": trace}
+        )
 
     def render_fault(self, fault: Fault) -> Response:
         if fault.kind == "http" or (fault.status and fault.code is None):
@@ -440,8 +618,10 @@ class TikTokSandbox:
             elif status == 504:
                 html = HTML_504
             else:
-                html = f"<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center>" \
-                       "<hr><center>nginx</center></body></html>"
+                html = (
+                    f"<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center>"
+                    "<hr><center>nginx</center></body></html>"
+                )
             return HTMLResponse(html, status_code=status)
         code = fault.code or 50000
         if code == 20001:
@@ -460,8 +640,9 @@ class TikTokSandbox:
         methods, endpoint, auth, handler = spec
         if request.method not in methods:
             return PlainTextResponse("method not allowed", status_code=405)
-        override = await self.control.intercept(endpoint, self.render_fault,
-                                                render_rate_limited=self.render_rate_limited)
+        override = await self.control.intercept(
+            endpoint, self.render_fault, render_rate_limited=self.render_rate_limited
+        )
         partial = False
         if override is not None:
             if not isinstance(override, _PartialSuccess):
@@ -514,13 +695,18 @@ class TikTokSandbox:
             raise bad_param("auth_code: Missing data for required field.")
         entry = self.auth_codes.get(str(code))
         if entry is None:
-            raise ApiError(40101, "Invalid auth_code. Not able to get long-term access_token with an old auth_code "
-                                  "or an auth_code that was not issued to this app.")
+            raise ApiError(
+                40101,
+                "Invalid auth_code. Not able to get long-term access_token with an old auth_code "
+                "or an auth_code that was not issued to this app.",
+            )
         if entry["used"]:
             raise ApiError(40110, MESSAGES[40110])
         if self.clock.now() - entry["issued_at"] > self.auth_code_ttl:
-            raise ApiError(40110, "The auth_code is expired (valid for 1 hour). Please re-authorize and try again "
-                                  "with a new auth_code.")
+            raise ApiError(
+                40110,
+                "The auth_code is expired (valid for 1 hour). Please re-authorize and try again with a new auth_code.",
+            )
         entry["used"] = True
         token = self.mint_token("marketing", None)
         data: dict[str, Any] = {"access_token": token, "scope": list(TOKEN_SCOPE)}
@@ -547,8 +733,11 @@ class TikTokSandbox:
         self.check_app(ctx.params.get("app_id"), ctx.params.get("secret"))
         token = ctx.token
         assert token is not None
-        rows = [{"advertiser_id": a, "advertiser_name": rec["name"]}
-                for a, rec in self.advertisers.items() if token.kind != "events" and token.can_access(a)]
+        rows = [
+            {"advertiser_id": a, "advertiser_name": rec["name"]}
+            for a, rec in self.advertisers.items()
+            if token.kind != "events" and token.can_access(a)
+        ]
         return {"list": rows}
 
     # --- advertiser/info --------------------------------------------------------------------------
@@ -584,7 +773,7 @@ class TikTokSandbox:
         predicate = self._entity_predicate(level, filtering)
         matched = [rec for rec, deleted in rows if predicate(rec, deleted)]
         start = (page - 1) * page_size
-        page_rows = matched[start:start + page_size]
+        page_rows = matched[start : start + page_size]
         if fields is not None:
             page_rows = [{k: r[k] for k in fields} for r in page_rows]
         return {"list": page_rows, "page_info": page_info(page, page_size, len(matched))}
@@ -713,8 +902,10 @@ class TikTokSandbox:
         if len(time_dims) > 1:
             raise bad_param("dimensions: stat_time_day and stat_time_hour cannot be combined.")
         if id_dims != [id_dim]:
-            raise bad_param(f"dimensions: data_level {data_level} requires exactly the ID dimension {id_dim} "
-                            "(plus optionally stat_time_day or stat_time_hour).")
+            raise bad_param(
+                f"dimensions: data_level {data_level} requires exactly the ID dimension {id_dim} "
+                "(plus optionally stat_time_day or stat_time_hour)."
+            )
         time = {"stat_time_day": "day", "stat_time_hour": "hour"}.get(time_dims[0]) if time_dims else None
         metrics = json_param(p, "metrics", list)
         if metrics is None:
@@ -757,8 +948,11 @@ class TikTokSandbox:
             if filter_type not in REPORT_FILTER_TYPES:
                 raise bad_param(f"{where}.filter_type: Must be one of: {', '.join(sorted(REPORT_FILTER_TYPES))}.")
             if isinstance(value, str):
-                values = parse_structured(f"{where}.filter_value", value, list) if filter_type in ("IN", "BETWEEN") \
+                values = (
+                    parse_structured(f"{where}.filter_value", value, list)
+                    if filter_type in ("IN", "BETWEEN")
                     else [value]
+                )
             elif isinstance(value, list):
                 values = value
             else:
@@ -769,8 +963,10 @@ class TikTokSandbox:
                     raise bad_param(f"{where}.filter_type: {field_name} supports only IN.")
                 bad = [v for v in values if v not in REPORT_STATUS_VALUES]
                 if bad or not values:
-                    raise bad_param(f"{where}.filter_value: {field_name} values must be among "
-                                    f"{', '.join(sorted(REPORT_STATUS_VALUES))} in the sandbox.")
+                    raise bad_param(
+                        f"{where}.filter_value: {field_name} values must be among "
+                        f"{', '.join(sorted(REPORT_STATUS_VALUES))} in the sandbox."
+                    )
                 status_filters.setdefault(status_level, set()).update(values)
             elif field_name in ID_FILTER:
                 if filter_type != "IN":
@@ -781,9 +977,20 @@ class TikTokSandbox:
                 raise bad_param(f"{where}.field_name: Unsupported filter field in the sandbox: {field_name}.")
         page = int_param(p, "page", 1, 1)
         page_size = int_param(p, "page_size", 10, 1, 1000)
-        return ReportQuery(advertiser_ids=advertiser_ids, level=level, dimensions=dimensions, time=time,
-                           metrics=metrics, start=start, end=end, status_filters=status_filters,
-                           id_filters=id_filters, page=page, page_size=page_size, multi_advertiser=multi)
+        return ReportQuery(
+            advertiser_ids=advertiser_ids,
+            level=level,
+            dimensions=dimensions,
+            time=time,
+            metrics=metrics,
+            start=start,
+            end=end,
+            status_filters=status_filters,
+            id_filters=id_filters,
+            page=page,
+            page_size=page_size,
+            multi_advertiser=multi,
+        )
 
     @staticmethod
     def _date_param(p: Mapping[str, str], name: str) -> dt.date:
@@ -814,10 +1021,9 @@ class TikTokSandbox:
         order_by = p.get("order_by")
         if order_by not in (None, "", "EARLIEST_CREATE", "LATEST_CREATE"):
             raise bad_param("order_by: Must be one of: EARLIEST_CREATE, LATEST_CREATE.")
-        rows = sorted(rows, key=lambda r: (r["create_time"] or "", r["pixel_id"]),
-                      reverse=order_by == "LATEST_CREATE")
+        rows = sorted(rows, key=lambda r: (r["create_time"] or "", r["pixel_id"]), reverse=order_by == "LATEST_CREATE")
         start = (page - 1) * page_size
-        return {"pixels": rows[start:start + page_size], "page_info": page_info(page, page_size, len(rows))}
+        return {"pixels": rows[start : start + page_size], "page_info": page_info(page, page_size, len(rows))}
 
     # --- event/track --------------------------------------------------------------------------------
     async def event_track(self, ctx: Ctx) -> dict[str, Any]:
@@ -826,8 +1032,10 @@ class TikTokSandbox:
         if source is None:
             raise bad_param("event_source: Missing data for required field.")
         if source != "web":
-            raise bad_param(f"event_source: Must be one of: web (got {source!r}; app, offline and crm are not "
-                            "supported by the sandbox).")
+            raise bad_param(
+                f"event_source: Must be one of: web (got {source!r}; app, offline and crm are not "
+                "supported by the sandbox)."
+            )
         pixel_code = body.get("event_source_id")
         if not pixel_code:
             raise bad_param("event_source_id: Missing data for required field.")
@@ -898,8 +1106,13 @@ class TikTokSandbox:
                 return JSONResponse({"error": "bad_param", "message": "limit/offset must be integers"}, 400)
             test = q.get("kind", "production") == "test"
             total, rows = self.events.payloads(pixel_code, test=test, limit=limit, offset=offset)
-            body["payloads"] = {"kind": "test" if test else "production", "total": total, "limit": limit,
-                                "offset": offset, "events": rows}
+            body["payloads"] = {
+                "kind": "test" if test else "production",
+                "total": total,
+                "limit": limit,
+                "offset": offset,
+                "events": rows,
+            }
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def sandbox_events_reset(self, request: Request) -> Response:
@@ -1009,8 +1222,9 @@ def create_tiktok_app(
         config.strict_hashing = strict_hashing
     if event_max_age_seconds is not None:
         config.max_age_seconds = event_max_age_seconds
-    sandbox = TikTokSandbox(world, control, events_config=config, auth_code_ttl_seconds=auth_code_ttl_seconds,
-                            restate=restate)
+    sandbox = TikTokSandbox(
+        world, control, events_config=config, auth_code_ttl_seconds=auth_code_ttl_seconds, restate=restate
+    )
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("page not found", status_code=404)

@@ -37,7 +37,7 @@ def cache_key(seed: int, scale: str, anchor: dt.datetime, days: int | None = Non
     preset = PRESETS[scale]
     days = preset.days if days is None else int(days)
     events = preset.events if events is None else int(events)
-    stamp = anchor.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = anchor.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return f"world-v{GENERATOR_VERSION}-seed{seed}-{scale}-{stamp}-d{days}-e{events}"
 
 
@@ -88,12 +88,13 @@ def load_world(directory: Path) -> World:
             table = table.cast(schema)
         tables[name] = table.replace_schema_metadata(None)
         if tables[name].num_rows != manifest["row_counts"][name]:
-            raise ValueError(f"cached table {name} has {tables[name].num_rows} rows, manifest says "
-                             f"{manifest['row_counts'][name]}")
+            raise ValueError(
+                f"cached table {name} has {tables[name].num_rows} rows, manifest says {manifest['row_counts'][name]}"
+            )
     world = World(
         seed=int(manifest["seed"]),
         scale=manifest["scale"],
-        anchor=dt.datetime.fromisoformat(manifest["anchor"]).astimezone(dt.timezone.utc),
+        anchor=dt.datetime.fromisoformat(manifest["anchor"]).astimezone(dt.UTC),
         future_horizon=dt.timedelta(seconds=manifest["future_horizon_seconds"]),
         tracking_domain=manifest["tracking_domain"],
         credentials=Credentials(**manifest["credentials"]),
@@ -115,13 +116,13 @@ def load_or_generate(
     """The world for these parameters, from ``cache_dir`` if cached, else generated and cached."""
     if scale not in PRESETS:
         raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
-    anchor = (anchor or default_anchor()).astimezone(dt.timezone.utc)
+    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
     cache_dir = Path(cache_dir)
     final = cache_dir / cache_key(seed, scale, anchor, days, events)
     if (final / MANIFEST).exists():
         try:
             return load_world(final)
-        except Exception:  # noqa: BLE001 - a damaged cache entry is regenerated below
+        except Exception:
             _discard(final, cache_dir)
     world = generate_world(seed=seed, scale=scale, anchor=anchor, days=days, events=events)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -150,7 +151,7 @@ def cached_credentials(
 ) -> Credentials:
     """Make sure the world for these parameters is cached and return its credentials, without
     loading its tables (the launcher's children load them; the parent only needs credentials)."""
-    anchor = (anchor or default_anchor()).astimezone(dt.timezone.utc)
+    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
     manifest = Path(cache_dir) / cache_key(seed, scale, anchor, days, events) / MANIFEST
     if not manifest.exists():
         return load_or_generate(seed, scale, anchor, days, events, cache_dir).credentials

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-# the model tests' session fixtures: the raw load by the real dlt sources, then `dbt build`
-from tests.models.conftest import built_duckdb, dbt_target_paths, raw_warehouse  # noqa: F401
-
 from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.app import app
 from signal_campaigns.cli.mapping import MAPPING_PATH_ENV, SEEDS_DIR
 from signal_campaigns.cli.settings_store import SettingsStore, env_name
+
+# the model tests' session fixtures: the raw load by the real dlt sources, then `dbt build`
+from tests.models.conftest import built_duckdb, dbt_target_paths, raw_warehouse  # noqa: F401
 
 # forwarding run that plants problems in the ledger: events older than this are refused by the
 # sandbox (40002 -> dead); only this many events are processed (the rest stay pending).
@@ -37,11 +37,16 @@ def cli_warehouse(built_duckdb, tiny_world, tmp_path_factory) -> Path:  # noqa: 
     db = tmp_path_factory.mktemp("cli_wh") / "warehouse.duckdb"
     shutil.copyfile(built_duckdb["db"], db)
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
-        httpx.post(f"{endpoints.tiktok_url}/_sandbox/events/config",
-                   json={"max_age_seconds": DEAD_OLDER_THAN_SECONDS}).raise_for_status()
-        forward_events(db, base_url=endpoints.tiktok_api_url, token=tiny_world.credentials.events_api_token,
-                       config=ForwarderConfig(max_events=FORWARD_MAX_EVENTS),
-                       retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01))
+        httpx.post(
+            f"{endpoints.tiktok_url}/_sandbox/events/config", json={"max_age_seconds": DEAD_OLDER_THAN_SECONDS}
+        ).raise_for_status()
+        forward_events(
+            db,
+            base_url=endpoints.tiktok_api_url,
+            token=tiny_world.credentials.events_api_token,
+            config=ForwarderConfig(max_events=FORWARD_MAX_EVENTS),
+            retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01),
+        )
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
@@ -99,7 +104,7 @@ class Sandbox:
 def tt(cli_sandbox) -> Sandbox:
     sandbox = Sandbox(cli_sandbox)
     sandbox.control("reset")
-    sandbox.control("clock", {"at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    sandbox.control("clock", {"at": dt.datetime.now(dt.UTC).isoformat()})
     try:
         yield sandbox
     finally:
@@ -110,8 +115,17 @@ def tt(cli_sandbox) -> Sandbox:
 def project(tmp_path, monkeypatch) -> Path:
     """An empty project directory; no TikTok settings leak in from the environment; the mapping
     seed is a copy (the repository's seed is never touched)."""
-    for key in (keys.BASE_URL, keys.ADVERTISER_IDS, keys.ACCESS_TOKEN, keys.APP_ID, keys.APP_SECRET,
-                keys.EVENTS_API_TOKEN, keys.PIXEL_CODE, keys.PIXEL_ID, keys.SIGNAL_LINK_URL):
+    for key in (
+        keys.BASE_URL,
+        keys.ADVERTISER_IDS,
+        keys.ACCESS_TOKEN,
+        keys.APP_ID,
+        keys.APP_SECRET,
+        keys.EVENTS_API_TOKEN,
+        keys.PIXEL_CODE,
+        keys.PIXEL_ID,
+        keys.SIGNAL_LINK_URL,
+    ):
         monkeypatch.delenv(env_name(key), raising=False)
     monkeypatch.delenv("DLT_PROJECT_DIR", raising=False)
     seed_copy = tmp_path / "event_mapping.csv"
@@ -127,11 +141,17 @@ def connected(project, tt, tiny_world) -> Path:
     """A project as after connect + accounts + pixel (first advertiser, its pixel)."""
     creds = tt.creds
     advertiser = tiny_world.notes["advertiser_ids"][0]
-    SettingsStore(project).set_many({
-        keys.BASE_URL: tt.api_url, keys.APP_ID: creds.tiktok_app_id, keys.APP_SECRET: creds.tiktok_app_secret,
-        keys.ACCESS_TOKEN: creds.tiktok_access_token, keys.ADVERTISER_IDS: [advertiser],
-        keys.EVENTS_API_TOKEN: creds.events_api_token, keys.PIXEL_CODE: tiny_world.notes["pixel_codes"][advertiser],
-    })
+    SettingsStore(project).set_many(
+        {
+            keys.BASE_URL: tt.api_url,
+            keys.APP_ID: creds.tiktok_app_id,
+            keys.APP_SECRET: creds.tiktok_app_secret,
+            keys.ACCESS_TOKEN: creds.tiktok_access_token,
+            keys.ADVERTISER_IDS: [advertiser],
+            keys.EVENTS_API_TOKEN: creds.events_api_token,
+            keys.PIXEL_CODE: tiny_world.notes["pixel_codes"][advertiser],
+        }
+    )
     return project
 
 

@@ -30,10 +30,34 @@ class ConnectProcess:
     def __init__(self, project: Path, tt, *extra: str) -> None:
         env = {**os.environ, "COLUMNS": "400", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "signal_campaigns.cli", "--project-dir", str(project), "--json", "connect",
-             "--app-id", tt.creds.tiktok_app_id, "--app-secret", tt.creds.tiktok_app_secret, "--base-url", tt.api_url,
-             "--port", "0", "--no-browser", "--timeout", "60", *extra],
-            cwd=REPO_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "signal_campaigns.cli",
+                "--project-dir",
+                str(project),
+                "--json",
+                "connect",
+                "--app-id",
+                tt.creds.tiktok_app_id,
+                "--app-secret",
+                tt.creds.tiktok_app_secret,
+                "--base-url",
+                tt.api_url,
+                "--port",
+                "0",
+                "--no-browser",
+                "--timeout",
+                "60",
+                *extra,
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.stderr: list[str] = []
 
     def authorization_url(self) -> str:
@@ -73,7 +97,11 @@ def test_oauth_round_trip_through_a_localhost_callback(project, tt, tiny_world):
     assert set(granted) == set(tiny_world.notes["advertiser_ids"])
     us = granted[tiny_world.notes["advertiser_ids"][0]]
     assert (us["name"], us["currency"], us["timezone"], us["status"]) == (
-        "Sprintly Quest US", "USD", "Etc/GMT+8", "STATUS_ENABLE")
+        "Sprintly Quest US",
+        "USD",
+        "Etc/GMT+8",
+        "STATUS_ENABLE",
+    )
 
     store = SettingsStore(project)
     token = store.file_value(keys.ACCESS_TOKEN)
@@ -103,8 +131,15 @@ def test_a_callback_with_another_state_is_rejected(project, tt):
 
 
 def test_pasted_code_then_reused_code_keeps_the_good_token(run_cli, project, tt):
-    args = ["connect", "--app-id", tt.creds.tiktok_app_id, "--app-secret", tt.creds.tiktok_app_secret,
-            "--base-url", tt.api_url]
+    args = [
+        "connect",
+        "--app-id",
+        tt.creds.tiktok_app_id,
+        "--app-secret",
+        tt.creds.tiktok_app_secret,
+        "--base-url",
+        tt.api_url,
+    ]
     code = tt.auth_code()
     first = run_cli("--json", *args, "--auth-code", code)
     assert first.exit_code == 0, first.output
@@ -123,8 +158,17 @@ def test_pasted_code_then_reused_code_keeps_the_good_token(run_cli, project, tt)
 def test_expired_code_is_explained(run_cli, project, tt):
     code = tt.auth_code()
     tt.control("clock", {"advance_seconds": 3601})
-    result = run_cli("connect", "--app-id", tt.creds.tiktok_app_id, "--app-secret", tt.creds.tiktok_app_secret,
-                     "--base-url", tt.api_url, "--auth-code", code)
+    result = run_cli(
+        "connect",
+        "--app-id",
+        tt.creds.tiktok_app_id,
+        "--app-secret",
+        tt.creds.tiktok_app_secret,
+        "--base-url",
+        tt.api_url,
+        "--auth-code",
+        code,
+    )
     assert result.exit_code == 1
     assert "expired" in result.stderr and "valid for 1 hour" in result.stderr
     assert not SettingsStore(project).secrets_path.exists()
@@ -156,7 +200,9 @@ def test_disconnect_revokes_and_forgets(run_cli, connected, tt, tiny_world):
     assert result.exit_code == 0, result.output
     assert set(json.loads(result.stdout)["revoked_advertiser_ids"]) == set(tiny_world.notes["advertiser_ids"])
     assert SettingsStore(connected).file_value(keys.ACCESS_TOKEN) is None
-    assert tt.api_code("advertiser/info/", token, advertiser_ids=json.dumps(tiny_world.notes["advertiser_ids"])) == 40105
+    assert (
+        tt.api_code("advertiser/info/", token, advertiser_ids=json.dumps(tiny_world.notes["advertiser_ids"])) == 40105
+    )
     assert_no_secrets(result, creds=tt.creds)
     again = run_cli("disconnect")
     assert again.exit_code == 1 and "not connected" in again.stderr
@@ -208,12 +254,19 @@ def test_dlt_reads_what_the_cli_wrote(connected, tt, tiny_world):
         "       'base': dlt.config['sources.tiktok_ads.base_url'],\n"
         "       'token': dlt.secrets['sources.tiktok_ads.access_token'] == want['token'],\n"
         "       'events': dlt.secrets['tiktok_events_api_token'] == want['events']}\n"
-        "print(json.dumps(got))\n")
+        "print(json.dumps(got))\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "TIKTOK_"))}
     env["DLT_PROJECT_DIR"] = str(connected)
-    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps(
-        {"token": tt.creds.tiktok_access_token, "events": tt.creds.events_api_token}),
-        capture_output=True, text=True, env=env, cwd=connected, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps({"token": tt.creds.tiktok_access_token, "events": tt.creds.events_api_token}),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=connected,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got == {"ids": [tiny_world.notes["advertiser_ids"][0]], "base": tt.api_url, "token": True, "events": True}
@@ -223,14 +276,25 @@ def test_no_secret_reaches_the_logs(run_cli, project, tt, tiny_world, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
-    args = ["connect", "--app-id", tt.creds.tiktok_app_id, "--app-secret", tt.creds.tiktok_app_secret,
-            "--base-url", tt.api_url, "--auth-code", tt.auth_code()]
+    args = [
+        "connect",
+        "--app-id",
+        tt.creds.tiktok_app_id,
+        "--app-secret",
+        tt.creds.tiktok_app_secret,
+        "--base-url",
+        tt.api_url,
+        "--auth-code",
+        tt.auth_code(),
+    ]
     assert run_cli(*args).exit_code == 0
     token = SettingsStore(project).file_value(keys.ACCESS_TOKEN)
     us = tiny_world.notes["advertiser_ids"][0]
     assert run_cli("accounts", "--select", us).exit_code == 0
-    assert run_cli("pixel", "--pixel", tiny_world.notes["pixel_codes"][us], "--token",
-                   tt.creds.events_api_token).exit_code == 0
+    assert (
+        run_cli("pixel", "--pixel", tiny_world.notes["pixel_codes"][us], "--token", tt.creds.events_api_token).exit_code
+        == 0
+    )
     assert run_cli("test-event", "--code", "TEST1").exit_code == 0
     assert run_cli("disconnect").exit_code == 0
     assert caplog.records, "the calls were logged at all"

@@ -31,11 +31,14 @@ def test_doctor_finds_the_planted_problems(run_cli, connected, tt, tiny_world, c
     for reason in ("missing_ip", "private_ip", "missing_user_agent"):
         assert skipped["data"]["by_reason"][reason] > 0, reason
     with duckdb.connect(str(cli_warehouse), read_only=True) as con:
-        expected = con.execute("select count(*) from main.forwarding_skips where reason in "
-                               "('missing_ip', 'private_ip', 'missing_user_agent')").fetchone()[0]
+        expected = con.execute(
+            "select count(*) from main.forwarding_skips where reason in "
+            "('missing_ip', 'private_ip', 'missing_user_agent')"
+        ).fetchone()[0]
     assert skipped["data"]["skipped_ip_ua"] == expected
-    assert skipped["data"]["examples"] and all(e["reason"] in ("missing_ip", "private_ip", "missing_user_agent")
-                                               for e in skipped["data"]["examples"])
+    assert skipped["data"]["examples"] and all(
+        e["reason"] in ("missing_ip", "private_ip", "missing_user_agent") for e in skipped["data"]["examples"]
+    )
     assert "real client IP and user agent" in skipped["fix"]
 
     # the StartTrial ad group in a Sales campaign

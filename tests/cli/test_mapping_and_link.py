@@ -48,13 +48,16 @@ def test_set_disable_and_reset_rewrite_the_seed(run_cli, project):
     assert [(r.sdk_event, r.tiktok_event, r.dashboard_group) for r in read_mapping(_seed())] == list(DEFAULT_MAPPING)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("Checkout", "reserved TikTok name"),
-    ("purchase", "only in case"),
-    ("9lives", "not a valid TikTok custom event name"),
-    ("has space", "not a valid TikTok custom event name"),
-    ("x" * 51, "not a valid TikTok custom event name"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Checkout", "reserved TikTok name"),
+        ("purchase", "only in case"),
+        ("9lives", "not a valid TikTok custom event name"),
+        ("has space", "not a valid TikTok custom event name"),
+        ("x" * 51, "not a valid TikTok custom event name"),
+    ],
+)
 def test_invalid_tiktok_names_are_refused_and_nothing_changes(run_cli, project, name, expected):
     before = _seed().read_bytes()
     result = run_cli("mapping", "set", "purchase", name)
@@ -82,13 +85,29 @@ def test_link_from_the_warehouse_has_every_macro_and_the_checklist(run_cli, proj
     assert data["links"], "the sandbox has TikTok Signal links"
     website = data["links"][0]["website_url"]
     params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(website).query))
-    assert params == {"campaign_id": "__CAMPAIGN_ID__", "campaign_name": "__CAMPAIGN_NAME__", "adgroup_id": "__AID__",
-                      "ad_id": "__CID__", "ad_name": "__CID_NAME__", "placement": "__PLACEMENT__",
-                      "ttclid": "__CLICKID__", "callback": "__CALLBACK_PARAM__", "ip": "__IP__", "ua": "__UA__"}
+    assert params == {
+        "campaign_id": "__CAMPAIGN_ID__",
+        "campaign_name": "__CAMPAIGN_NAME__",
+        "adgroup_id": "__AID__",
+        "ad_id": "__CID__",
+        "ad_name": "__CID_NAME__",
+        "placement": "__PLACEMENT__",
+        "ttclid": "__CLICKID__",
+        "callback": "__CALLBACK_PARAM__",
+        "ip": "__IP__",
+        "ua": "__UA__",
+    }
     assert website.startswith(data["links"][0]["url"] + "?")
     checklist = " ".join(data["checklist"])
-    for needle in ("Lead generation", "Sales", "Website", "same Web Pixel", "TikTok only", "One OS per ad group",
-                   "Tracking section"):
+    for needle in (
+        "Lead generation",
+        "Sales",
+        "Website",
+        "same Web Pixel",
+        "TikTok only",
+        "One OS per ad group",
+        "Tracking section",
+    ):
         assert needle in checklist
     human = run_cli("link", warehouse=cli_warehouse)
     assert website in human.stdout  # printed whole, ready to paste

@@ -80,8 +80,9 @@ def test_test_event_reaches_test_events_only(run_cli, connected, tt, tiny_world)
     assert any("Test Events" in s for s in data["next_steps"])
     counts = tt.received(pixel)
     assert counts["test_events"] == 1 and counts["unique_events"] == 0
-    stored = tt.http.get(f"{tt.url}/_sandbox/events/received",
-                         params={"pixel_code": pixel, "payloads": "true", "kind": "test"}).json()["payloads"]
+    stored = tt.http.get(
+        f"{tt.url}/_sandbox/events/received", params={"pixel_code": pixel, "payloads": "true", "kind": "test"}
+    ).json()["payloads"]
     assert stored["total"] == 1 and stored["events"][0]["event"]["event_id"] == data["event_id"]
     assert stored["events"][0]["test_event_code"] == "TEST48213"
     human = run_cli("test-event", "--code", "TEST48213")

@@ -22,9 +22,26 @@ def _daily_sums(db, grain: str) -> dict[str, dict]:
         cur = con.execute(
             f"select {key} as k, sum(spend), sum(impressions), sum(clicks), sum(installs), sum(revenue), "
             f"sum(installs_from_fallback), sum(installs_appsprint) from main.signal_campaign_daily "
-            f"where report_date between ? and ? group by {key}", [START, END])
-        return {r[0]: dict(zip(("spend", "impressions", "clicks", "installs", "revenue", "installs_from_fallback",
-                                "installs_appsprint"), r[1:])) for r in cur.fetchall()}
+            f"where report_date between ? and ? group by {key}",
+            [START, END],
+        )
+        return {
+            r[0]: dict(
+                zip(
+                    (
+                        "spend",
+                        "impressions",
+                        "clicks",
+                        "installs",
+                        "revenue",
+                        "installs_from_fallback",
+                        "installs_appsprint",
+                    ),
+                    r[1:],
+                )
+            )
+            for r in cur.fetchall()
+        }
 
 
 def _money(x: Decimal) -> Decimal:
@@ -66,17 +83,20 @@ def test_json_report_is_ratio_of_sums_over_the_window(run_cli, cli_warehouse, gr
 
 
 def test_csv_and_table_show_the_same_numbers(run_cli, cli_warehouse):
-    as_csv = run_cli("report", "--grain", "campaign", "--start", START, "--end", END, "--format", "csv",
-                     warehouse=cli_warehouse)
+    as_csv = run_cli(
+        "report", "--grain", "campaign", "--start", START, "--end", END, "--format", "csv", warehouse=cli_warehouse
+    )
     assert as_csv.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    as_json = json.loads(run_cli("report", "--start", START, "--end", END, "--format", "json",
-                                 warehouse=cli_warehouse).stdout)
+    as_json = json.loads(
+        run_cli("report", "--start", START, "--end", END, "--format", "json", warehouse=cli_warehouse).stdout
+    )
     assert [r["campaign_id"] for r in rows] == [r["campaign_id"] for r in as_json["rows"]]
     for c, j in zip(rows, as_json["rows"]):
         assert Decimal(c["spend"]) == Decimal(j["spend"]) and int(c["installs"]) == j["installs"]
-        assert c["install_fallback_spend_share"] == ("" if j["install_fallback_spend_share"] is None
-                                                     else str(j["install_fallback_spend_share"]))
+        assert c["install_fallback_spend_share"] == (
+            "" if j["install_fallback_spend_share"] is None else str(j["install_fallback_spend_share"])
+        )
     table = run_cli("report", "--start", START, "--end", END, warehouse=cli_warehouse)
     assert table.exit_code == 0
     for j in as_json["rows"]:
@@ -93,12 +113,15 @@ def test_default_window_is_the_last_loaded_days(run_cli, cli_warehouse):
     assert data["start_date"] == (latest - dt.timedelta(days=2)).isoformat()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--grain", "country"], "unknown grain"),
-    (["--start", "2026-13-01"], "is not a date"),
-    (["--start", "2026-06-10", "--end", "2026-06-01"], "after it ends"),
-    (["--format", "xml"], "unknown format"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--grain", "country"], "unknown grain"),
+        (["--start", "2026-13-01"], "is not a date"),
+        (["--start", "2026-06-10", "--end", "2026-06-01"], "after it ends"),
+        (["--format", "xml"], "unknown format"),
+    ],
+)
 def test_bad_report_options_are_explained(run_cli, cli_warehouse, args, message):
     result = run_cli("report", *args, warehouse=cli_warehouse)
     assert result.exit_code == 1 and message in result.stderr

@@ -17,7 +17,9 @@ def test_status_reports_syncs_ledger_and_readiness(run_cli, cli_warehouse):
     with duckdb.connect(str(cli_warehouse), read_only=True) as con:
         ledger = dict(con.execute("select status, count(*) from main.event_delivery_ledger group by status").fetchall())
         queue = con.execute("select count(*) from main.events_to_forward").fetchone()[0]
-        ready = con.execute("select pixel_code, max_purchases_in_7_days from main.value_optimization_readiness").fetchall()
+        ready = con.execute(
+            "select pixel_code, max_purchases_in_7_days from main.value_optimization_readiness"
+        ).fetchall()
     fwd = data["forwarding"]
     assert fwd["queue"] == queue
     assert fwd["ledger"]["pending"] == ledger["pending"] > 0

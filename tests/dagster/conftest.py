@@ -35,8 +35,11 @@ def received_event_ids(sandbox) -> list[str]:
     """event_id of every production event the TikTok sandbox received (repeats included)."""
     ids: list[str] = []
     while True:
-        body = httpx.get(f"{sandbox.tiktok_url}/_sandbox/events/received",
-                         params={"payloads": "true", "limit": 10_000, "offset": len(ids)}, timeout=30).json()
+        body = httpx.get(
+            f"{sandbox.tiktok_url}/_sandbox/events/received",
+            params={"payloads": "true", "limit": 10_000, "offset": len(ids)},
+            timeout=30,
+        ).json()
         rows = body["payloads"]["events"]
         ids += [row["event"]["event_id"] for row in rows]
         if len(ids) >= body["payloads"]["total"] or not rows:

@@ -22,8 +22,13 @@ class HeldOpenReader:
     asks again on the same connection."""
 
     def __init__(self, path: Path, query: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(path), query], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", READER, str(path), query],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"reader failed: {self.proc.stderr.read()}")
@@ -34,7 +39,7 @@ class HeldOpenReader:
         self.proc.stdin.flush()
         return int(self.proc.stdout.readline())
 
-    def __enter__(self) -> "HeldOpenReader":
+    def __enter__(self) -> HeldOpenReader:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -40,8 +40,10 @@ def test_code_location_loads_with_one_lineage_graph(defs):
     # resources, so a source asset of the graph), and dbt staging reads it
     for key in raw - {AssetKey(["appsprint", "quarantine"])}:
         assert graph.get(key).is_materializable, key
-    assert AssetKey(["tiktok_ads", "ad_daily_report"]) in graph.get(
-        AssetKey(["staging", "stg_tiktok_ads__ad_daily_report"])).parent_keys
+    assert (
+        AssetKey(["tiktok_ads", "ad_daily_report"])
+        in graph.get(AssetKey(["staging", "stg_tiktok_ads__ad_daily_report"])).parent_keys
+    )
     assert AssetKey(["appsprint", "events"]) in graph.get(AssetKey(["staging", "stg_appsprint__events"])).parent_keys
     # the forwarder's ledger hangs under the dbt queue it reads
     assert graph.get(AssetKey(["event_delivery_ledger"])).parent_keys == {AssetKey(["events_to_forward"])}
@@ -59,8 +61,14 @@ def test_every_warehouse_writer_shares_one_pool(defs):
 def test_jobs_schedules_and_the_forwarding_sensor(defs):
     forwarding = defs.resolve_job_def("forward_new_events")
     keys = {k.to_user_string() for k in forwarding.asset_layer.selected_asset_keys}
-    assert {"appsprint/events", "appsprint/installs", "events_to_forward", "forwarding_skips",
-            "staging/stg_appsprint__events", "event_delivery_ledger"} <= keys
+    assert {
+        "appsprint/events",
+        "appsprint/installs",
+        "events_to_forward",
+        "forwarding_skips",
+        "staging/stg_appsprint__events",
+        "event_delivery_ledger",
+    } <= keys
     assert not {k for k in keys if k.startswith("tiktok_ads/")}  # TikTok reporting is not re-pulled
     assert "signal_campaign_daily" not in keys  # nor unrelated marts rebuilt
     # every job publishes the BI copy once, last: it hangs under every warehouse writer of the job
@@ -87,7 +95,10 @@ def test_automation_settings_come_from_the_environment_with_clear_errors():
     with temporary_env({"SIGNAL_APPSPRINT_SYNC_CRON": "*/5 * * * *", "SIGNAL_AUTOMATION": "running"}):
         settings = AutomationSettings.from_env()
     assert settings.appsprint_sync_cron == "*/5 * * * *" and settings.running
-    with temporary_env({"SIGNAL_TIKTOK_SYNC_CRON": "every hour"}), pytest.raises(SettingsError, match="SIGNAL_TIKTOK_SYNC_CRON"):
+    with (
+        temporary_env({"SIGNAL_TIKTOK_SYNC_CRON": "every hour"}),
+        pytest.raises(SettingsError, match="SIGNAL_TIKTOK_SYNC_CRON"),
+    ):
         AutomationSettings.from_env()
     with temporary_env({"SIGNAL_DAILY_LOOKBACK_DAYS": "90"}), pytest.raises(SettingsError, match="1 to 28"):
         AutomationSettings.from_env()
@@ -97,8 +108,9 @@ def write_snapshot() -> None:
     from dagster_project.definitions import defs
 
     keys = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
-    EXPECTED_KEYS.write_text("# Asset keys of the code location (tests/dagster/test_code_location.py).\n"
-                             + "\n".join(keys) + "\n")
+    EXPECTED_KEYS.write_text(
+        "# Asset keys of the code location (tests/dagster/test_code_location.py).\n" + "\n".join(keys) + "\n"
+    )
 
 
 if __name__ == "__main__":

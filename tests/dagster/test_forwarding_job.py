@@ -10,7 +10,6 @@ import threading
 import duckdb
 import pytest
 from dagster import DagsterInstance, Definitions
-from dagster_dlt import DagsterDltResource
 
 from dagster_project.assets import ALL_ASSETS
 from dagster_project.jobs import ALL_JOBS
@@ -30,8 +29,11 @@ def sandbox_now(sandbox) -> str:
 def location(sandbox_env, tmp_path):
     """The code location's jobs with a temporary warehouse and the Events API of the sandbox."""
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), lock_wait_seconds=20)
-    resources = dict(default_resources(), warehouse=warehouse,
-                     events_api=EventsApiResource(base_url=sandbox_env.tiktok_url, max_attempts=2))
+    resources = dict(
+        default_resources(),
+        warehouse=warehouse,
+        events_api=EventsApiResource(base_url=sandbox_env.tiktok_url, max_attempts=2),
+    )
     defs = Definitions(assets=ALL_ASSETS, jobs=ALL_JOBS, resources=resources)
     instance = DagsterInstance.ephemeral()
 
@@ -43,14 +45,17 @@ def location(sandbox_env, tmp_path):
 
 def publishes(instance, result) -> list[str]:
     """The steps of a run that published the BI copy."""
-    return [e.step_key for e in instance.all_logs(result.run_id)
-            if "published the read-only copy" in (e.user_message or "")]
+    return [
+        e.step_key for e in instance.all_logs(result.run_id) if "published the read-only copy" in (e.user_message or "")
+    ]
 
 
 def ledger_and_queue(db) -> tuple[dict[str, int], set[str], set[str]]:
     with duckdb.connect(str(db), read_only=True) as con:
         statuses = dict(con.execute("select status, count(*) from event_delivery_ledger group by 1").fetchall())
-        sent = {r[0] for r in con.execute("select event_id from event_delivery_ledger where status = 'sent'").fetchall()}
+        sent = {
+            r[0] for r in con.execute("select event_id from event_delivery_ledger where status = 'sent'").fetchall()
+        }
         queue = {r[0] for r in con.execute("select event_id from events_to_forward").fetchall()}
     return statuses, sent, queue
 
@@ -60,11 +65,21 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     anchor = sandbox_env.anchor
 
     # 1. the daily refresh: TikTok + AppSprint extraction, every model and test, forwarding
-    result = run("daily_refresh", {"ops": {
-        "tiktok_ads": {"config": {"now": anchor.isoformat(), "start_date": str((anchor - dt.timedelta(days=40)).date()),
-                                  "lookback_days": 28}},
-        "dbt_models": {"config": {"forwarding_now": sandbox_now(sandbox_env)}},
-    }})
+    result = run(
+        "daily_refresh",
+        {
+            "ops": {
+                "tiktok_ads": {
+                    "config": {
+                        "now": anchor.isoformat(),
+                        "start_date": str((anchor - dt.timedelta(days=40)).date()),
+                        "lookback_days": 28,
+                    }
+                },
+                "dbt_models": {"config": {"forwarding_now": sandbox_now(sandbox_env)}},
+            }
+        },
+    )
     assert result.success
     statuses, sent, queue = ledger_and_queue(db)
     assert queue and statuses == {"sent": len(queue)} and sent == queue
@@ -89,10 +104,14 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     # 2. late events appear; the sensor's job forwards them while a BI tool holds the copy open
     #    and a careless client holds the main file for a few seconds (the run waits, then goes on)
     sandbox_env.advance_clock(86400)
-    with HeldOpenReader(bi, "select count(*) from event_delivery_ledger") as reader, \
-            HeldOpenReader(db, "select count(*) from event_delivery_ledger") as careless:
+    with (
+        HeldOpenReader(bi, "select count(*) from event_delivery_ledger") as reader,
+        HeldOpenReader(db, "select count(*) from event_delivery_ledger") as careless,
+    ):
         threading.Timer(3.0, careless.again).start()
-        result = run("forward_new_events", {"ops": {"dbt_models": {"config": {"forwarding_now": sandbox_now(sandbox_env)}}}})
+        result = run(
+            "forward_new_events", {"ops": {"dbt_models": {"config": {"forwarding_now": sandbox_now(sandbox_env)}}}}
+        )
         assert result.success
         assert reader.first == len(queue)
         assert reader.again() == len(queue)  # the reader keeps its consistent (previous) view
@@ -105,15 +124,20 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     ids = received_event_ids(sandbox_env)
     assert set(ids) == sent_now and len(ids) == len(set(ids))  # each eligible event sent once
     with duckdb.connect(str(bi), read_only=True) as con:  # the published copy is the new state
-        assert con.execute("select count(*) from event_delivery_ledger where status = 'sent'").fetchone()[0] == len(sent_now)
+        assert con.execute("select count(*) from event_delivery_ledger where status = 'sent'").fetchone()[0] == len(
+            sent_now
+        )
     assert publishes(instance, result) == ["warehouse_bi_copy"]
 
     # 3. a revoked Events API token: the run fails with the advice, events stay pending, no secret
     sandbox_env.advance_clock(86400)
     token = sandbox_env.credentials.events_api_token
     control(sandbox_env.tiktok_url, "tokens/revoke", {"token": token})
-    result = run("forward_new_events", {"ops": {"dbt_models": {"config": {"forwarding_now": sandbox_now(sandbox_env)}}}},
-                 raise_on_error=False)
+    result = run(
+        "forward_new_events",
+        {"ops": {"dbt_models": {"config": {"forwarding_now": sandbox_now(sandbox_env)}}}},
+        raise_on_error=False,
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "event_delivery_ledger"

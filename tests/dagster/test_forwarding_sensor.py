@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunRequest, SensorResult, SkipReason, build_sensor_context
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
 
 from dagster_project.resources import AppSprintApiResource
 from dagster_project.sensors import build_forwarding_sensor
@@ -82,7 +88,9 @@ def test_sensor_requests_one_run_per_new_batch_of_events(sandbox_env, tick):
 def test_new_events_are_left_to_a_run_still_waiting_in_the_queue(sandbox_env, tick, instance):
     cursor = only_run(tick(None))[1]
     control(sandbox_env.appsprint_url, "clock", {"advance_seconds": 86400})
-    queued = DagsterRun(job_name="forward_new_events", run_id="0" * 8 + "-waiting-run", status=DagsterRunStatus.NOT_STARTED)
+    queued = DagsterRun(
+        job_name="forward_new_events", run_id="0" * 8 + "-waiting-run", status=DagsterRunStatus.NOT_STARTED
+    )
     instance.add_run(queued)
     result = tick(cursor)
     assert isinstance(result, SkipReason) and queued.run_id in result.skip_message

@@ -214,8 +214,7 @@ def test_token_never_in_the_warehouse_or_state(sandbox, tmp_path):
     r = run(sandbox, tmp_path)
     with duckdb.connect(str(r.db), read_only=True) as con:
         cols = con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type = 'VARCHAR'"
+            "select table_schema, table_name, column_name from information_schema.columns where data_type = 'VARCHAR'"
         ).fetchall()
         for schema, table, col in cols:
             n = con.execute(
@@ -273,7 +272,9 @@ def test_incremental_second_run_brings_exactly_the_new_rows(sandbox, tiny_world,
     assert late_ids, "the tiny world should attribute some installs late"
     loaded = {
         k: (status, link)
-        for k, status, link in r2.query("select appsprint_id, attribution__status, attribution__link_id from appsprint.installs")
+        for k, status, link in r2.query(
+            "select appsprint_id, attribution__status, attribution__link_id from appsprint.installs"
+        )
     }
     for row in late.to_pylist():
         if row["appsprint_id"] in late_ids and (row["superseded_at"] is None or row["superseded_at"] > clock2):
@@ -305,9 +306,7 @@ def test_event_delivered_twice_is_two_raw_rows_and_one_latest(sandbox, tiny_worl
     assert {e for e, n in loaded.items() if n == 2} == twice
     # both deliveries are identical but for updated_at (and the load they came in)
     cols = [c[0] for c in r.query("describe appsprint.events") if c[0] not in ("updated_at", "_dlt_load_id")]
-    distinct = r.query(
-        f"select count(*) from (select distinct {', '.join(cols)} from appsprint.events)"
-    )[0][0]
+    distinct = r.query(f"select count(*) from (select distinct {', '.join(cols)} from appsprint.events)")[0][0]
     assert distinct == len(set(ev["event_id"].to_pylist()))
     # some re-deliveries arrived in the second run: the raw rows are the same as one clean run's
     assert r.query("select count(distinct _dlt_load_id) from appsprint.events")[0][0] == 2
@@ -524,10 +523,20 @@ def test_cursor_paging_follows_next_cursor_with_prefetch():
 # --- typing one page ------------------------------------------------------------------------------
 def _event(**kw):
     row = {
-        "event_id": "ev_1", "appsprint_id": "as_1", "event_type": "purchase", "event_name": None,
-        "occurred_at": "2026-06-15T11:00:00.000Z", "received_at": "2026-06-15T11:00:01.000Z",
-        "revenue": 9.99, "currency": "usd", "source": "sdk", "environment": "production", "ip": "1.2.3.4",
-        "user_agent": "UA", "customer_user_id": "u1", "parameters": {"plan": "pro"},
+        "event_id": "ev_1",
+        "appsprint_id": "as_1",
+        "event_type": "purchase",
+        "event_name": None,
+        "occurred_at": "2026-06-15T11:00:00.000Z",
+        "received_at": "2026-06-15T11:00:01.000Z",
+        "revenue": 9.99,
+        "currency": "usd",
+        "source": "sdk",
+        "environment": "production",
+        "ip": "1.2.3.4",
+        "user_agent": "UA",
+        "customer_user_id": "u1",
+        "parameters": {"plan": "pro"},
         "updated_at": "2026-06-15T11:00:02.000Z",
     }
     row.update(kw)
@@ -591,7 +600,7 @@ def test_type_page_types_and_normalises(reader):
     assert t.schema == S.EVENTS.arrow_schema
     first = t.slice(0, 1).to_pylist()[0]
     assert str(first["revenue"]) == "9.990000" and first["currency"] == "USD"
-    assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.timezone.utc)
+    assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.UTC)
     assert first["parameters"] == '{"plan":"pro"}'
     assert t["event_id"].to_pylist() == ["ev_1", "12345", "ev_3"]
     assert t["parameters"].to_pylist()[2] == '{"a":1}'
@@ -625,10 +634,20 @@ def test_bulk_parse_and_row_parse_load_the_same(sandbox, tmp_path):
 @READERS
 def test_type_page_flattens_install_attribution(reader):
     rows = [
-        {"appsprint_id": "as_1", "installed_at": "2026-06-15T10:00:00.000Z", "platform": "ios",
-         "attribution": {"status": "attributed", "network": "tiktok", "match_type": "ttclid",
-                         "confidence": 0.98, "link_id": "lnk_1", "click_id": "clk_1"},
-         "updated_at": "2026-06-15T10:00:05.000Z"},
+        {
+            "appsprint_id": "as_1",
+            "installed_at": "2026-06-15T10:00:00.000Z",
+            "platform": "ios",
+            "attribution": {
+                "status": "attributed",
+                "network": "tiktok",
+                "match_type": "ttclid",
+                "confidence": 0.98,
+                "link_id": "lnk_1",
+                "click_id": "clk_1",
+            },
+            "updated_at": "2026-06-15T10:00:05.000Z",
+        },
         {"appsprint_id": "as_2", "attribution": None, "updated_at": "2026-06-15T10:00:06.000Z"},
     ]
     t = type_rows(reader, S.INSTALLS, rows).table.to_pylist()

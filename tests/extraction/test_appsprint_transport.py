@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import threading
 
-import httpx
 import pytest
 
 from dlt_sources.appsprint import helpers as H
@@ -20,8 +19,7 @@ def client(base_url: str, **kwargs) -> H.AppSprintClient:
 
 def test_pages_come_through_the_urllib3_transport(sandbox):
     creds = sandbox.credentials
-    c = H.AppSprintClient(sandbox.appsprint_api_url, creds.appsprint_app_id, creds.appsprint_export_token,
-                          wire="arrow")
+    c = H.AppSprintClient(sandbox.appsprint_api_url, creds.appsprint_app_id, creds.appsprint_export_token, wire="arrow")
     assert isinstance(c._http._transport, Urllib3Transport)
     with c:
         pages = list(c.iter_pages("events", limit=200, prefetch=0))
@@ -49,8 +47,7 @@ def test_a_response_cut_midway_is_a_retried_transport_error():
         for _ in range(2):
             conn, _ = srv.accept()
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-                         b'{"data": [')
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"data": [')
             conn.close()
 
     thread = threading.Thread(target=serve, daemon=True)

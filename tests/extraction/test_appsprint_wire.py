@@ -15,6 +15,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from dlt_sources.appsprint import appsprint
 from dlt_sources.appsprint import helpers as H
 from dlt_sources.appsprint import settings as S
 from signal_campaigns.sandbox.appsprint_pages import RESOURCES, arrow_schema, ipc_stream
@@ -23,7 +24,6 @@ from signal_campaigns.sandbox.control import SandboxClock, SandboxControl
 from signal_campaigns.sandbox.serving import ThreadedServer
 from tests.extraction.test_appsprint_source import TABLES, Run, make_pipeline, run, table_snapshot
 from tests.extraction.test_appsprint_source import _event as json_event
-from dlt_sources.appsprint import appsprint
 
 
 def comparable(r: Run, table: str) -> list[tuple]:
@@ -53,8 +53,13 @@ def test_falls_back_to_json_when_the_server_has_no_arrow(sandbox, tiny_world, tm
     creds = tiny_world.credentials
     with ThreadedServer(app) as server:
         pipeline, db = make_pipeline(tmp_path, "fallback")
-        src = appsprint(base_url=f"{server.url}/v1", app_id=creds.appsprint_app_id,
-                        export_token=creds.appsprint_export_token, wire="arrow", page_limit=300)
+        src = appsprint(
+            base_url=f"{server.url}/v1",
+            app_id=creds.appsprint_app_id,
+            export_token=creds.appsprint_export_token,
+            wire="arrow",
+            page_limit=300,
+        )
         pipeline.run(src)
     fallback = Run(pipeline, src, db)
     arrow = run(sandbox, tmp_path, name="arrow", wire="arrow", page_limit=300)
@@ -73,8 +78,8 @@ def test_unknown_wire_is_a_clear_error():
 def _event(**kw):
     """The JSON test event of test_appsprint_source, with the Arrow schema's value types."""
     row = json_event(
-        received_at=dt.datetime(2026, 6, 15, 11, 0, 1, tzinfo=dt.timezone.utc),
-        updated_at=dt.datetime(2026, 6, 15, 11, 0, 2, tzinfo=dt.timezone.utc),
+        received_at=dt.datetime(2026, 6, 15, 11, 0, 1, tzinfo=dt.UTC),
+        updated_at=dt.datetime(2026, 6, 15, 11, 0, 2, tzinfo=dt.UTC),
         revenue=decimal.Decimal("9.99"),
     )
     row["parameters"] = orjson.dumps(row["parameters"]).decode()
@@ -101,7 +106,10 @@ def type_arrow(table: pa.Table) -> H.TypedPage:
         ({"event_id": None}, "missing_id"),
         ({"event_id": ""}, "missing_id"),
         ({"parameters": orjson.dumps({"blob": "x" * 17000}).decode()}, "event_too_large"),
-        ({"parameters": orjson.dumps({f"k{i}": i for i in range(65)}).decode()}, "event_too_large: parameters has 65 keys"),
+        (
+            {"parameters": orjson.dumps({f"k{i}": i for i in range(65)}).decode()},
+            "event_too_large: parameters has 65 keys",
+        ),
         ({"parameters": "[1, 2]"}, "bad_parameters"),
         ({"updated_at": None}, "bad_timestamp: updated_at=None"),
     ],
@@ -118,15 +126,16 @@ def test_arrow_pages_quarantine_each_hostile_row_and_keep_the_rest(change, reaso
 
 
 def test_arrow_page_types_exactly():
-    typed = type_arrow(pa.Table.from_pylist([_event(), _event(event_id="ev_2", revenue=None, currency=None)],
-                                            schema=EVENTS_SCHEMA))
+    typed = type_arrow(
+        pa.Table.from_pylist([_event(), _event(event_id="ev_2", revenue=None, currency=None)], schema=EVENTS_SCHEMA)
+    )
     assert typed.quarantine is None
     t = typed.table
     assert t.schema == S.EVENTS.arrow_schema
     first = t.to_pylist()[0]
     assert first["revenue"] == decimal.Decimal("9.990000") and first["currency"] == "USD"
-    assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.timezone.utc)
-    assert first["updated_at"] == dt.datetime(2026, 6, 15, 11, 0, 2, tzinfo=dt.timezone.utc)
+    assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.UTC)
+    assert first["updated_at"] == dt.datetime(2026, 6, 15, 11, 0, 2, tzinfo=dt.UTC)
 
 
 def test_arrow_columns_of_unexpected_types():
@@ -135,8 +144,11 @@ def test_arrow_columns_of_unexpected_types():
     n = 3
     base = pa.Table.from_pylist([_event(event_id=f"ev_{i}") for i in range(n)], schema=EVENTS_SCHEMA)
     t = base.set_column(0, "event_id", pa.array([101, 102, 103], pa.int64()))  # ids as numbers
-    t = t.set_column(t.schema.get_field_index("updated_at"), "updated_at",
-                     pa.array(["2026-06-15T11:00:02Z", "2026-06-15T11:00:03+00:00", "garbage"]))  # text
+    t = t.set_column(
+        t.schema.get_field_index("updated_at"),
+        "updated_at",
+        pa.array(["2026-06-15T11:00:02Z", "2026-06-15T11:00:03+00:00", "garbage"]),
+    )  # text
     t = t.set_column(t.schema.get_field_index("revenue"), "revenue", pa.array([1.5, None, 2.25]))  # float
     t = t.drop_columns(["currency"]).append_column("surprise", pa.array([1, 2, 3]))
     typed = type_arrow(t)
@@ -155,11 +167,24 @@ def test_arrow_columns_of_unexpected_types():
 
 def test_install_attribution_that_is_not_a_struct_is_quarantined():
     schema = arrow_schema(RESOURCES["installs"])
-    good = {"appsprint_id": "as_1", "installed_at": None, "platform": "ios", "app_version": "1", "country": "US",
-            "ip": None, "user_agent": None,
-            "attribution": {"status": "attributed", "network": "tiktok", "match_type": "ttclid", "confidence": 0.9,
-                            "link_id": "l1", "click_id": "c1"},
-            "updated_at": dt.datetime(2026, 6, 15, tzinfo=dt.timezone.utc)}
+    good = {
+        "appsprint_id": "as_1",
+        "installed_at": None,
+        "platform": "ios",
+        "app_version": "1",
+        "country": "US",
+        "ip": None,
+        "user_agent": None,
+        "attribution": {
+            "status": "attributed",
+            "network": "tiktok",
+            "match_type": "ttclid",
+            "confidence": 0.9,
+            "link_id": "l1",
+            "click_id": "c1",
+        },
+        "updated_at": dt.datetime(2026, 6, 15, tzinfo=dt.UTC),
+    }
     typed = H.type_raw(S.INSTALLS, H.raw_from_arrow(S.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
     assert typed.table.to_pylist()[0]["attribution__click_id"] == "c1"
     flat = pa.Table.from_pylist([good], schema=schema)
@@ -172,8 +197,14 @@ def test_install_attribution_that_is_not_a_struct_is_quarantined():
 # --- the client reading Arrow replies (mock transport) --------------------------------------------
 def _client(handler, **kwargs) -> H.AppSprintClient:
     kwargs.setdefault("sleep", lambda s: None)
-    return H.AppSprintClient("https://appsprint.test/v1", "app_1", "tok_secret_123",
-                             transport=httpx.MockTransport(handler), wire="arrow", **kwargs)
+    return H.AppSprintClient(
+        "https://appsprint.test/v1",
+        "app_1",
+        "tok_secret_123",
+        transport=httpx.MockTransport(handler),
+        wire="arrow",
+        **kwargs,
+    )
 
 
 def test_client_asks_for_arrow_and_reads_cursor_headers():
@@ -182,8 +213,9 @@ def test_client_asks_for_arrow_and_reads_cursor_headers():
 
     def handler(req):
         seen.append(req)
-        return httpx.Response(200, content=body, headers={"content-type": H.ARROW_MEDIA_TYPE,
-                                                          "X-Next-Cursor": "c2", "X-Request-Id": "r1"})
+        return httpx.Response(
+            200, content=body, headers={"content-type": H.ARROW_MEDIA_TYPE, "X-Next-Cursor": "c2", "X-Request-Id": "r1"}
+        )
 
     page = _client(handler).get_page("events", {})
     assert page.wire == "arrow" and page.next_cursor == "c2" and page.request_id == "r1"
@@ -203,8 +235,9 @@ def test_a_cut_arrow_stream_is_retried_then_reported():
     client = _client(handler)
     page = client.get_page("events", {})
     assert page.table.num_rows == 50 and client.stats.retries_by_reason == {"invalid_body": 2}
-    client = _client(lambda req: httpx.Response(200, content=b"nope", headers={"content-type": H.ARROW_MEDIA_TYPE}),
-                     max_retries=1)
+    client = _client(
+        lambda req: httpx.Response(200, content=b"nope", headers={"content-type": H.ARROW_MEDIA_TYPE}), max_retries=1
+    )
     with pytest.raises(H.AppSprintRetriesExhausted, match="Arrow stream that cannot be read"):
         client.get_page("events", {})
 
@@ -212,11 +245,26 @@ def test_a_cut_arrow_stream_is_retried_then_reported():
 def test_calendar_days_are_checked_in_bulk_leap_years_included():
     """A batch with a bad timestamp takes the vectorised check: every value is judged by the
     calendar (30 and 31 per month, 29 February only in leap years), the good ones are typed."""
-    values = ["2024-02-29T10:00:00Z", "2000-02-29T10:00:00.5Z", "1900-02-29T10:00:00Z", "2026-02-29T10:00:00Z",
-              "2026-04-31T10:00:00Z", "2026-04-30T23:59:59.999Z", "2026-12-31 10:00:00+02:00",
-              "2026-06-15T10:00:00-02:29", "2026-13-01T00:00:00Z", "not a time", None]
+    values = [
+        "2024-02-29T10:00:00Z",
+        "2000-02-29T10:00:00.5Z",
+        "1900-02-29T10:00:00Z",
+        "2026-02-29T10:00:00Z",
+        "2026-04-31T10:00:00Z",
+        "2026-04-30T23:59:59.999Z",
+        "2026-12-31 10:00:00+02:00",
+        "2026-06-15T10:00:00-02:29",
+        "2026-13-01T00:00:00Z",
+        "not a time",
+        None,
+    ]
     typed, bad = H._cast_marking_bad(pa.array(values, pa.string()), S.TS)
     assert [v for v, b in zip(values, bad) if b] == [
-        "1900-02-29T10:00:00Z", "2026-02-29T10:00:00Z", "2026-04-31T10:00:00Z", "2026-13-01T00:00:00Z", "not a time"]
+        "1900-02-29T10:00:00Z",
+        "2026-02-29T10:00:00Z",
+        "2026-04-31T10:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "not a time",
+    ]
     assert typed.null_count == 6  # the five bad values and the missing one
-    assert typed[6].as_py() == dt.datetime(2026, 12, 31, 8, 0, tzinfo=dt.timezone.utc)
+    assert typed[6].as_py() == dt.datetime(2026, 12, 31, 8, 0, tzinfo=dt.UTC)

@@ -77,8 +77,15 @@ def make_pipeline(tmp_path: Path, name: str = "tiktok") -> dlt.Pipeline:
     )
 
 
-def make_source(sandbox, world, *, now: dt.datetime | None = None, ids: list[str] | None = None,
-                token: str | None = None, **options: Any):
+def make_source(
+    sandbox,
+    world,
+    *,
+    now: dt.datetime | None = None,
+    ids: list[str] | None = None,
+    token: str | None = None,
+    **options: Any,
+):
     options.setdefault("start_date", "2026-05-01")
     for key, value in FAST_RETRY.items():
         options.setdefault(key, value)
@@ -148,15 +155,25 @@ def test_plan_first_run_backfills_from_start_date():
 
 
 def test_plan_next_run_repulls_lookback_and_new_days():
-    plan = plan_report_days(today=dt.date(2026, 6, 16), lookback_days=7, last_stat_date=dt.date(2026, 6, 15),
-                            first_stat_date=dt.date(2026, 5, 1), start_date=dt.date(2026, 5, 1))
+    plan = plan_report_days(
+        today=dt.date(2026, 6, 16),
+        lookback_days=7,
+        last_stat_date=dt.date(2026, 6, 15),
+        first_stat_date=dt.date(2026, 5, 1),
+        start_date=dt.date(2026, 5, 1),
+    )
     assert (plan.start, plan.end) == (dt.date(2026, 6, 9), dt.date(2026, 6, 16))
     assert plan.days == 8  # 7 re-pulled days + the new day
 
 
 def test_plan_start_date_moved_earlier_backfills_gap():
-    plan = plan_report_days(today=dt.date(2026, 6, 16), lookback_days=7, last_stat_date=dt.date(2026, 6, 15),
-                            first_stat_date=dt.date(2026, 5, 1), start_date=dt.date(2026, 4, 1))
+    plan = plan_report_days(
+        today=dt.date(2026, 6, 16),
+        lookback_days=7,
+        last_stat_date=dt.date(2026, 6, 15),
+        first_stat_date=dt.date(2026, 5, 1),
+        start_date=dt.date(2026, 4, 1),
+    )
     assert plan.start == dt.date(2026, 4, 1)
 
 
@@ -202,12 +219,16 @@ def test_full_load_tables_types_and_values(sandbox, tiny_world, tmp_path):
     assert len(tables["ads"]) == tiny_world.table("ads").num_rows
     world_pixels = {r["pixel_id"]: r for r in tiny_world.table("pixels").to_pylist()}
     assert {r["pixel_id"]: (r["advertiser_id"], r["pixel_code"]) for r in tables["pixels"]} == {
-        k: (v["advertiser_id"], v["pixel_code"]) for k, v in world_pixels.items()}
+        k: (v["advertiser_id"], v["pixel_code"]) for k, v in world_pixels.items()
+    }
 
     db = duckdb.connect(str(tmp_path / "tiktok.duckdb"), read_only=True)
-    types = dict(db.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema='tiktok_ads' AND table_name='ad_daily_report'").fetchall())
+    types = dict(
+        db.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema='tiktok_ads' AND table_name='ad_daily_report'"
+        ).fetchall()
+    )
     db.close()
     assert types["stat_date"] == "DATE"
     assert types["spend"] == "DECIMAL(18,6)"
@@ -215,11 +236,35 @@ def test_full_load_tables_types_and_values(sandbox, tiny_world, tmp_path):
     assert types["impressions"] == "BIGINT"
     assert types["ad_id"] == "VARCHAR" and types["campaign_id"] == "VARCHAR"
     assert "ctr" not in types and "cpc" not in types and "cpm" not in types
-    expected = {"advertiser_id", "ad_id", "stat_date", "campaign_id", "campaign_name", "adgroup_id", "adgroup_name",
-                "ad_name", "report_timezone", "currency", "spend", "impressions", "clicks", "conversion",
-                "real_time_conversion", "download_start", "complete_payment", "total_complete_payment_rate",
-                "on_web_subscribe", "total_on_web_subscribe_value", "start_trial", "user_registration",
-                "page_content_view_events", "synced_at", "_day_replaced", "_dlt_load_id", "_dlt_id"}
+    expected = {
+        "advertiser_id",
+        "ad_id",
+        "stat_date",
+        "campaign_id",
+        "campaign_name",
+        "adgroup_id",
+        "adgroup_name",
+        "ad_name",
+        "report_timezone",
+        "currency",
+        "spend",
+        "impressions",
+        "clicks",
+        "conversion",
+        "real_time_conversion",
+        "download_start",
+        "complete_payment",
+        "total_complete_payment_rate",
+        "on_web_subscribe",
+        "total_on_web_subscribe_value",
+        "start_trial",
+        "user_registration",
+        "page_content_view_events",
+        "synced_at",
+        "_day_replaced",
+        "_dlt_load_id",
+        "_dlt_id",
+    }
     assert set(types) == expected
 
     # spend, impressions, clicks and real-time conversions equal the world's (they are never restated)
@@ -230,7 +275,10 @@ def test_full_load_tables_types_and_values(sandbox, tiny_world, tmp_path):
         t = truth[key]
         assert row["spend"] == t["spend"]
         assert (row["impressions"], row["clicks"], row["real_time_conversion"]) == (
-            t["impressions"], t["clicks"], t["real_time_conversion"])
+            t["impressions"],
+            t["clicks"],
+            t["real_time_conversion"],
+        )
         assert row["currency"] and row["report_timezone"]
 
 
@@ -272,8 +320,12 @@ def test_restated_conversions_replace_lookback_days_without_duplicates(sandbox, 
     assert set(before) <= set(after)
     new_keys = set(after) - set(before)
     assert new_keys and {k[2] for k in new_keys} == {dt.date(2026, 6, 16)}
-    changed = [k for k in before if (before[k]["conversion"], before[k]["download_start"])
-               != (after[k]["conversion"], after[k]["download_start"])]
+    changed = [
+        k
+        for k in before
+        if (before[k]["conversion"], before[k]["download_start"])
+        != (after[k]["conversion"], after[k]["download_start"])
+    ]
     assert changed, "the sandbox restates recent days: some conversions must have changed"
     assert all(k[2] >= dt.date(2026, 6, 9) for k in changed)
     for key in before:
@@ -288,7 +340,8 @@ def test_restated_conversions_replace_lookback_days_without_duplicates(sandbox, 
     with pipeline.sql_client() as client:
         loads = client.execute_sql(
             "SELECT min(stat_date) FROM ad_daily_report "
-            "WHERE _dlt_load_id = (SELECT max(_dlt_load_id) FROM ad_daily_report)")
+            "WHERE _dlt_load_id = (SELECT max(_dlt_load_id) FROM ad_daily_report)"
+        )
     assert loads[0][0] == dt.date(2026, 6, 9)
 
 
@@ -304,7 +357,8 @@ def test_a_repulled_day_reported_empty_loses_its_stale_rows(sandbox, tiny_world,
             f"INSERT INTO {client.make_qualified_table_name('ad_daily_report')} "
             "(advertiser_id, ad_id, stat_date, spend, report_timezone, _dlt_load_id, _dlt_id) "
             "VALUES (?, 'stale-ad', DATE '2026-06-19', 12.5, 'Europe/Berlin', 'earlier', 'stale-row')",
-            advertiser)
+            advertiser,
+        )
     before = report_by_key(pipeline)
 
     sandbox.advance_clock(4 * 24 * 3600)
@@ -319,7 +373,8 @@ def test_a_repulled_day_reported_empty_loses_its_stale_rows(sandbox, tiny_world,
     with pipeline.sql_client() as client:
         markers = client.execute_sql(
             f"SELECT count(*) FROM {client.make_qualified_table_name('ad_daily_report')} "
-            "WHERE _day_replaced IS NOT NULL OR ad_id = '(day marker)'")
+            "WHERE _day_replaced IS NOT NULL OR ad_id = '(day marker)'"
+        )
     assert markers[0][0] == 0
 
 
@@ -394,8 +449,7 @@ def test_deleted_ads_and_their_spend_are_loaded(sandbox, tiny_world, tmp_path):
     assert all(ads[a]["is_deleted"] for a in deleted_world)
     report = report_by_key(pipeline)
     truth = world_daily(tiny_world)
-    expected_spend = sum(r["spend"] for k, r in truth.items()
-                         if k[1] in deleted_world and k in report)
+    expected_spend = sum(r["spend"] for k, r in truth.items() if k[1] in deleted_world and k in report)
     loaded_spend = sum(r["spend"] for k, r in report.items() if k[1] in deleted_world)
     assert loaded_spend > 0 and loaded_spend == expected_spend
     campaigns = {r["campaign_id"]: r for r in rows(pipeline, "campaigns")}
@@ -428,7 +482,8 @@ def test_transient_failures_are_retried_and_the_load_succeeds(sandbox, tiny_worl
     server = server_requests(sandbox)
     assert server["report/integrated/get|fault"] == fault["count"]
     assert server["report/integrated/get|ok"] == stats.by_endpoint["report/integrated/get"] - (
-        0 if fault["kind"] == "timeout" else fault["count"])
+        0 if fault["kind"] == "timeout" else fault["count"]
+    )
     assert all_tables(pipeline) == all_tables(reference)
 
 
@@ -463,9 +518,14 @@ def test_revoked_token_fails_with_advice_and_keeps_loaded_data(sandbox, tiny_wor
     control(sandbox, "tokens/revoke", {"token": token})
     with pytest.raises(PipelineStepFailed) as info:
         pipeline.run(make_source(sandbox, tiny_world, now=sandbox_now(sandbox) + dt.timedelta(days=1)))
-    _assert_auth_failure(info, token, 40105,
-                         "TikTok rejected the access token (code 40105): reconnect TikTok Ads with an account "
-                         "that still has advertiser access", caplog)
+    _assert_auth_failure(
+        info,
+        token,
+        40105,
+        "TikTok rejected the access token (code 40105): reconnect TikTok Ads with an account "
+        "that still has advertiser access",
+        caplog,
+    )
     assert all_tables(pipeline) == before
     assert pipeline.state["sources"] == state_before
 
@@ -479,8 +539,9 @@ def test_no_permission_on_an_advertiser_fails_with_advice(sandbox, tiny_world, t
     before = all_tables(pipeline)
     with pytest.raises(PipelineStepFailed) as info:
         pipeline.run(make_source(sandbox, tiny_world, ids=ids, token=limited))
-    _assert_auth_failure(info, limited, 40001, "reconnect TikTok Ads with an account that has advertiser access",
-                         caplog)
+    _assert_auth_failure(
+        info, limited, 40001, "reconnect TikTok Ads with an account that has advertiser access", caplog
+    )
     assert all_tables(pipeline) == before
 
 
@@ -497,8 +558,7 @@ def test_auth_error_is_not_retried(sandbox, tiny_world, tmp_path):
 def test_parameter_error_names_the_parameter_and_is_not_retried(sandbox, tiny_world, tmp_path):
     stats = RequestStats()
     with pytest.raises(PipelineStepFailed) as info:
-        make_pipeline(tmp_path).run(
-            make_source(sandbox, tiny_world, metrics=["spend", "not_a_metric"], stats=stats))
+        make_pipeline(tmp_path).run(make_source(sandbox, tiny_world, metrics=["spend", "not_a_metric"], stats=stats))
     error = tiktok_cause(info.value)
     assert isinstance(error, TikTokParameterError)
     assert error.parameter == "metrics"
@@ -511,8 +571,12 @@ def test_token_never_lands_in_the_warehouse_or_pipeline_files(sandbox, tiny_worl
     token = sandbox.credentials.tiktok_access_token
     monkeypatch.setenv("SOURCES__TIKTOK_ADS__ACCESS_TOKEN", token)
     pipeline = make_pipeline(tmp_path)
-    source = tiktok_ads(advertiser_ids=advertiser_ids(tiny_world), base_url=sandbox.tiktok_api_url,
-                        start_date="2026-06-01", now=sandbox_now(sandbox).isoformat())
+    source = tiktok_ads(
+        advertiser_ids=advertiser_ids(tiny_world),
+        base_url=sandbox.tiktok_api_url,
+        start_date="2026-06-01",
+        now=sandbox_now(sandbox).isoformat(),
+    )
     pipeline.run(source)
     assert rows(pipeline, "ads")
     for path in tmp_path.rglob("*"):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FIXED_ANCHOR
-
 from signal_campaigns.forwarding.synthetic_queue import synthetic_queue, write_queue_file
+from tests.conftest import FIXED_ANCHOR
 
 
 @pytest.fixture

@@ -26,8 +26,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 def start_cli(path, ep, *args: str, stdout=None, stderr=None) -> subprocess.Popen:
     env = {**os.environ, "TIKTOK_EVENTS_API_TOKEN": ep.credentials.events_api_token}
-    cmd = [sys.executable, "-m", "signal_campaigns.forwarding", "--warehouse", str(path), "--base-url",
-           ep.tiktok_url, "--base-delay", "0.01", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "signal_campaigns.forwarding",
+        "--warehouse",
+        str(path),
+        "--base-url",
+        ep.tiktok_url,
+        "--base-delay",
+        "0.01",
+        *args,
+    ]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=stdout, stderr=stderr)
 
 
@@ -54,8 +64,9 @@ def kill_when_logged(proc: subprocess.Popen, marker: bytes, delay: float = 0.0) 
     return lines
 
 
-def run_with_kills(path, ep, *args: str, kills: int, seed: int, window: tuple[float, float],
-                   log_path: Path) -> tuple[int, int]:
+def run_with_kills(
+    path, ep, *args: str, kills: int, seed: int, window: tuple[float, float], log_path: Path
+) -> tuple[int, int]:
     """Start the CLI, SIGKILL it ``kills`` times at random moments, then let it finish.
     Returns (processes killed mid-run, runs)."""
     rng = random.Random(seed)
@@ -92,8 +103,10 @@ def check_exactly_once(path, ep, rows) -> None:
         # consistent: the journal is folded and the ledger table says what the view says
         assert conn.execute(f"SELECT count(*) FROM main.{JOURNAL_TABLE}").fetchall()[0][0] == 0
         cols = ", ".join(LEDGER_COLUMNS)
-        diff = conn.execute(f"SELECT count(*) FROM (SELECT {cols} FROM main.event_delivery_ledger "
-                            f"EXCEPT SELECT {cols} FROM main.{FOLDED_TABLE})").fetchall()[0][0]
+        diff = conn.execute(
+            f"SELECT count(*) FROM (SELECT {cols} FROM main.event_delivery_ledger "
+            f"EXCEPT SELECT {cols} FROM main.{FOLDED_TABLE})"
+        ).fetchall()[0][0]
         assert diff == 0
 
 
@@ -117,8 +130,18 @@ def ledger_state(path) -> tuple[dict[str, int], int]:
 def test_sigkill_at_random_points_loses_nothing(sandbox, make_warehouse, tmp_path):
     path, rows = make_warehouse(20_000)
     log_path = tmp_path / "forwarder.log"
-    killed, runs = run_with_kills(path, sandbox, "--batch-size", "100", "--fold-every-batches", "7",
-                                  kills=6, seed=3, window=(0.8, 2.2), log_path=log_path)
+    killed, runs = run_with_kills(
+        path,
+        sandbox,
+        "--batch-size",
+        "100",
+        "--fold-every-batches",
+        "7",
+        kills=6,
+        seed=3,
+        window=(0.8, 2.2),
+        log_path=log_path,
+    )
     assert killed >= 1
     check_exactly_once(path, sandbox, rows)
     check_no_secret(path, sandbox, log_path)
@@ -133,8 +156,10 @@ def test_a_run_killed_while_a_batch_is_posted_resends_that_batch_only(sandbox, m
         if b"pending events" in line:
             break
     deadline = time.monotonic() + 60
-    while httpx.get(f"{sandbox.tiktok_url}/_sandbox/stats", timeout=10).json()["requests"].get(
-            "event/track|fault", 0) == 0:
+    while (
+        httpx.get(f"{sandbox.tiktok_url}/_sandbox/stats", timeout=10).json()["requests"].get("event/track|fault", 0)
+        == 0
+    ):
         assert time.monotonic() < deadline, "the forwarder never posted"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -172,8 +197,18 @@ def test_sigkill_100k_events(sandbox, make_warehouse, tmp_path):
     path, rows = make_warehouse(100_000)
     log_path = tmp_path / "forwarder.log"
     started = time.monotonic()
-    killed, runs = run_with_kills(path, sandbox, "--batch-size", "1000", "--fold-every-batches", "10",
-                                  kills=5, seed=5, window=(1.0, 4.0), log_path=log_path)
+    killed, runs = run_with_kills(
+        path,
+        sandbox,
+        "--batch-size",
+        "1000",
+        "--fold-every-batches",
+        "10",
+        kills=5,
+        seed=5,
+        window=(1.0, 4.0),
+        log_path=log_path,
+    )
     assert killed >= 1
     check_exactly_once(path, sandbox, rows)
     check_no_secret(path, sandbox, log_path)

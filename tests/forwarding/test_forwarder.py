@@ -13,8 +13,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from signal_campaigns.forwarding import (AUTH_ADVICE, EventsApiAuthError, EventsApiUnavailableError,
-                                         ForwarderConfig, PayloadError, RetryPolicy, forward_events)
+from signal_campaigns.forwarding import (
+    AUTH_ADVICE,
+    EventsApiAuthError,
+    EventsApiUnavailableError,
+    ForwarderConfig,
+    PayloadError,
+    RetryPolicy,
+    forward_events,
+)
 from signal_campaigns.forwarding.synthetic_queue import synthetic_queue
 from tests.conftest import FIXED_ANCHOR
 
@@ -39,16 +46,22 @@ def stored(ep, pixel: str | None = None, kind: str = "production") -> list[dict]
 
 
 def arm(ep, **fault) -> None:
-    httpx.post(f"{ep.tiktok_url}/_sandbox/faults", json={"endpoint": "event/track", **fault},
-               timeout=10).raise_for_status()
+    httpx.post(
+        f"{ep.tiktok_url}/_sandbox/faults", json={"endpoint": "event/track", **fault}, timeout=10
+    ).raise_for_status()
 
 
 def forward(path, ep, token=None, **kw):
     retry = kw.pop("retry", FAST)
     timeout = kw.pop("timeout", 10.0)
-    return forward_events(path, base_url=ep.tiktok_url,
-                          token=token if token is not None else ep.credentials.events_api_token,
-                          config=ForwarderConfig(**kw), retry=retry, timeout=timeout)
+    return forward_events(
+        path,
+        base_url=ep.tiktok_url,
+        token=token if token is not None else ep.credentials.events_api_token,
+        config=ForwarderConfig(**kw),
+        retry=retry,
+        timeout=timeout,
+    )
 
 
 def ledger(path) -> dict[str, int]:
@@ -58,8 +71,10 @@ def ledger(path) -> dict[str, int]:
 
 def ledger_rows(path, where: str = "true") -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as conn:
-        return conn.execute(f"SELECT event_id, status, attempts, last_code, last_message, batch_id "
-                            f"FROM main.event_delivery_ledger WHERE {where} ORDER BY event_id").fetchall()
+        return conn.execute(
+            f"SELECT event_id, status, attempts, last_code, last_message, batch_id "
+            f"FROM main.event_delivery_ledger WHERE {where} ORDER BY event_id"
+        ).fetchall()
 
 
 def warehouse_text(path) -> str:
@@ -107,10 +122,8 @@ def test_payload_shape_per_event_type(sandbox, make_warehouse, background):
 
 def test_purchase_without_revenue_still_has_value_and_currency(sandbox, make_warehouse, pixel_codes):
     rows = synthetic_queue(5, pixel_codes, FIXED_ANCHOR)
-    rows = rows.set_column(rows.schema.get_field_index("tiktok_event"), "tiktok_event",
-                           pa.array(["Purchase"] * 5))
-    rows = rows.set_column(rows.schema.get_field_index("value"), "value",
-                           pa.array([0] * 5, pa.decimal128(18, 6)))
+    rows = rows.set_column(rows.schema.get_field_index("tiktok_event"), "tiktok_event", pa.array(["Purchase"] * 5))
+    rows = rows.set_column(rows.schema.get_field_index("value"), "value", pa.array([0] * 5, pa.decimal128(18, 6)))
     rows = rows.set_column(rows.schema.get_field_index("currency"), "currency", pa.array(["EUR"] * 5))
     path, _ = make_warehouse(rows=rows)
     forward(path, sandbox)
@@ -140,14 +153,18 @@ def test_batches_per_pixel_of_at_most_1000_and_test_events_alone(sandbox, make_w
     assert summary.batches == total_requests == summary.requests
 
 
-@pytest.mark.parametrize("fault", [
-    {"kind": "code", "code": 40100},
-    {"kind": "code", "code": 40133},
-    {"kind": "code", "code": 40132},
-    {"kind": "code", "code": 50000},
-    {"kind": "http", "status": 502},
-    {"kind": "timeout", "seconds": 6.0},
-], ids=["40100", "40133", "40132", "50000", "http502", "timeout"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "code", "code": 40100},
+        {"kind": "code", "code": 40133},
+        {"kind": "code", "code": 40132},
+        {"kind": "code", "code": 50000},
+        {"kind": "http", "status": 502},
+        {"kind": "timeout", "seconds": 6.0},
+    ],
+    ids=["40100", "40133", "40132", "50000", "http502", "timeout"],
+)
 def test_retryable_faults_are_retried_until_all_sent(sandbox, make_warehouse, fault):
     path, rows = make_warehouse(2500)
     arm(sandbox, count=3, **fault)
@@ -232,8 +249,9 @@ def test_invalid_events_are_bisected_and_dead_lettered(sandbox, make_warehouse, 
     assert summary.retries.get("bisect_40002", 0) >= 3
 
 
-def test_a_row_that_cannot_become_a_payload_stops_the_run_clearly_and_loses_nothing(sandbox, make_warehouse,
-                                                                                   pixel_codes):
+def test_a_row_that_cannot_become_a_payload_stops_the_run_clearly_and_loses_nothing(
+    sandbox, make_warehouse, pixel_codes
+):
     rows = synthetic_queue(2400, pixel_codes[:1], FIXED_ANCHOR)
     times = rows["event_time"].to_pylist()
     times[2100] = None  # sorted last: in the 3rd batch, built ahead while the first two are sent
@@ -257,12 +275,15 @@ def test_dry_run_writes_payloads_and_sends_nothing(sandbox, make_warehouse):
     with duckdb.connect(str(path), read_only=True) as conn:
         n, batches, max_per = conn.execute(
             "SELECT count(*), count(DISTINCT batch_id), max(c) FROM main.event_payloads_dry_run, "
-            "(SELECT batch_id b, count(*) c FROM main.event_payloads_dry_run GROUP BY 1) WHERE b = batch_id").fetchall()[0]
+            "(SELECT batch_id b, count(*) c FROM main.event_payloads_dry_run GROUP BY 1) WHERE b = batch_id"
+        ).fetchall()[0]
         assert n == 1200 and max_per <= 1000
-        payload = conn.execute("SELECT payload::VARCHAR FROM main.event_payloads_dry_run "
-                               "WHERE event_id = 'evt_00000001'").fetchall()[0][0]
+        payload = conn.execute(
+            "SELECT payload::VARCHAR FROM main.event_payloads_dry_run WHERE event_id = 'evt_00000001'"
+        ).fetchall()[0][0]
         tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "event_delivery_ledger" not in tables
     import orjson
+
     ev = orjson.loads(payload)
     assert ev["event_id"] == "evt_00000001" and len(ev["user"]["external_id"]) == 64

@@ -8,8 +8,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from signal_campaigns.forwarding.ledger import (FOLDED_TABLE, JOURNAL_TABLE, LEDGER_COLUMNS, LEDGER_TABLE,
-                                                DeliveryLedger, Outcome)
+from signal_campaigns.forwarding.ledger import (
+    FOLDED_TABLE,
+    JOURNAL_TABLE,
+    LEDGER_COLUMNS,
+    LEDGER_TABLE,
+    DeliveryLedger,
+    Outcome,
+)
 from signal_campaigns.forwarding.synthetic_queue import synthetic_queue, write_queue_file
 from tests.conftest import FIXED_ANCHOR
 
@@ -66,12 +72,22 @@ def test_view_is_current_at_every_step_and_a_fold_changes_nothing_visible(wareho
     before = view(conn)
     assert ledger.counts() == {"pending": 1000 + 5, "in_flight": 0, "sent": 1000 + 985, "dead": 10}
     sent = before[b1[0]]
-    assert (col(sent, "status"), col(sent, "attempts"), col(sent, "last_code"), col(sent, "last_message"),
-            col(sent, "batch_id")) == ("sent", 1, 0, None, "b1")
+    assert (
+        col(sent, "status"),
+        col(sent, "attempts"),
+        col(sent, "last_code"),
+        col(sent, "last_message"),
+        col(sent, "batch_id"),
+    ) == ("sent", 1, 0, None, "b1")
     assert col(sent, "sent_at") is not None
     dead = before[b2[0]]
-    assert (col(dead, "status"), col(dead, "attempts"), col(dead, "last_code"), col(dead, "last_message"),
-            col(dead, "sent_at")) == ("dead", 4, 40002, "event_time too old", None)
+    assert (
+        col(dead, "status"),
+        col(dead, "attempts"),
+        col(dead, "last_code"),
+        col(dead, "last_message"),
+        col(dead, "sent_at"),
+    ) == ("dead", 4, 40002, "event_time too old", None)
     stopped = before[b2[12]]
     assert (col(stopped, "status"), col(stopped, "attempts"), col(stopped, "last_code")) == ("pending", 2, 50000)
     assert col(before[b2[-1]], "last_code") == 20001
@@ -101,8 +117,13 @@ def test_several_journal_steps_of_one_event_before_a_fold(warehouse):
     ledger.transition(Outcome.uniform("b2", five, "sent", 0, None, 1), None)
 
     def check(row: tuple) -> None:
-        assert (col(row, "status"), col(row, "attempts"), col(row, "batch_id"), col(row, "last_code"),
-                col(row, "last_message")) == ("sent", 4, "b2", 0, None)
+        assert (
+            col(row, "status"),
+            col(row, "attempts"),
+            col(row, "batch_id"),
+            col(row, "last_code"),
+            col(row, "last_message"),
+        ) == ("sent", 4, "b2", 0, None)
         assert col(row, "first_attempt_at") == first and col(row, "sent_at") is not None
 
     check(view(conn)[five[0]])  # from the journal
@@ -173,8 +194,7 @@ def test_event_ids_holding_the_journal_separator_stay_intact(tmp_path):
     assert ledger.enqueue(QUEUE) == 3
     ledger.transition(None, ("b1", odd))
     assert {k: col(r, "status") for k, r in view(conn).items()} == dict.fromkeys(odd, "in_flight")
-    ledger.transition(Outcome("b1", odd, ["sent", "dead", "sent"], [0, 40002, 0], [None, "bad", None], [1, 2, 1]),
-                      None)
+    ledger.transition(Outcome("b1", odd, ["sent", "dead", "sent"], [0, 40002, 0], [None, "bad", None], [1, 2, 1]), None)
     expected = {odd[0]: ("sent", 1), odd[1]: ("dead", 2), odd[2]: ("sent", 1)}
     assert {k: (col(r, "status"), col(r, "attempts")) for k, r in view(conn).items()} == expected
     ledger.fold()

@@ -7,8 +7,15 @@ import hashlib
 import orjson
 import pytest
 
-from signal_campaigns.forwarding.payload import (MAX_BATCH_EVENTS, build_event, encode_body, hash_email,
-                                                 hash_external_id, hash_identifier, hash_phone)
+from signal_campaigns.forwarding.payload import (
+    MAX_BATCH_EVENTS,
+    build_event,
+    encode_body,
+    hash_email,
+    hash_external_id,
+    hash_identifier,
+    hash_phone,
+)
 
 USER_123 = "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b"
 ALICE = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
@@ -37,21 +44,35 @@ def test_blank_identifiers_are_dropped(blank):
 
 
 def row(**kw):
-    base = {"event_id": "e1", "tiktok_event": "Purchase", "event_time": 1781524800, "ttclid": "E.C.P.x",
-            "ip": "203.0.113.7", "user_agent": "UA/1.0", "external_id_source": "user_123", "value": 4.99,
-            "currency": "USD", "page_url": "https://t.example/s/abc?ttclid=E.C.P.x"}
+    base = {
+        "event_id": "e1",
+        "tiktok_event": "Purchase",
+        "event_time": 1781524800,
+        "ttclid": "E.C.P.x",
+        "ip": "203.0.113.7",
+        "user_agent": "UA/1.0",
+        "external_id_source": "user_123",
+        "value": 4.99,
+        "currency": "USD",
+        "page_url": "https://t.example/s/abc?ttclid=E.C.P.x",
+    }
     base.update(kw)
     return base
 
 
 def test_build_event_shape():
     ev = build_event(row())
-    assert ev == {"event": "Purchase", "event_time": 1781524800, "event_id": "e1",
-                  "user": {"ttclid": "E.C.P.x", "ip": "203.0.113.7", "user_agent": "UA/1.0", "external_id": USER_123},
-                  "properties": {"value": 4.99, "currency": "USD"},
-                  "page": {"url": "https://t.example/s/abc?ttclid=E.C.P.x"}}
-    download = build_event(row(tiktok_event="Download", value=None, currency=None, external_id_source=None,
-                               event_id=123))
+    assert ev == {
+        "event": "Purchase",
+        "event_time": 1781524800,
+        "event_id": "e1",
+        "user": {"ttclid": "E.C.P.x", "ip": "203.0.113.7", "user_agent": "UA/1.0", "external_id": USER_123},
+        "properties": {"value": 4.99, "currency": "USD"},
+        "page": {"url": "https://t.example/s/abc?ttclid=E.C.P.x"},
+    }
+    download = build_event(
+        row(tiktok_event="Download", value=None, currency=None, external_id_source=None, event_id=123)
+    )
     assert "properties" not in download and "external_id" not in download["user"]
     assert download["event_id"] == "123"  # always a JSON string
 

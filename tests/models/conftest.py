@@ -9,11 +9,11 @@ impossible the PostgreSQL tests FAIL (they never skip).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,8 +28,15 @@ DBT_THREADS = 4
 # ------------------------------------------------------------------------------------------------
 # loading the raw layer with the real pipelines
 # ------------------------------------------------------------------------------------------------
-def load_raw(endpoints, world, *, duckdb_path: Path | None = None, postgres_url: str | None = None,
-             pipelines_dir: Path, now: dt.datetime = FIXED_ANCHOR) -> None:
+def load_raw(
+    endpoints,
+    world,
+    *,
+    duckdb_path: Path | None = None,
+    postgres_url: str | None = None,
+    pipelines_dir: Path,
+    now: dt.datetime = FIXED_ANCHOR,
+) -> None:
     """Run both dlt sources against the sandbox ``endpoints`` into DuckDB or PostgreSQL (dlt's
     postgres destination, same sources), with the product's own extraction step."""
     import dlt
@@ -41,19 +48,34 @@ def load_raw(endpoints, world, *, duckdb_path: Path | None = None, postgres_url:
     if duckdb_path is not None:
         extract(connection, warehouse=duckdb_path, pipelines_dir=pipelines_dir, now=now, start_date=start)
     else:
-        extract(connection, destination=dlt.destinations.postgres(credentials=postgres_url),
-                pipelines_dir=pipelines_dir, now=now, start_date=start, pipeline_suffix="_pg")
+        extract(
+            connection,
+            destination=dlt.destinations.postgres(credentials=postgres_url),
+            pipelines_dir=pipelines_dir,
+            now=now,
+            start_date=start,
+            pipeline_suffix="_pg",
+        )
 
 
-def dbt(args: list[str], *, target: str = "duckdb", warehouse: Path | None = None, env: dict | None = None,
-        vars: dict | None = None, target_path: Path | None = None, check: bool = True):
+def dbt(
+    args: list[str],
+    *,
+    target: str = "duckdb",
+    warehouse: Path | None = None,
+    env: dict | None = None,
+    vars: dict | None = None,
+    target_path: Path | None = None,
+    check: bool = True,
+):
     from signal_campaigns.warehouse import run_dbt
 
     full = list(args)
     if target_path is not None:
         full += ["--target-path", str(target_path)]
-    return run_dbt(full, target=target, warehouse=warehouse, env=env, vars=vars or DBT_VARS,
-                   threads=DBT_THREADS, check=check)
+    return run_dbt(
+        full, target=target, warehouse=warehouse, env=env, vars=vars or DBT_VARS, threads=DBT_THREADS, check=check
+    )
 
 
 def query(db: Path, sql: str, params: Any = None) -> list[tuple]:
@@ -100,13 +122,14 @@ def postgres_server() -> Iterator[dict[str, str]]:
     script = REPO_ROOT / "scripts" / "postgres.sh"
     proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        pytest.fail(f"PostgreSQL could not be installed/started by scripts/postgres.sh:\n{proc.stderr[-3000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"PostgreSQL could not be installed/started by scripts/postgres.sh:\n{proc.stderr[-3000:]}", pytrace=False
+        )
     env: dict[str, str] = {}
     for line in proc.stdout.splitlines():
         line = line.strip()
         if line.startswith("export ") and "=" in line:
-            key, _, value = line[len("export "):].partition("=")
+            key, _, value = line[len("export ") :].partition("=")
             env[key] = value
     if "SIGNAL_PG_PORT" not in env:
         pytest.fail(f"scripts/postgres.sh printed no connection:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
@@ -117,8 +140,10 @@ def postgres_server() -> Iterator[dict[str, str]]:
 
 
 def postgres_url(env: dict[str, str]) -> str:
-    return (f"postgresql://{env['SIGNAL_PG_USER']}:{env['SIGNAL_PG_PASSWORD']}@{env['SIGNAL_PG_HOST']}:"
-            f"{env['SIGNAL_PG_PORT']}/{env['SIGNAL_PG_DBNAME']}")
+    return (
+        f"postgresql://{env['SIGNAL_PG_USER']}:{env['SIGNAL_PG_PASSWORD']}@{env['SIGNAL_PG_HOST']}:"
+        f"{env['SIGNAL_PG_PORT']}/{env['SIGNAL_PG_DBNAME']}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -129,16 +154,20 @@ def built_postgres(tiny_world, postgres_server, tmp_path_factory, dbt_target_pat
     root = tmp_path_factory.mktemp("pg")
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
         load_raw(endpoints, tiny_world, postgres_url=postgres_url(postgres_server), pipelines_dir=root / "pipelines")
-    run = dbt(["build"], target="postgres", env=postgres_server, target_path=dbt_target_paths["postgres"],
-              check=False)
+    run = dbt(["build"], target="postgres", env=postgres_server, target_path=dbt_target_paths["postgres"], check=False)
     return {"env": postgres_server, "run": run}
 
 
 def pg_query(env: dict[str, str], sql: str) -> list[tuple]:
     import psycopg2
 
-    con = psycopg2.connect(host=env["SIGNAL_PG_HOST"], port=int(env["SIGNAL_PG_PORT"]), user=env["SIGNAL_PG_USER"],
-                           password=env["SIGNAL_PG_PASSWORD"], dbname=env["SIGNAL_PG_DBNAME"])
+    con = psycopg2.connect(
+        host=env["SIGNAL_PG_HOST"],
+        port=int(env["SIGNAL_PG_PORT"]),
+        user=env["SIGNAL_PG_USER"],
+        password=env["SIGNAL_PG_PASSWORD"],
+        dbname=env["SIGNAL_PG_DBNAME"],
+    )
     try:
         with con.cursor() as cur:
             cur.execute(sql)

@@ -22,8 +22,9 @@ def expected_installs(world, clock: dt.datetime | None = None) -> dict[tuple[str
     from signal_campaigns.sandbox import ground_truth
 
     t = ground_truth.attributed_installs(world, clock)
-    return {(r["advertiser_id"], r["ad_id"], r["install_date"]): int(r["installs"])
-            for r in t.to_pylist() if r["installs"]}
+    return {
+        (r["advertiser_id"], r["ad_id"], r["install_date"]): int(r["installs"]) for r in t.to_pylist() if r["installs"]
+    }
 
 
 def expected_revenue(world, clock: dt.datetime | None = None):
@@ -31,8 +32,12 @@ def expected_revenue(world, clock: dt.datetime | None = None):
     from signal_campaigns.sandbox import ground_truth
 
     rates = seed_usd_per_unit()
-    adv_currency = dict(zip(world.table("advertisers").column("advertiser_id").to_pylist(),
-                            world.table("advertisers").column("currency").to_pylist()))
+    adv_currency = dict(
+        zip(
+            world.table("advertisers").column("advertiser_id").to_pylist(),
+            world.table("advertisers").column("currency").to_pylist(),
+        )
+    )
     revenue: dict = defaultdict(lambda: Decimal(0))
     no_rate: dict = defaultdict(int)
     for r in ground_truth.attributed_revenue(world, clock).to_pylist():

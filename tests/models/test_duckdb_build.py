@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from .conftest import query
 from .expectations import expected_installs, expected_revenue
 
@@ -29,18 +27,24 @@ def test_build_succeeds(built_duckdb):
 
 
 def test_attributed_installs_per_ad_day_match_ground_truth(built_duckdb, tiny_world):
-    rows = query(built_duckdb["db"], """
+    rows = query(
+        built_duckdb["db"],
+        """
         select advertiser_id, ad_id, report_date, installs_appsprint
-        from main.signal_campaign_daily where installs_appsprint > 0""")
+        from main.signal_campaign_daily where installs_appsprint > 0""",
+    )
     got = {(a, ad, d): n for a, ad, d, n in rows}
     assert got == expected_installs(tiny_world)
 
 
 def test_attributed_revenue_per_ad_day_matches_ground_truth(built_duckdb, tiny_world):
-    rows = query(built_duckdb["db"], """
+    rows = query(
+        built_duckdb["db"],
+        """
         select advertiser_id, ad_id, report_date, revenue_appsprint, revenue_events_without_fx_rate
         from main.signal_campaign_daily
-        where revenue_appsprint <> 0 or revenue_events_without_fx_rate > 0""")
+        where revenue_appsprint <> 0 or revenue_events_without_fx_rate > 0""",
+    )
     got = {(a, ad, d): (Decimal(r), int(n)) for a, ad, d, r, n in rows}
     expected = {k: v for k, v in expected_revenue(tiny_world).items() if v[0] != 0 or v[1] > 0}
     assert got == expected
@@ -51,10 +55,18 @@ def test_every_ad_day_of_both_sides_has_a_row(built_duckdb, tiny_world):
     from signal_campaigns.sandbox import ground_truth
 
     report = ground_truth.tiktok_report(tiny_world)
-    tiktok_keys = set(zip(report.column("advertiser_id").to_pylist(), report.column("ad_id").to_pylist(),
-                          report.column("stat_date").to_pylist()))
-    mart = query(built_duckdb["db"], "select advertiser_id, ad_id, report_date, spend, has_tiktok_report, has_appsprint_data "
-                                     "from main.signal_campaign_daily")
+    tiktok_keys = set(
+        zip(
+            report.column("advertiser_id").to_pylist(),
+            report.column("ad_id").to_pylist(),
+            report.column("stat_date").to_pylist(),
+        )
+    )
+    mart = query(
+        built_duckdb["db"],
+        "select advertiser_id, ad_id, report_date, spend, has_tiktok_report, has_appsprint_data "
+        "from main.signal_campaign_daily",
+    )
     mart_keys = {(a, ad, d) for a, ad, d, *_ in mart}
     assert tiktok_keys <= mart_keys
     assert set(expected_installs(tiny_world)) <= mart_keys
@@ -62,8 +74,12 @@ def test_every_ad_day_of_both_sides_has_a_row(built_duckdb, tiny_world):
     assert any(not has_tt and has_as for *_, has_tt, has_as in mart)
     # spend equals TikTok's report exactly
     spend = {(a, ad, d): s for a, ad, d, s, *_ in mart}
-    for adv, ad, day, s in zip(report.column("advertiser_id").to_pylist(), report.column("ad_id").to_pylist(),
-                               report.column("stat_date").to_pylist(), report.column("spend").to_pylist()):
+    for adv, ad, day, s in zip(
+        report.column("advertiser_id").to_pylist(),
+        report.column("ad_id").to_pylist(),
+        report.column("stat_date").to_pylist(),
+        report.column("spend").to_pylist(),
+    ):
         assert spend[(adv, ad, day)] == s
 
 
@@ -74,9 +90,13 @@ def test_fallback_ads_use_tiktok_downloads(built_duckdb, tiny_world):
     assert fallback_ads
     report = ground_truth.tiktok_report(tiny_world).to_pylist()
     downloads = {(r["ad_id"], r["stat_date"]): r["download_start"] for r in report if r["ad_id"] in fallback_ads}
-    rows = query(built_duckdb["db"], """
+    rows = query(
+        built_duckdb["db"],
+        """
         select ad_id, report_date, installs, installs_appsprint, installs_tiktok, installs_source, revenue_source
-        from main.signal_campaign_daily where ad_id in (select unnest(?::varchar[]))""", [sorted(fallback_ads)])
+        from main.signal_campaign_daily where ad_id in (select unnest(?::varchar[]))""",
+        [sorted(fallback_ads)],
+    )
     assert rows
     for ad, day, installs, inst_as, inst_tt, source, _ in rows:
         assert inst_as == 0
@@ -87,7 +107,9 @@ def test_fallback_ads_use_tiktok_downloads(built_duckdb, tiny_world):
 
 
 def test_provenance_and_formulas_hold_on_every_row(built_duckdb):
-    bad = query(built_duckdb["db"], """
+    bad = query(
+        built_duckdb["db"],
+        """
         select count(*) from main.signal_campaign_daily
         where installs <> case installs_source when 'appsprint' then installs_appsprint
                                when 'tiktok' then installs_tiktok else 0 end
@@ -95,11 +117,17 @@ def test_provenance_and_formulas_hold_on_every_row(built_duckdb):
            or (installs = 0) <> (cpi is null)
            or abs(cpi - spend / installs) > 0.0000005
            or ctr is distinct from case when impressions = 0 then null else clicks / impressions end
-           or roas is distinct from case when spend = 0 then null else revenue / spend end""")
+           or roas is distinct from case when spend = 0 then null else revenue / spend end""",
+    )
     assert bad == [(0,)]
-    types = dict(query(built_duckdb["db"], """
+    types = dict(
+        query(
+            built_duckdb["db"],
+            """
         select column_name, data_type from information_schema.columns
-        where table_schema = 'main' and table_name = 'signal_campaign_daily'"""))
+        where table_schema = 'main' and table_name = 'signal_campaign_daily'""",
+        )
+    )
     for money in ("spend", "revenue", "revenue_appsprint", "revenue_tiktok", "cpi", "cpm", "cpc"):
         assert types[money].startswith("DECIMAL"), (money, types[money])
     assert types["ctr"] == "DOUBLE"
@@ -107,16 +135,25 @@ def test_provenance_and_formulas_hold_on_every_row(built_duckdb):
 
 def test_every_staged_event_is_forwarded_or_skipped_exactly_once(built_duckdb, tiny_world):
     db = built_duckdb["db"]
-    (staged,), = query(db, "select count(*) from staging.stg_appsprint__events")
-    (fwd, fwd_ids), = query(db, "select count(*), count(distinct event_id) from main.events_to_forward")
-    (skip, skip_ids), = query(db, "select count(*), count(distinct event_id) from main.forwarding_skips")
+    ((staged,),) = query(db, "select count(*) from staging.stg_appsprint__events")
+    ((fwd, fwd_ids),) = query(db, "select count(*), count(distinct event_id) from main.events_to_forward")
+    ((skip, skip_ids),) = query(db, "select count(*), count(distinct event_id) from main.forwarding_skips")
     assert fwd == fwd_ids and skip == skip_ids
     assert fwd + skip == staged
-    (overlap,), = query(db, "select count(*) from main.events_to_forward f join main.forwarding_skips s using (event_id)")
+    ((overlap,),) = query(
+        db, "select count(*) from main.events_to_forward f join main.forwarding_skips s using (event_id)"
+    )
     assert overlap == 0
     reasons = dict(query(db, "select reason, count(*) from main.forwarding_skips group by reason"))
-    for reason in ("sandbox", "not_tiktok_attributed", "unmapped", "missing_ip", "private_ip",
-                   "missing_user_agent", "too_old"):
+    for reason in (
+        "sandbox",
+        "not_tiktok_attributed",
+        "unmapped",
+        "missing_ip",
+        "private_ip",
+        "missing_user_agent",
+        "too_old",
+    ):
         assert reasons.get(reason, 0) > 0, (reason, reasons)
     assert fwd > 0
 
@@ -124,10 +161,13 @@ def test_every_staged_event_is_forwarded_or_skipped_exactly_once(built_duckdb, t
 def test_forwarding_payload_fields(built_duckdb, tiny_world):
     db = built_duckdb["db"]
     pixel_codes = set(tiny_world.notes["pixel_codes"].values())
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         select pixel_code, tiktok_event, event_time, ttclid, ip, user_agent, page_url, value, currency,
                is_test, occurred_at
-        from main.events_to_forward""")
+        from main.events_to_forward""",
+    )
     domain = f"https://{tiny_world.tracking_domain}/s/"
     for pixel, event, event_time, ttclid, ip, ua, url, value, currency, is_test, occurred in rows:
         assert pixel in pixel_codes
@@ -139,37 +179,59 @@ def test_forwarding_payload_fields(built_duckdb, tiny_world):
         if event == "Purchase":
             assert value is not None and currency is not None
     # every install event of a forwarded install is keyed by its stable derived id
-    (bad_ids,), = query(db, """select count(*) from main.events_to_forward
-                               where sdk_event = 'install' and event_id not like 'inst\\_%' escape '\\'""")
+    ((bad_ids,),) = query(
+        db,
+        """select count(*) from main.events_to_forward
+                               where sdk_event = 'install' and event_id not like 'inst\\_%' escape '\\'""",
+    )
     assert bad_ids == 0
 
 
 def test_public_marts_exist_with_their_grain(built_duckdb):
     db = built_duckdb["db"]
-    tables = {name for (name,) in query(db, "select table_name from information_schema.tables where table_schema = 'main'")}
-    for mart in ("signal_campaign_daily", "events_to_forward", "forwarding_skips", "value_optimization_readiness",
-                 "attribution_reconciliation", "event_mapping_coverage", "signal_campaign_rollup"):
+    tables = {
+        name for (name,) in query(db, "select table_name from information_schema.tables where table_schema = 'main'")
+    }
+    for mart in (
+        "signal_campaign_daily",
+        "events_to_forward",
+        "forwarding_skips",
+        "value_optimization_readiness",
+        "attribution_reconciliation",
+        "event_mapping_coverage",
+        "signal_campaign_rollup",
+    ):
         assert mart in tables
     assert "event_delivery_ledger" not in tables  # written by the forwarder, not dbt
     coverage = dict(query(db, "select sdk_event, mapping_status from main.event_mapping_coverage"))
     assert coverage["purchase"] == "mapped" and coverage["login"] == "unmapped"
-    vor = query(db, "select advertiser_id, pixel_code, max_purchases_in_7_days, reached_20 from main.value_optimization_readiness")
+    vor = query(
+        db,
+        "select advertiser_id, pixel_code, max_purchases_in_7_days, reached_20 from main.value_optimization_readiness",
+    )
     assert len(vor) == 2 and all(isinstance(r[3], bool) for r in vor)
 
 
 def test_window_function_matches_the_rollup_model(built_duckdb):
     db = built_duckdb["db"]
-    (lo, hi), = query(db, "select min(report_date), max(report_date) from main.signal_campaign_daily")
+    ((lo, hi),) = query(db, "select min(report_date), max(report_date) from main.signal_campaign_daily")
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
-        fn = con.execute("select * from main.signal_campaign_metrics('campaign', ?, ?) order by campaign_id",
-                         [lo, hi]).fetchall()
-        model = con.execute("select * from main.signal_campaign_rollup where grain = 'campaign' order by campaign_id").fetchall()
+        fn = con.execute(
+            "select * from main.signal_campaign_metrics('campaign', ?, ?) order by campaign_id", [lo, hi]
+        ).fetchall()
+        model = con.execute(
+            "select * from main.signal_campaign_rollup where grain = 'campaign' order by campaign_id"
+        ).fetchall()
         assert fn == model
-        week = con.execute("""select sum(spend), sum(installs) from main.signal_campaign_metrics('ad', ?, ?)""",
-                           [hi - __import__('datetime').timedelta(days=6), hi]).fetchone()
-        direct = con.execute("""select sum(spend), sum(installs) from main.signal_campaign_daily
+        week = con.execute(
+            """select sum(spend), sum(installs) from main.signal_campaign_metrics('ad', ?, ?)""",
+            [hi - __import__("datetime").timedelta(days=6), hi],
+        ).fetchone()
+        direct = con.execute(
+            """select sum(spend), sum(installs) from main.signal_campaign_daily
                                 where report_date between ? and ?""",
-                             [hi - __import__('datetime').timedelta(days=6), hi]).fetchone()
+            [hi - __import__("datetime").timedelta(days=6), hi],
+        ).fetchone()
         assert week == direct

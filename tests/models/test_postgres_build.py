@@ -17,11 +17,17 @@ def test_postgres_build_succeeds(built_postgres):
 
 def test_postgres_matches_ground_truth(built_postgres, tiny_world):
     env = built_postgres["env"]
-    rows = pg_query(env, "select advertiser_id, ad_id, report_date, installs_appsprint from public.signal_campaign_daily "
-                         "where installs_appsprint > 0")
+    rows = pg_query(
+        env,
+        "select advertiser_id, ad_id, report_date, installs_appsprint from public.signal_campaign_daily "
+        "where installs_appsprint > 0",
+    )
     assert {(a, ad, d): n for a, ad, d, n in rows} == expected_installs(tiny_world)
-    rows = pg_query(env, "select advertiser_id, ad_id, report_date, revenue_appsprint, revenue_events_without_fx_rate "
-                         "from public.signal_campaign_daily where revenue_appsprint <> 0 or revenue_events_without_fx_rate > 0")
+    rows = pg_query(
+        env,
+        "select advertiser_id, ad_id, report_date, revenue_appsprint, revenue_events_without_fx_rate "
+        "from public.signal_campaign_daily where revenue_appsprint <> 0 or revenue_events_without_fx_rate > 0",
+    )
     expected = {k: v for k, v in expected_revenue(tiny_world).items() if v[0] != 0 or v[1] > 0}
     assert {(a, ad, d): (Decimal(r), int(n)) for a, ad, d, r, n in rows} == expected
 
@@ -29,31 +35,51 @@ def test_postgres_matches_ground_truth(built_postgres, tiny_world):
 def _normalise(rows):
     out = []
     for row in rows:
-        out.append(tuple(round(float(v), 9) if isinstance(v, float) else (Decimal(v).normalize() if isinstance(v, Decimal) else v)
-                         for v in row))
+        out.append(
+            tuple(
+                round(float(v), 9)
+                if isinstance(v, float)
+                else (Decimal(v).normalize() if isinstance(v, Decimal) else v)
+                for v in row
+            )
+        )
     return sorted(out, key=repr)
 
 
 def test_postgres_and_duckdb_agree(built_postgres, built_duckdb):
     env = built_postgres["env"]
-    cols = ("report_date, advertiser_id, campaign_id, adgroup_id, ad_id, report_timezone, currency, spend, impressions, "
-            "clicks, installs, installs_appsprint, installs_tiktok, installs_source, revenue, revenue_appsprint, "
-            "revenue_tiktok, revenue_source, revenue_events_without_fx_rate, cpi, ipm, cpm, cpc, ctr, cti, roas")
+    cols = (
+        "report_date, advertiser_id, campaign_id, adgroup_id, ad_id, report_timezone, currency, spend, impressions, "
+        "clicks, installs, installs_appsprint, installs_tiktok, installs_source, revenue, revenue_appsprint, "
+        "revenue_tiktok, revenue_source, revenue_events_without_fx_rate, cpi, ipm, cpm, cpc, ctr, cti, roas"
+    )
     pg = pg_query(env, f"select {cols} from public.signal_campaign_daily")
     dd = query(built_duckdb["db"], f"select {cols} from main.signal_campaign_daily")
     assert _normalise(pg) == _normalise(dd)
     for sql_pg, sql_dd in (
-        ("select reason, count(*) from public.forwarding_skips group by reason",
-         "select reason, count(*) from main.forwarding_skips group by reason"),
+        (
+            "select reason, count(*) from public.forwarding_skips group by reason",
+            "select reason, count(*) from main.forwarding_skips group by reason",
+        ),
         ("select count(*) from public.events_to_forward", "select count(*) from main.events_to_forward"),
-        ("select advertiser_id, max_purchases_in_7_days, reached_20 from public.value_optimization_readiness",
-         "select advertiser_id, max_purchases_in_7_days, reached_20 from main.value_optimization_readiness"),
-        ("select grain, count(*), sum(spend), sum(installs) from public.signal_campaign_rollup group by grain",
-         "select grain, count(*), sum(spend), sum(installs) from main.signal_campaign_rollup group by grain"),
+        (
+            "select advertiser_id, max_purchases_in_7_days, reached_20 from public.value_optimization_readiness",
+            "select advertiser_id, max_purchases_in_7_days, reached_20 from main.value_optimization_readiness",
+        ),
+        (
+            "select grain, count(*), sum(spend), sum(installs) from public.signal_campaign_rollup group by grain",
+            "select grain, count(*), sum(spend), sum(installs) from main.signal_campaign_rollup group by grain",
+        ),
     ):
         assert sorted(pg_query(env, sql_pg)) == sorted(query(built_duckdb["db"], sql_dd))
-    fn = pg_query(env, "select grain, campaign_id, spend, installs from public.signal_campaign_metrics("
-                       "'campaign', date '1900-01-01', date '9999-12-31') order by campaign_id")
-    model = pg_query(env, "select grain, campaign_id, spend, installs from public.signal_campaign_rollup "
-                          "where grain = 'campaign' order by campaign_id")
+    fn = pg_query(
+        env,
+        "select grain, campaign_id, spend, installs from public.signal_campaign_metrics("
+        "'campaign', date '1900-01-01', date '9999-12-31') order by campaign_id",
+    )
+    model = pg_query(
+        env,
+        "select grain, campaign_id, spend, installs from public.signal_campaign_rollup "
+        "where grain = 'campaign' order by campaign_id",
+    )
     assert fn == model

@@ -7,7 +7,6 @@ each test: clock, faults, tokens and the Events API store start clean), rate lim
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import httpx
@@ -16,7 +15,6 @@ import pytest
 from signal_campaigns.sandbox.serving import ThreadedServer
 from signal_campaigns.sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
 from signal_campaigns.sandbox.world import World
-
 from tests.sandbox.control_calls import SandboxControlCalls
 
 

@@ -31,13 +31,48 @@ RESOURCES = ("signal-links", "clicks", "installs", "events")
 ID_FIELD = {"signal-links": "id", "clicks": "click_id", "installs": "appsprint_id", "events": "event_id"}
 FIELDS = {
     "signal-links": ["id", "name", "network", "url", "created_at", "updated_at"],
-    "clicks": ["click_id", "link_id", "clicked_at", "ttclid", "campaign_id", "adgroup_id", "ad_id", "placement",
-               "ip", "user_agent", "os", "updated_at"],
-    "installs": ["appsprint_id", "installed_at", "platform", "app_version", "country", "ip", "user_agent",
-                 "attribution", "updated_at"],
-    "events": ["event_id", "appsprint_id", "event_type", "event_name", "occurred_at", "received_at", "revenue",
-               "currency", "source", "environment", "ip", "user_agent", "customer_user_id", "parameters",
-               "updated_at"],
+    "clicks": [
+        "click_id",
+        "link_id",
+        "clicked_at",
+        "ttclid",
+        "campaign_id",
+        "adgroup_id",
+        "ad_id",
+        "placement",
+        "ip",
+        "user_agent",
+        "os",
+        "updated_at",
+    ],
+    "installs": [
+        "appsprint_id",
+        "installed_at",
+        "platform",
+        "app_version",
+        "country",
+        "ip",
+        "user_agent",
+        "attribution",
+        "updated_at",
+    ],
+    "events": [
+        "event_id",
+        "appsprint_id",
+        "event_type",
+        "event_name",
+        "occurred_at",
+        "received_at",
+        "revenue",
+        "currency",
+        "source",
+        "environment",
+        "ip",
+        "user_agent",
+        "customer_user_id",
+        "parameters",
+        "updated_at",
+    ],
 }
 ATTRIBUTION_FIELDS = ["status", "network", "match_type", "confidence", "link_id", "click_id"]
 
@@ -47,29 +82,45 @@ ATTRIBUTION_FIELDS = ["status", "network", "match_type", "confidence", "link_id"
 
 def ms_of(ts: dt.datetime) -> int:
     """Milliseconds since the epoch, floored: the API's timestamps have millisecond precision."""
-    return (ts - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(milliseconds=1)
+    return (ts - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
 
 
 def iso(ts: dt.datetime | None) -> str | None:
     if ts is None:
         return None
-    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def api_row(resource: str, r: dict[str, Any]) -> dict[str, Any]:
     """One world row as the contract says it is served."""
     if resource == "signal-links":
-        return {"id": r["link_id"], "name": r["name"], "network": r["network"], "url": r["url"],
-                "created_at": iso(r["created_at"]), "updated_at": iso(r["updated_at"])}
+        return {
+            "id": r["link_id"],
+            "name": r["name"],
+            "network": r["network"],
+            "url": r["url"],
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
+        }
     if resource == "clicks":
         return {k: (iso(r[k]) if k in ("clicked_at", "updated_at") else r[k]) for k in FIELDS["clicks"]}
     if resource == "installs":
         return {
-            "appsprint_id": r["appsprint_id"], "installed_at": iso(r["installed_at"]), "platform": r["platform"],
-            "app_version": r["app_version"], "country": r["country"], "ip": r["ip"], "user_agent": r["user_agent"],
-            "attribution": {"status": r["attribution_status"], "network": r["attribution_network"],
-                            "match_type": r["match_type"], "confidence": r["confidence"], "link_id": r["link_id"],
-                            "click_id": r["click_id"]},
+            "appsprint_id": r["appsprint_id"],
+            "installed_at": iso(r["installed_at"]),
+            "platform": r["platform"],
+            "app_version": r["app_version"],
+            "country": r["country"],
+            "ip": r["ip"],
+            "user_agent": r["user_agent"],
+            "attribution": {
+                "status": r["attribution_status"],
+                "network": r["attribution_network"],
+                "match_type": r["match_type"],
+                "confidence": r["confidence"],
+                "link_id": r["link_id"],
+                "click_id": r["click_id"],
+            },
             "updated_at": iso(r["updated_at"]),
         }
     row = {k: r[k] for k in ("event_id", "appsprint_id", "event_type", "event_name")}
@@ -144,7 +195,6 @@ class AppSprintClient(SandboxControlCalls):
                 return rows, pages
             assert body["data"], "a page with a next_cursor must not be empty"
             query = {"limit": limit, "cursor": cursor}
-
 
 
 @pytest.fixture(scope="module")
@@ -298,8 +348,9 @@ def test_clock_advance_reveals_late_attribution_and_new_events(api):
     anchor = api.now()
     installs, _ = api.read_all("installs")
     events, _ = api.read_all("events")
-    late = [r for r in world.table("installs").to_pylist()
-            if r["superseded_at"] is not None and r["superseded_at"] > anchor]
+    late = [
+        r for r in world.table("installs").to_pylist() if r["superseded_at"] is not None and r["superseded_at"] > anchor
+    ]
     assert late, "the tiny world plans late attributions after the anchor"
     late_id = late[0]["appsprint_id"]
     first = [r for r in installs if r["appsprint_id"] == late_id]
@@ -351,8 +402,9 @@ def test_duplicate_delivery_is_served_twice(api):
     assert len(twice) == world.notes.get("duplicate_deliveries", len(twice)) and twice
     for first, second in twice.values():
         assert first["updated_at"] < second["updated_at"]
-        assert {k: v for k, v in first.items() if k != "updated_at"} == \
-            {k: v for k, v in second.items() if k != "updated_at"}
+        assert {k: v for k, v in first.items() if k != "updated_at"} == {
+            k: v for k, v in second.items() if k != "updated_at"
+        }
     assert len(rows) == len(expected_rows(world, "events", now))
 
 
@@ -395,8 +447,13 @@ def test_strings_that_need_escaping_nulls_and_odd_values_round_trip(tiny_world, 
     params[3], params[5], params[6] = "[1, 2]", None, '"just a string"'
     revenue = events["revenue"].to_pylist()
     revenue[7], revenue[8] = decimal.Decimal("123456789.123456"), decimal.Decimal("0.000001")
-    for name, values in (("customer_user_id", cuid), ("ip", ips), ("received_at", received),
-                         ("parameters", params), ("revenue", revenue)):
+    for name, values in (
+        ("customer_user_id", cuid),
+        ("ip", ips),
+        ("received_at", received),
+        ("parameters", params),
+        ("revenue", revenue),
+    ):
         events = _with_column(events, name, values)
     links = tiny_world.table("signal_links")
     links = _with_column(links, "name", ['Say "hi" \\ o/'] + links["name"].to_pylist()[1:])
@@ -423,8 +480,10 @@ def test_429_with_retry_after(api):
     assert api.get("events").status_code == 200  # count=1: the next call goes through
 
 
-@pytest.mark.parametrize("status, title", [(502, "502 Bad Gateway"), (500, "500 Internal Server Error"),
-                                           (503, "503 Service Temporarily Unavailable")])
+@pytest.mark.parametrize(
+    "status, title",
+    [(502, "502 Bad Gateway"), (500, "500 Internal Server Error"), (503, "503 Service Temporarily Unavailable")],
+)
 def test_http_error_pages_are_html(api, status, title):
     api.arm(endpoint="*", kind="http", status=status)
     response = api.get("installs")
@@ -523,8 +582,9 @@ def test_rows_in_the_same_millisecond_are_ordered_by_id(tiny_world, serve_world)
     group = sorted(range(100, 106), key=lambda i: ids[i], reverse=True)  # later microsecond, smaller id
     for rank, i in enumerate(group):
         updated[i] = base + dt.timedelta(microseconds=100 * rank)
-    world = dataclasses.replace(tiny_world, tables={**tiny_world.tables,
-                                                    "events": _with_column(events, "updated_at", updated)})
+    world = dataclasses.replace(
+        tiny_world, tables={**tiny_world.tables, "events": _with_column(events, "updated_at", updated)}
+    )
     client = serve_world(world)
     now = client.now()
     expected = expected_rows(world, "events", now)
@@ -538,4 +598,4 @@ def test_rows_in_the_same_millisecond_are_ordered_by_id(tiny_world, serve_world)
     for _ in range(3):
         body = client.page("events", limit=4, cursor=body["meta"]["next_cursor"])
         rows.extend(body["data"])
-    assert rows == expected[at - 2: at + 14]
+    assert rows == expected[at - 2 : at + 14]

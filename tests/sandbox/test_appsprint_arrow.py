@@ -30,7 +30,7 @@ def as_json_row(value: Any, name: str = "") -> Any:
     if isinstance(value, dict):
         return {k: as_json_row(v, k) for k, v in value.items()}
     if isinstance(value, dt.datetime):
-        utc = value.astimezone(dt.timezone.utc)
+        utc = value.astimezone(dt.UTC)
         return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
     if isinstance(value, decimal.Decimal):
         return float(value)
@@ -40,8 +40,11 @@ def as_json_row(value: Any, name: str = "") -> Any:
 
 
 def arrow_page(client: AppSprintClient, resource: str, **params: Any) -> tuple[pa.Table, httpx.Response]:
-    response = client.http.get(f"/v1/apps/{client.app_id}/{resource}", params=params,
-                               headers={**ARROW, "Authorization": f"Bearer {client.token}"})
+    response = client.http.get(
+        f"/v1/apps/{client.app_id}/{resource}",
+        params=params,
+        headers={**ARROW, "Authorization": f"Bearer {client.token}"},
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == ARROW_MEDIA_TYPE
     return pa.ipc.open_stream(response.content).read_all(), response
@@ -105,8 +108,11 @@ def test_updated_since_and_live_clicks_in_arrow(api):
     pivot = everything[len(everything) // 2]["updated_at"]
     # a Signal-link click recorded now is merged into the pages in (updated_at, click_id) order
     link_id = expected_rows(api.world, "signal-links", api.now())[0]["id"]
-    click = api.http.get(f"/s/{link_id}", params={"ttclid": "E.C.P.arrow"},
-                         headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"})
+    click = api.http.get(
+        f"/s/{link_id}",
+        params={"ttclid": "E.C.P.arrow"},
+        headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"},
+    )
     assert click.status_code == 302
     arrow_rows, arrow_cursors = read_all_arrow(api, "clicks", 7, updated_since=pivot)
     json_rows, json_cursors = read_all_json(api, "clicks", 7, updated_since=pivot)
@@ -152,8 +158,11 @@ def test_errors_stay_json_for_arrow_clients(api):
 
 def test_a_server_without_arrow_support_answers_json(tiny_world, serve_world):
     client = serve_world(tiny_world, arrow_pages=False)
-    response = client.http.get(f"/v1/apps/{client.app_id}/events", params={"limit": 3},
-                               headers={**ARROW, "Authorization": f"Bearer {client.token}"})
+    response = client.http.get(
+        f"/v1/apps/{client.app_id}/events",
+        params={"limit": 3},
+        headers={**ARROW, "Authorization": f"Bearer {client.token}"},
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert len(response.json()["data"]) == 3

@@ -30,7 +30,7 @@ from signal_campaigns.sandbox.world_cache import cache_key, load_or_generate
 
 from ..conftest import FIXED_ANCHOR
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ID19 = re.compile(r"^[1-9][0-9]{18}$")
 
 
@@ -126,7 +126,11 @@ def test_advertisers_straddle_utc(tiny_world, demo_world):
     offsets = [dt.datetime(2026, 1, 15, tzinfo=ZoneInfo(a["timezone"])).utcoffset() for a in adv]
     assert any(o < dt.timedelta(0) for o in offsets) and any(o > dt.timedelta(0) for o in offsets)
     assert {a["currency"] for a in adv} == {"USD", "EUR"}
-    assert {a["timezone"] for a in rows(demo_world.table("advertisers"))} >= {"Etc/GMT+8", "Europe/Berlin", "Asia/Tokyo"}
+    assert {a["timezone"] for a in rows(demo_world.table("advertisers"))} >= {
+        "Etc/GMT+8",
+        "Europe/Berlin",
+        "Asia/Tokyo",
+    }
     for a in adv:
         assert ID19.match(a["advertiser_id"])
     pixels = rows(tiny_world.table("pixels"))
@@ -153,7 +157,9 @@ def test_campaigns_links_adgroups_ads(demo_world):
         assert g["operating_system"] in ("IOS", "ANDROID")
         assert g["placements"] == ["PLACEMENT_TIKTOK"] and g["promotion_type"] == "WEBSITE"
         objective = camps[g["campaign_id"]]["objective_type"]
-        allowed = {"Purchase", "Subscribe"} if objective == "WEB_CONVERSIONS" else {"StartTrial", "CompleteRegistration"}
+        allowed = (
+            {"Purchase", "Subscribe"} if objective == "WEB_CONVERSIONS" else {"StartTrial", "CompleteRegistration"}
+        )
         if g["adgroup_id"] == planted:
             assert objective == "WEB_CONVERSIONS" and g["optimization_event"] == "StartTrial"
         else:
@@ -170,7 +176,9 @@ def test_campaigns_links_adgroups_ads(demo_world):
             assert ad["signal_link_id"] == link["link_id"]
             assert ad["landing_page_url"] == f"{link['url']}?{SIGNAL_LINK_MACROS}"
             assert "ttclid=__CLICKID__" in ad["landing_page_url"]
-    ids = [r["ad_id"] for r in rows(w.table("ads"))] + list(camps) + [g["adgroup_id"] for g in rows(w.table("adgroups"))]
+    ids = (
+        [r["ad_id"] for r in rows(w.table("ads"))] + list(camps) + [g["adgroup_id"] for g in rows(w.table("adgroups"))]
+    )
     assert len(ids) == len(set(ids))
 
 
@@ -280,8 +288,9 @@ def test_installs_versions_and_hostile_traits(tiny_world, demo_world):
         assert any(ip and ip.startswith("10.") for ip in ips) or any(ip and ip.startswith("192.168.") for ip in ips)
         assert "127.0.0.1" in ips
         assert any(r["user_agent"] is None for r in inst)
-        bad = sum(1 for v in by_id.values() if v[0]["ip"] is None or v[0]["user_agent"] is None
-                  or _is_private(v[0]["ip"]))
+        bad = sum(
+            1 for v in by_id.values() if v[0]["ip"] is None or v[0]["user_agent"] is None or _is_private(v[0]["ip"])
+        )
         assert bad / len(by_id) < 0.08
         # installed_at sometimes crosses the advertiser's local midnight after the click
         clicks = {c["click_id"]: c for c in rows(w.table("clicks"))}
@@ -290,7 +299,9 @@ def test_installs_versions_and_hostile_traits(tiny_world, demo_world):
         for r in inst:
             if r["click_id"]:
                 z = ZoneInfo(tzs[adv[clicks[r["click_id"]]["ad_id"]]])
-                crossed += r["installed_at"].astimezone(z).date() != clicks[r["click_id"]]["clicked_at"].astimezone(z).date()
+                crossed += (
+                    r["installed_at"].astimezone(z).date() != clicks[r["click_id"]]["clicked_at"].astimezone(z).date()
+                )
                 assert r["installed_at"] > clicks[r["click_id"]]["clicked_at"]
         assert crossed > 0
 
@@ -373,7 +384,9 @@ def test_hostile_rows(tiny_world, demo_world):
             else:
                 assert len(e["parameters"].encode()) > 16 * 1024
         raw_set = pc.is_valid(ev.column("occurred_at_raw"))
-        assert pc.all(pc.equal(raw_set, pc.equal(ev.column("invalid_reason"), "bad_timestamp").fill_null(False))).as_py()
+        assert pc.all(
+            pc.equal(raw_set, pc.equal(ev.column("invalid_reason"), "bad_timestamp").fill_null(False))
+        ).as_py()
 
 
 def test_events_near_local_midnight(demo_world):
@@ -381,8 +394,10 @@ def test_events_near_local_midnight(demo_world):
     tzs, adv = tz_of(w), ad_advertiser(w)
     clicks = dict(zip(w.table("clicks").column("click_id").to_pylist(), w.table("clicks").column("ad_id").to_pylist()))
     inst = w.table("installs").filter(pc.is_valid(w.table("installs").column("click_id")))
-    install_tz = {a: tzs[adv[clicks[c]]] for a, c in zip(inst.column("appsprint_id").to_pylist(),
-                                                          inst.column("click_id").to_pylist())}
+    install_tz = {
+        a: tzs[adv[clicks[c]]]
+        for a, c in zip(inst.column("appsprint_id").to_pylist(), inst.column("click_id").to_pylist())
+    }
     ev = w.table("events").select(["appsprint_id", "occurred_at"])
     near = 0
     for tz in set(install_tz.values()):
@@ -466,7 +481,10 @@ def test_restated_arithmetic():
     assert counts.to_pylist() == [9, 9, None]
     # Berlin in summer is UTC+2: 2026-06-15 00:00 local = 2026-06-14 22:00 UTC
     assert gt.restatement_index(dt.date(2026, 6, 13), "Europe/Berlin", clock).tolist() == [1]
-    np.testing.assert_array_equal(gt.restated(np.array([100, 5]), np.array(["2026-06-15", "2026-06-01"], dtype="datetime64[D]"), tz, clock), [60, 5])
+    np.testing.assert_array_equal(
+        gt.restated(np.array([100, 5]), np.array(["2026-06-15", "2026-06-01"], dtype="datetime64[D]"), tz, clock),
+        [60, 5],
+    )
 
 
 def test_tiktok_report_restates_and_converges(tiny_world):
@@ -481,7 +499,9 @@ def test_tiktok_report_restates_and_converges(tiny_world):
         assert r["real_time_conversion"] == f["real_time_conversion"]
         assert r["download_start"] <= f["download_start"]
         assert r["total_complete_payment_rate"] <= f["total_complete_payment_rate"]
-    assert sum(r["download_start"] for r in now) < sum(final[(r["ad_id"], r["stat_date"])]["download_start"] for r in now)
+    assert sum(r["download_start"] for r in now) < sum(
+        final[(r["ad_id"], r["stat_date"])]["download_start"] for r in now
+    )
     later = rows(gt.tiktok_report(w, w.anchor + dt.timedelta(days=10)))
     for r in later:
         f = final[(r["ad_id"], r["stat_date"])]
@@ -492,8 +512,18 @@ def test_tiktok_report_restates_and_converges(tiny_world):
 
 def test_summary_counts(tiny_world):
     s = gt.summary(tiny_world)
-    for key in ("advertisers", "campaigns", "ads", "deleted_ads", "appsprint_clicks", "installs",
-                "attributed_installs_at_anchor", "events", "duplicate_deliveries", "hostile_rows"):
+    for key in (
+        "advertisers",
+        "campaigns",
+        "ads",
+        "deleted_ads",
+        "appsprint_clicks",
+        "installs",
+        "attributed_installs_at_anchor",
+        "events",
+        "duplicate_deliveries",
+        "hostile_rows",
+    ):
         assert isinstance(s[key], int) and s[key] > 0, key
     assert s["events"] == 3000 and s["advertisers"] == 2
 
@@ -506,7 +536,10 @@ def test_cache_round_trip(tmp_path, tiny_world):
     key_dir = tmp_path / cache_key(7, "tiny", FIXED_ANCHOR)
     assert (key_dir / "manifest.json").exists()
     manifest = json.loads((key_dir / "manifest.json").read_text())
-    assert manifest["seed"] == 7 and manifest["credentials"]["tiktok_access_token"] == tiny_world.credentials.tiktok_access_token
+    assert (
+        manifest["seed"] == 7
+        and manifest["credentials"]["tiktok_access_token"] == tiny_world.credentials.tiktok_access_token
+    )
     loaded = load_or_generate(seed=7, scale="tiny", anchor=FIXED_ANCHOR, cache_dir=tmp_path)
     for world in (first, loaded):
         world.validate()
@@ -515,7 +548,12 @@ def test_cache_round_trip(tmp_path, tiny_world):
         assert world.credentials == tiny_world.credentials
         assert world.notes == tiny_world.notes
         assert (world.seed, world.scale, world.anchor, world.future_horizon, world.tracking_domain) == (
-            7, "tiny", FIXED_ANCHOR, tiny_world.future_horizon, tiny_world.tracking_domain)
+            7,
+            "tiny",
+            FIXED_ANCHOR,
+            tiny_world.future_horizon,
+            tiny_world.tracking_domain,
+        )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -537,5 +575,8 @@ def test_cache_is_safe_under_concurrent_callers(tmp_path):
     assert len(results) == 3 and all(r.table("events").equals(results[0].table("events")) for r in results)
     entries = [p.name for p in tmp_path.iterdir()]
     assert entries == [cache_key(5, "tiny", FIXED_ANCHOR, events=2500)]
-    assert load_or_generate(seed=5, scale="tiny", anchor=FIXED_ANCHOR, events=2500, cache_dir=tmp_path) \
-        .table("installs").equals(results[0].table("installs"))
+    assert (
+        load_or_generate(seed=5, scale="tiny", anchor=FIXED_ANCHOR, events=2500, cache_dir=tmp_path)
+        .table("installs")
+        .equals(results[0].table("installs"))
+    )

@@ -10,10 +10,14 @@ import pytest
 
 from tests.sandbox.test_appsprint_api import TIMESTAMP, AppSprintClient, appsprint_server  # noqa: F401
 
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-          "Mobile/15E148 musical_ly_37.1.0")
-ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; wv) AppleWebKit/537.36 "
-           "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.122 Mobile Safari/537.36 musical_ly_36.5.0")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 musical_ly_37.1.0"
+)
+ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/126.0.6478.122 Mobile Safari/537.36 musical_ly_36.5.0"
+)
 DESKTOP = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari"
 APP_STORE = "https://apps.apple.com/app/id6443219876"
 PLAY_STORE = "https://play.google.com/store/apps/details?id=app.sprintly.quest"
@@ -33,9 +37,16 @@ def a_signal_ad(world) -> dict:
 def tiktok_expands(landing_page_url: str, ad: dict, ttclid: str) -> str:
     """What TikTok does with the macros when a user taps the ad."""
     values = {
-        "__CAMPAIGN_ID__": ad["campaign_id"], "__CAMPAIGN_NAME__": "US | Sales", "__AID__": ad["adgroup_id"],
-        "__CID__": ad["ad_id"], "__CID_NAME__": ad["ad_name"], "__PLACEMENT__": "TikTok",
-        "__CLICKID__": ttclid, "__CALLBACK_PARAM__": "cb_123", "__IP__": "81.2.69.142", "__UA__": "ua",
+        "__CAMPAIGN_ID__": ad["campaign_id"],
+        "__CAMPAIGN_NAME__": "US | Sales",
+        "__AID__": ad["adgroup_id"],
+        "__CID__": ad["ad_id"],
+        "__CID_NAME__": ad["ad_name"],
+        "__PLACEMENT__": "TikTok",
+        "__CLICKID__": ttclid,
+        "__CALLBACK_PARAM__": "cb_123",
+        "__IP__": "81.2.69.142",
+        "__UA__": "ua",
     }
     parts = urllib.parse.urlsplit(landing_page_url)
     query = [(k, values.get(v, v)) for k, v in urllib.parse.parse_qsl(parts.query)]
@@ -61,9 +72,17 @@ def test_iphone_click_is_recorded_and_redirected_to_the_app_store(api):
     assert [r["click_id"] for r in rows] == [click_id]
     click = rows[0]
     assert click == {
-        "click_id": click_id, "link_id": ad["signal_link_id"], "clicked_at": click["updated_at"],
-        "ttclid": "E.C.P.test-iphone-click", "campaign_id": ad["campaign_id"], "adgroup_id": ad["adgroup_id"],
-        "ad_id": ad["ad_id"], "placement": "TikTok", "ip": "81.2.69.142", "user_agent": IPHONE, "os": "ios",
+        "click_id": click_id,
+        "link_id": ad["signal_link_id"],
+        "clicked_at": click["updated_at"],
+        "ttclid": "E.C.P.test-iphone-click",
+        "campaign_id": ad["campaign_id"],
+        "adgroup_id": ad["adgroup_id"],
+        "ad_id": ad["ad_id"],
+        "placement": "TikTok",
+        "ip": "81.2.69.142",
+        "user_agent": IPHONE,
+        "os": "ios",
         "updated_at": click["updated_at"],
     }
     assert TIMESTAMP.match(click["clicked_at"])
@@ -75,8 +94,11 @@ def test_iphone_click_is_recorded_and_redirected_to_the_app_store(api):
 
 def test_android_click_goes_to_google_play_with_the_click_in_the_referrer(api):
     ad = a_signal_ad(api.world)
-    response = api.http.get(f"/s/{ad['signal_link_id']}", params={"ttclid": "E.C.P.android", "ad_id": ad["ad_id"]},
-                            headers={"User-Agent": ANDROID})
+    response = api.http.get(
+        f"/s/{ad['signal_link_id']}",
+        params={"ttclid": "E.C.P.android", "ad_id": ad["ad_id"]},
+        headers={"User-Agent": ANDROID},
+    )
     assert response.status_code == 302
     location = response.headers["location"]
     assert location.startswith(PLAY_STORE + "&referrer=")
@@ -126,8 +148,9 @@ def test_clicks_on_a_frozen_clock_are_never_missed_by_an_incremental_reader(api)
     last = api.read_all("clicks")[0][-1]["updated_at"]
     seen: list[dict] = []
     for i in range(3):
-        response = api.http.get(f"/s/{ad['signal_link_id']}", params={"ttclid": f"E.C.P.{i}"},
-                                headers={"User-Agent": IPHONE})
+        response = api.http.get(
+            f"/s/{ad['signal_link_id']}", params={"ttclid": f"E.C.P.{i}"}, headers={"User-Agent": IPHONE}
+        )
         assert response.status_code == 302
         rows = new_clicks(api, last)
         assert [r["ttclid"] for r in rows] == [f"E.C.P.{i}"]
@@ -139,8 +162,9 @@ def test_clicks_on_a_frozen_clock_are_never_missed_by_an_incremental_reader(api)
 def test_a_cursor_walk_includes_clicks_recorded_during_the_walk(api):
     ad = a_signal_ad(api.world)
     first = api.page("clicks", limit=100)
-    response = api.http.get(f"/s/{ad['signal_link_id']}", params={"ttclid": "E.C.P.mid-walk"},
-                            headers={"User-Agent": ANDROID})
+    response = api.http.get(
+        f"/s/{ad['signal_link_id']}", params={"ttclid": "E.C.P.mid-walk"}, headers={"User-Agent": ANDROID}
+    )
     rows = list(first["data"])
     cursor = first["meta"]["next_cursor"]
     while cursor:

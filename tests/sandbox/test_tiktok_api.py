@@ -22,13 +22,36 @@ DAY = re.compile(r"^\d{4}-\d{2}-\d{2} 00:00:00$")
 HOUR = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:00:00$")
 TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
-METRICS = ["spend", "impressions", "clicks", "ctr", "cpc", "cpm", "conversion", "cost_per_conversion",
-           "real_time_conversion", "download_start", "complete_payment", "total_complete_payment_rate",
-           "on_web_subscribe", "total_on_web_subscribe_value", "start_trial", "user_registration",
-           "page_content_view_events"]
-CONVERSION_METRICS = ["conversion", "download_start", "complete_payment", "total_complete_payment_rate",
-                      "on_web_subscribe", "total_on_web_subscribe_value", "start_trial", "user_registration",
-                      "page_content_view_events"]
+METRICS = [
+    "spend",
+    "impressions",
+    "clicks",
+    "ctr",
+    "cpc",
+    "cpm",
+    "conversion",
+    "cost_per_conversion",
+    "real_time_conversion",
+    "download_start",
+    "complete_payment",
+    "total_complete_payment_rate",
+    "on_web_subscribe",
+    "total_on_web_subscribe_value",
+    "start_trial",
+    "user_registration",
+    "page_content_view_events",
+]
+CONVERSION_METRICS = [
+    "conversion",
+    "download_start",
+    "complete_payment",
+    "total_complete_payment_rate",
+    "on_web_subscribe",
+    "total_on_web_subscribe_value",
+    "start_trial",
+    "user_registration",
+    "page_content_view_events",
+]
 STATUS_ALL = [{"field_name": "ad_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'}]
 
 
@@ -39,9 +62,13 @@ def local_today(tt, advertiser_id: str, now: dt.datetime | None = None) -> dt.da
 
 def report_params(advertiser_id: str, **overrides):
     params = {
-        "advertiser_id": advertiser_id, "report_type": "BASIC", "service_type": "AUCTION",
-        "data_level": "AUCTION_AD", "dimensions": json.dumps(["ad_id", "stat_time_day"]),
-        "metrics": json.dumps(METRICS), "page_size": 1000,
+        "advertiser_id": advertiser_id,
+        "report_type": "BASIC",
+        "service_type": "AUCTION",
+        "data_level": "AUCTION_AD",
+        "dimensions": json.dumps(["ad_id", "stat_time_day"]),
+        "metrics": json.dumps(METRICS),
+        "page_size": 1000,
     }
     for key, value in overrides.items():
         params[key] = value if isinstance(value, (str, int)) or value is None else json.dumps(value)
@@ -117,8 +144,12 @@ def test_auth_unknown_revoked_and_foreign_advertiser(tt):
     assert tt.get("campaign/get/", token=limited, advertiser_id=adv)["code"] == 0
     if others:
         assert tt.get("campaign/get/", token=limited, advertiser_id=others[0])["code"] == 40001
-        assert tt.get("report/integrated/get/", token=limited,
-                      **report_params(others[0], **window(tt, others[0], 7)))["code"] == 40001
+        assert (
+            tt.get("report/integrated/get/", token=limited, **report_params(others[0], **window(tt, others[0], 7)))[
+                "code"
+            ]
+            == 40001
+        )
     assert tt.get("campaign/get/", advertiser_id="1234567890123456789")["code"] == 40001
     # the pixel-only Events API token cannot read Marketing API data
     assert tt.get("campaign/get/", token=tt.creds.events_api_token, advertiser_id=adv)["code"] == 40001
@@ -178,13 +209,19 @@ def test_oauth_advertiser_get_lists_granted_advertisers(tt):
     assert [a["advertiser_id"] for a in body["data"]["list"]] == tt.advertiser_ids()
     assert all(isinstance(a["advertiser_name"], str) for a in body["data"]["list"])
     assert tt.get("oauth2/advertiser/get/", app_id=tt.creds.tiktok_app_id, secret="wrong")["code"] == 40101
-    assert tt.get("oauth2/advertiser/get/", token=None, app_id=tt.creds.tiktok_app_id,
-                  secret=tt.creds.tiktok_app_secret)["code"] == 40104
+    assert (
+        tt.get("oauth2/advertiser/get/", token=None, app_id=tt.creds.tiktok_app_id, secret=tt.creds.tiktok_app_secret)[
+            "code"
+        ]
+        == 40104
+    )
 
 
 # --- entity endpoints -----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("level", "all_status"), [("campaign", "CAMPAIGN_STATUS_ALL"),
-                                                   ("adgroup", "ADGROUP_STATUS_ALL"), ("ad", "AD_STATUS_ALL")])
+@pytest.mark.parametrize(
+    ("level", "all_status"),
+    [("campaign", "CAMPAIGN_STATUS_ALL"), ("adgroup", "ADGROUP_STATUS_ALL"), ("ad", "AD_STATUS_ALL")],
+)
 def test_entities_deleted_only_with_status_all(tt, level, all_status):
     table = {"campaign": "campaigns", "adgroup": "adgroups", "ad": "ads"}[level]
     key = f"{level}_id"
@@ -198,10 +235,12 @@ def test_entities_deleted_only_with_status_all(tt, level, all_status):
     seen_default, seen_all, seen_primary = set(), set(), set()
     for adv in tt.advertiser_ids():
         default = tt.get(f"{level}/get/", advertiser_id=adv, page_size=1000)["data"]["list"]
-        everything = tt.get(f"{level}/get/", advertiser_id=adv, page_size=1000,
-                            filtering=json.dumps({"secondary_status": all_status}))["data"]["list"]
-        primary = tt.get(f"{level}/get/", advertiser_id=adv, page_size=1000,
-                         filtering=json.dumps({"primary_status": "STATUS_ALL"}))["data"]["list"]
+        everything = tt.get(
+            f"{level}/get/", advertiser_id=adv, page_size=1000, filtering=json.dumps({"secondary_status": all_status})
+        )["data"]["list"]
+        primary = tt.get(
+            f"{level}/get/", advertiser_id=adv, page_size=1000, filtering=json.dumps({"primary_status": "STATUS_ALL"})
+        )["data"]["list"]
         seen_default |= {r[key] for r in default}
         seen_all |= {r[key] for r in everything}
         seen_primary |= {r[key] for r in primary}
@@ -210,8 +249,9 @@ def test_entities_deleted_only_with_status_all(tt, level, all_status):
     assert seen_default == world_ids - deleted_ids
     # the deleted ones say so in secondary_status
     for adv in tt.advertiser_ids():
-        rows = tt.get(f"{level}/get/", advertiser_id=adv, page_size=1000,
-                      filtering=json.dumps({"secondary_status": all_status}))["data"]["list"]
+        rows = tt.get(
+            f"{level}/get/", advertiser_id=adv, page_size=1000, filtering=json.dumps({"secondary_status": all_status})
+        )["data"]["list"]
         for row in rows:
             assert ("DELETE" in row["secondary_status"]) == (row[key] in deleted_ids)
 
@@ -247,16 +287,23 @@ def test_entity_fields_and_filtering(tt):
         assert g["operating_systems"] == [expected["operating_system"]]
         assert g["optimization_event"] == expected["optimization_event"] and g["pixel_id"] == expected["pixel_id"]
         assert TS.match(g["create_time"]) and TS.match(g["modify_time"])
-        assert g["modify_time"] == expected["modify_time"].astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        assert g["modify_time"] == expected["modify_time"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         assert isinstance(g["adgroup_id"], str) and isinstance(g["campaign_id"], str)
     campaigns = tt.get("campaign/get/", advertiser_id=adv, page_size=1000)["data"]["list"]
     for c in campaigns:
         assert {"objective_type", "operation_status", "secondary_status", "budget", "modify_time"} <= set(c)
-    ads = tt.get("ad/get/", advertiser_id=adv, page_size=1000, fields=json.dumps(["ad_id", "landing_page_url"]),
-                 filtering=json.dumps({"secondary_status": "AD_STATUS_ALL"}))["data"]["list"]
+    ads = tt.get(
+        "ad/get/",
+        advertiser_id=adv,
+        page_size=1000,
+        fields=json.dumps(["ad_id", "landing_page_url"]),
+        filtering=json.dumps({"secondary_status": "AD_STATUS_ALL"}),
+    )["data"]["list"]
     assert all(set(a) == {"ad_id", "landing_page_url"} for a in ads)
     wanted = [ads[0]["ad_id"]]
-    one = tt.get("ad/get/", advertiser_id=adv, filtering=json.dumps({"ad_ids": wanted, "secondary_status": "AD_STATUS_ALL"}))
+    one = tt.get(
+        "ad/get/", advertiser_id=adv, filtering=json.dumps({"ad_ids": wanted, "secondary_status": "AD_STATUS_ALL"})
+    )
     assert [a["ad_id"] for a in one["data"]["list"]] == wanted
     too_many = json.dumps({"campaign_ids": [str(i) for i in range(101)]})
     assert tt.get("campaign/get/", advertiser_id=adv, filtering=too_many)["code"] == 40002
@@ -267,18 +314,33 @@ def test_entity_fields_and_filtering(tt):
 def test_report_values_are_strings_with_fixed_decimals_and_dashes(tt):
     dashes = 0
     for adv in tt.advertiser_ids():
-        data = report(tt, adv, **window(tt, adv), metrics=METRICS + ["campaign_name", "campaign_id", "adgroup_name",
-                                                                      "adgroup_id", "ad_name", "currency"])
+        data = report(
+            tt,
+            adv,
+            **window(tt, adv),
+            metrics=METRICS + ["campaign_name", "campaign_id", "adgroup_name", "adgroup_id", "ad_name", "currency"],
+        )
         assert data["list"]
         currency = next(a["currency"] for a in tt.rows("advertisers") if a["advertiser_id"] == adv)
         for row in data["list"]:
             m = row["metrics"]
             assert all(isinstance(v, str) for v in m.values())
-            assert set(row["dimensions"]) == {"ad_id", "stat_time_day"} and DAY.match(row["dimensions"]["stat_time_day"])
+            assert set(row["dimensions"]) == {"ad_id", "stat_time_day"} and DAY.match(
+                row["dimensions"]["stat_time_day"]
+            )
             assert MONEY3.match(m["spend"]) and m["currency"] == currency
-            for key in ("impressions", "clicks", "conversion", "real_time_conversion", "download_start",
-                        "complete_payment", "on_web_subscribe", "start_trial", "user_registration",
-                        "page_content_view_events"):
+            for key in (
+                "impressions",
+                "clicks",
+                "conversion",
+                "real_time_conversion",
+                "download_start",
+                "complete_payment",
+                "on_web_subscribe",
+                "start_trial",
+                "user_registration",
+                "page_content_view_events",
+            ):
                 assert COUNT.match(m[key]), (key, m[key])
             for key in ("total_complete_payment_rate", "total_on_web_subscribe_value"):
                 assert VALUE2.match(m[key]), (key, m[key])
@@ -304,12 +366,20 @@ def test_report_values_are_strings_with_fixed_decimals_and_dashes(tt):
 
 def test_report_matches_world_spend_and_uses_advertiser_local_days(tt):
     for adv in tt.advertiser_ids():
-        data = report(tt, adv, **window(tt, adv), metrics=["spend", "impressions", "clicks", "real_time_conversion"],
-                      filtering=STATUS_ALL)
+        data = report(
+            tt,
+            adv,
+            **window(tt, adv),
+            metrics=["spend", "impressions", "clicks", "real_time_conversion"],
+            filtering=STATUS_ALL,
+        )
         world = {(r["ad_id"], r["stat_date"].isoformat()): r for r in tt.rows("ad_daily") if r["advertiser_id"] == adv}
         today = local_today(tt, adv)
-        expected_keys = {k for k in world if dt.date.fromisoformat(k[1]) <= today
-                         and dt.date.fromisoformat(k[1]) > today - dt.timedelta(days=30)}
+        expected_keys = {
+            k
+            for k in world
+            if dt.date.fromisoformat(k[1]) <= today and dt.date.fromisoformat(k[1]) > today - dt.timedelta(days=30)
+        }
         got = {(r["dimensions"]["ad_id"], r["dimensions"]["stat_time_day"][:10]): r["metrics"] for r in data["list"]}
         assert set(got) == expected_keys
         for key, m in got.items():
@@ -322,7 +392,7 @@ def test_report_day_boundary_follows_the_advertiser_timezone(tt):
     advertisers = {a["advertiser_id"]: ZoneInfo(a["timezone"]) for a in tt.rows("advertisers")}
     start = tt.now()
     # find an instant (whole hours ahead) where some advertiser's local date differs from the UTC date
-    for hours in range(0, 48):
+    for hours in range(48):
         instant = start + dt.timedelta(hours=hours)
         shifted = [a for a, tz in advertisers.items() if instant.astimezone(tz).date() != instant.date()]
         if shifted:
@@ -340,8 +410,9 @@ def test_report_day_boundary_follows_the_advertiser_timezone(tt):
 
 
 def test_report_restatement_changes_past_conversions_only(tt):
-    adv = max(tt.advertiser_ids(),
-              key=lambda a: sum(r["conversion"] for r in tt.rows("ad_daily") if r["advertiser_id"] == a))
+    adv = max(
+        tt.advertiser_ids(), key=lambda a: sum(r["conversion"] for r in tt.rows("ad_daily") if r["advertiser_id"] == a)
+    )
     today = local_today(tt, adv)
     span = {"start_date": (today - dt.timedelta(days=20)).isoformat(), "end_date": today.isoformat()}
     before = report(tt, adv, **span, filtering=STATUS_ALL)["list"]
@@ -373,17 +444,32 @@ def test_report_equals_ground_truth_at_the_clock(tt, advance_days):
     for adv in tt.advertiser_ids():
         today = local_today(tt, adv, clock)
         start = today - dt.timedelta(days=29)
-        got = {(r["dimensions"]["ad_id"], r["dimensions"]["stat_time_day"][:10]): r["metrics"]
-               for r in report(tt, adv, start_date=start.isoformat(), end_date=today.isoformat(),
-                               filtering=STATUS_ALL)["list"]}
-        expected = {(r["ad_id"], r["stat_date"].isoformat()): r for r in truth
-                    if r["advertiser_id"] == adv and r["stat_date"] >= start}
+        got = {
+            (r["dimensions"]["ad_id"], r["dimensions"]["stat_time_day"][:10]): r["metrics"]
+            for r in report(tt, adv, start_date=start.isoformat(), end_date=today.isoformat(), filtering=STATUS_ALL)[
+                "list"
+            ]
+        }
+        expected = {
+            (r["ad_id"], r["stat_date"].isoformat()): r
+            for r in truth
+            if r["advertiser_id"] == adv and r["stat_date"] >= start
+        }
         assert set(got) == set(expected)
         for key, row in expected.items():
             m = got[key]
-            for metric in ("impressions", "clicks", "real_time_conversion", "conversion", "download_start",
-                           "complete_payment", "on_web_subscribe", "start_trial", "user_registration",
-                           "page_content_view_events"):
+            for metric in (
+                "impressions",
+                "clicks",
+                "real_time_conversion",
+                "conversion",
+                "download_start",
+                "complete_payment",
+                "on_web_subscribe",
+                "start_trial",
+                "user_registration",
+                "page_content_view_events",
+            ):
                 assert int(m[metric]) == row[metric], (key, metric)
             assert Decimal(m["spend"]) == row["spend"]
             for metric in ("total_complete_payment_rate", "total_on_web_subscribe_value"):
@@ -393,8 +479,10 @@ def test_report_equals_ground_truth_at_the_clock(tt, advance_days):
 def test_report_restatement_agrees_with_final_values_when_settled(tt):
     adv = tt.advertiser_ids()[0]
     today = local_today(tt, adv)
-    span = {"start_date": (today - dt.timedelta(days=29)).isoformat(),
-            "end_date": (today - dt.timedelta(days=20)).isoformat()}
+    span = {
+        "start_date": (today - dt.timedelta(days=29)).isoformat(),
+        "end_date": (today - dt.timedelta(days=20)).isoformat(),
+    }
     data = report(tt, adv, **span, filtering=STATUS_ALL)["list"]
     world = {(r["ad_id"], r["stat_date"].isoformat()): r for r in tt.rows("ad_daily") if r["advertiser_id"] == adv}
     assert data
@@ -402,20 +490,25 @@ def test_report_restatement_agrees_with_final_values_when_settled(tt):
         w = world[(row["dimensions"]["ad_id"], row["dimensions"]["stat_time_day"][:10])]
         assert int(row["metrics"]["conversion"]) == w["conversion"]
         assert int(row["metrics"]["complete_payment"]) == w["complete_payment"]
-        assert Decimal(row["metrics"]["total_complete_payment_rate"]) == w["total_complete_payment_rate"].quantize(Decimal("0.01"))
+        assert Decimal(row["metrics"]["total_complete_payment_rate"]) == w["total_complete_payment_rate"].quantize(
+            Decimal("0.01")
+        )
 
 
 def test_report_future_days_have_no_rows_until_the_clock_gets_there(tt):
     adv = tt.advertiser_ids()[0]
     today = local_today(tt, adv)
-    span = {"start_date": (today - dt.timedelta(days=2)).isoformat(),
-            "end_date": (today + dt.timedelta(days=3)).isoformat()}
+    span = {
+        "start_date": (today - dt.timedelta(days=2)).isoformat(),
+        "end_date": (today + dt.timedelta(days=3)).isoformat(),
+    }
     days = {r["dimensions"]["stat_time_day"][:10] for r in report(tt, adv, **span, filtering=STATUS_ALL)["list"]}
     assert max(days) == today.isoformat()
     tt.advance(86400)
     days = {r["dimensions"]["stat_time_day"][:10] for r in report(tt, adv, **span, filtering=STATUS_ALL)["list"]}
-    future_in_world = any(r["stat_date"] == today + dt.timedelta(days=1) for r in tt.rows("ad_daily")
-                          if r["advertiser_id"] == adv)
+    future_in_world = any(
+        r["stat_date"] == today + dt.timedelta(days=1) for r in tt.rows("ad_daily") if r["advertiser_id"] == adv
+    )
     if future_in_world:
         assert max(days) == (today + dt.timedelta(days=1)).isoformat()
 
@@ -427,9 +520,14 @@ def test_report_deleted_entities_only_with_status_all(tt):
     default = {r["dimensions"]["ad_id"] for r in report(tt, adv, **span)["list"]}
     everything = {r["dimensions"]["ad_id"] for r in report(tt, adv, **span, filtering=STATUS_ALL)["list"]}
     assert not default & deleted
-    with_rows = {r["ad_id"] for r in tt.rows("ad_daily") if r["advertiser_id"] == adv and r["ad_id"] in deleted
-                 and r["stat_date"] > local_today(tt, adv) - dt.timedelta(days=30)
-                 and r["stat_date"] <= local_today(tt, adv)}
+    with_rows = {
+        r["ad_id"]
+        for r in tt.rows("ad_daily")
+        if r["advertiser_id"] == adv
+        and r["ad_id"] in deleted
+        and r["stat_date"] > local_today(tt, adv) - dt.timedelta(days=30)
+        and r["stat_date"] <= local_today(tt, adv)
+    }
     assert with_rows and with_rows <= everything
     # the campaign level follows campaign_status
     camp_all = [{"field_name": "campaign_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'}]
@@ -445,8 +543,15 @@ def test_report_higher_levels_aggregate_ad_rows(tt):
     span = window(tt, adv, 7)
     ads = report(tt, adv, **span, filtering=STATUS_ALL, metrics=METRICS + ["campaign_id"])["list"]
     camp_all = [{"field_name": "campaign_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'}]
-    camps = report(tt, adv, **span, data_level="AUCTION_CAMPAIGN", dimensions=["campaign_id", "stat_time_day"],
-                   filtering=camp_all, metrics=METRICS + ["campaign_name"])["list"]
+    camps = report(
+        tt,
+        adv,
+        **span,
+        data_level="AUCTION_CAMPAIGN",
+        dimensions=["campaign_id", "stat_time_day"],
+        filtering=camp_all,
+        metrics=METRICS + ["campaign_name"],
+    )["list"]
     sums: dict = defaultdict(lambda: defaultdict(Decimal))
     for r in ads:
         k = (r["metrics"]["campaign_id"], r["dimensions"]["stat_time_day"])
@@ -462,8 +567,15 @@ def test_report_higher_levels_aggregate_ad_rows(tt):
         assert m["campaign_name"] == names[k[0]]
         if sums[k]["impressions"]:  # ratio of sums, not an average of ratios
             assert m["ctr"] == f"{float(sums[k]['clicks'] / sums[k]['impressions'] * 100):.2f}"
-    lifetime = report(tt, adv, **span, data_level="AUCTION_ADVERTISER", dimensions=["advertiser_id"],
-                      metrics=["spend"], filtering=STATUS_ALL)["list"]
+    lifetime = report(
+        tt,
+        adv,
+        **span,
+        data_level="AUCTION_ADVERTISER",
+        dimensions=["advertiser_id"],
+        metrics=["spend"],
+        filtering=STATUS_ALL,
+    )["list"]
     assert len(lifetime) == 1
     assert Decimal(lifetime[0]["metrics"]["spend"]) == sum(Decimal(r["metrics"]["spend"]) for r in ads)
 
@@ -472,8 +584,7 @@ def test_report_hourly_rows_split_the_day(tt):
     adv = tt.advertiser_ids()[0]
     day = (local_today(tt, adv) - dt.timedelta(days=2)).isoformat()
     daily = report(tt, adv, start_date=day, end_date=day, filtering=STATUS_ALL)["list"]
-    hourly = report(tt, adv, start_date=day, end_date=day, filtering=STATUS_ALL,
-                    dimensions=["ad_id", "stat_time_hour"])
+    hourly = report(tt, adv, start_date=day, end_date=day, filtering=STATUS_ALL, dimensions=["ad_id", "stat_time_hour"])
     assert hourly["page_info"]["total_number"] == 24 * len(daily)
     per_ad: dict = defaultdict(lambda: defaultdict(Decimal))
     for r in hourly["list"]:
@@ -489,16 +600,27 @@ def test_report_hourly_rows_split_the_day(tt):
 
 @pytest.mark.parametrize(
     ("dimensions", "days", "ok"),
-    [(["ad_id", "stat_time_day"], 30, True), (["ad_id", "stat_time_day"], 31, False),
-     (["ad_id", "stat_time_hour"], 1, True), (["ad_id", "stat_time_hour"], 2, False),
-     (["ad_id"], 365, True), (["ad_id"], 366, False)],
+    [
+        (["ad_id", "stat_time_day"], 30, True),
+        (["ad_id", "stat_time_day"], 31, False),
+        (["ad_id", "stat_time_hour"], 1, True),
+        (["ad_id", "stat_time_hour"], 2, False),
+        (["ad_id"], 365, True),
+        (["ad_id"], 366, False),
+    ],
 )
 def test_report_range_caps(tt, dimensions, days, ok):
     adv = tt.advertiser_ids()[0]
     end = local_today(tt, adv)
-    body = tt.get("report/integrated/get/", **report_params(
-        adv, dimensions=dimensions, start_date=(end - dt.timedelta(days=days - 1)).isoformat(),
-        end_date=end.isoformat()))
+    body = tt.get(
+        "report/integrated/get/",
+        **report_params(
+            adv,
+            dimensions=dimensions,
+            start_date=(end - dt.timedelta(days=days - 1)).isoformat(),
+            end_date=end.isoformat(),
+        ),
+    )
     assert body["code"] == (0 if ok else 40002), body["message"]
     if not ok:
         assert body["data"] == {}
@@ -506,13 +628,24 @@ def test_report_range_caps(tt, dimensions, days, ok):
 
 @pytest.mark.parametrize(
     "override",
-    [{"report_type": "AUDIENCE"}, {"report_type": None}, {"service_type": "RESERVATION"},
-     {"data_level": "AUCTION_KEYWORD"}, {"dimensions": ["campaign_id", "stat_time_day"]},
-     {"dimensions": ["ad_id", "stat_time_day", "stat_time_hour"]}, {"dimensions": ["ad_id", "country_code"]},
-     {"metrics": ["spend", "no_such_metric"]}, {"start_date": "2026/06/01"}, {"end_date": None},
-     {"start_date": "2026-06-10", "end_date": "2026-06-09"}, {"page_size": 1001}, {"page_size": 0},
-     {"page": 0}, {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id"], "metrics": ["ad_name"]},
-     {"filtering": [{"field_name": "ad_status", "filter_type": "IN", "filter_value": "[\"STATUS_ALL\""}]}],
+    [
+        {"report_type": "AUDIENCE"},
+        {"report_type": None},
+        {"service_type": "RESERVATION"},
+        {"data_level": "AUCTION_KEYWORD"},
+        {"dimensions": ["campaign_id", "stat_time_day"]},
+        {"dimensions": ["ad_id", "stat_time_day", "stat_time_hour"]},
+        {"dimensions": ["ad_id", "country_code"]},
+        {"metrics": ["spend", "no_such_metric"]},
+        {"start_date": "2026/06/01"},
+        {"end_date": None},
+        {"start_date": "2026-06-10", "end_date": "2026-06-09"},
+        {"page_size": 1001},
+        {"page_size": 0},
+        {"page": 0},
+        {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id"], "metrics": ["ad_name"]},
+        {"filtering": [{"field_name": "ad_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"'}]},
+    ],
 )
 def test_report_parameter_validation(tt, override):
     adv = tt.advertiser_ids()[0]
@@ -539,8 +672,13 @@ def test_report_id_filters_and_too_many_ids(tt):
     flt = STATUS_ALL + [{"field_name": "ad_ids", "filter_type": "IN", "filter_value": json.dumps(ads)}]
     rows = report(tt, adv, **span, filtering=flt)["list"]
     assert rows and {r["dimensions"]["ad_id"] for r in rows} <= set(ads)
-    many = [{"field_name": "campaign_ids", "filter_type": "IN",
-             "filter_value": json.dumps([str(1800000000000000000 + i) for i in range(101)])}]
+    many = [
+        {
+            "field_name": "campaign_ids",
+            "filter_type": "IN",
+            "filter_value": json.dumps([str(1800000000000000000 + i) for i in range(101)]),
+        }
+    ]
     body = tt.get("report/integrated/get/", **report_params(adv, **span, filtering=many))
     assert body["code"] == 40011 and body["data"] == {}
 
@@ -552,8 +690,10 @@ def test_report_pagination_is_stable_and_past_the_end_is_empty(tt):
     total = full["page_info"]["total_number"]
     assert total == len(full["list"]) > 3
     assert full["page_info"] == {"page": 1, "page_size": 1000, "total_number": total, "total_page": 1}
-    default = tt.get("report/integrated/get/", **{k: v for k, v in report_params(adv, **span, filtering=STATUS_ALL).items()
-                                                  if k != "page_size"})["data"]
+    default = tt.get(
+        "report/integrated/get/",
+        **{k: v for k, v in report_params(adv, **span, filtering=STATUS_ALL).items() if k != "page_size"},
+    )["data"]
     assert default["page_info"]["page_size"] == 10 and len(default["list"]) == min(10, total)
     size = 7
     pages = -(-total // size)
@@ -592,8 +732,11 @@ def _exchange(tt, code: str, **overrides) -> dict:
 
 def test_oauth_consent_redirect_exchange_single_use(tt):
     redirect = "http://127.0.0.1:8765/callback"
-    response = tt.http.get(f"{tt.url}/portal/auth", params={"app_id": tt.creds.tiktok_app_id, "state": "xyz-42",
-                                                          "redirect_uri": redirect}, follow_redirects=False)
+    response = tt.http.get(
+        f"{tt.url}/portal/auth",
+        params={"app_id": tt.creds.tiktok_app_id, "state": "xyz-42", "redirect_uri": redirect},
+        follow_redirects=False,
+    )
     assert response.status_code == 302
     location = urllib.parse.urlsplit(response.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == redirect
@@ -605,8 +748,10 @@ def test_oauth_consent_redirect_exchange_single_use(tt):
     assert set(data) == {"access_token", "advertiser_ids", "scope"}  # long-term token: no expiry, no refresh
     assert data["advertiser_ids"] == tt.advertiser_ids()
     assert data["scope"] and all(isinstance(s, int) for s in data["scope"])
-    assert tt.get("advertiser/info/", token=data["access_token"],
-                  advertiser_ids=json.dumps(tt.advertiser_ids()))["code"] == 0
+    assert (
+        tt.get("advertiser/info/", token=data["access_token"], advertiser_ids=json.dumps(tt.advertiser_ids()))["code"]
+        == 0
+    )
     again = _exchange(tt, query["auth_code"])
     assert again["code"] == 40110 and again["data"] == {}
     # a second consent mints a second, different token
@@ -615,8 +760,12 @@ def test_oauth_consent_redirect_exchange_single_use(tt):
     # bad app credentials and unknown codes
     assert _exchange(tt, tt.control("auth_codes")["auth_code"], secret="wrong")["code"] == 40101
     assert _exchange(tt, "never-issued")["code"] in (40101, 40110)
-    assert tt.http.get(f"{tt.url}/portal/auth", params={"app_id": "nope", "redirect_uri": redirect},
-                       follow_redirects=False).status_code == 400
+    assert (
+        tt.http.get(
+            f"{tt.url}/portal/auth", params={"app_id": "nope", "redirect_uri": redirect}, follow_redirects=False
+        ).status_code
+        == 400
+    )
 
 
 def test_oauth_auth_code_expires_after_one_hour_of_sandbox_clock(tt):
@@ -633,8 +782,11 @@ def test_oauth_revoke_token(tt):
     token = _exchange(tt, tt.control("auth_codes")["auth_code"])["data"]["access_token"]
     adv = tt.advertiser_ids()[0]
     assert tt.get("campaign/get/", token=token, advertiser_id=adv)["code"] == 0
-    body = tt.post("oauth2/revoke_token/", {"app_id": tt.creds.tiktok_app_id, "secret": tt.creds.tiktok_app_secret,
-                                            "access_token": token}, token=None)
+    body = tt.post(
+        "oauth2/revoke_token/",
+        {"app_id": tt.creds.tiktok_app_id, "secret": tt.creds.tiktok_app_secret, "access_token": token},
+        token=None,
+    )
     assert body["code"] == 0 and body["data"]["advertiser_ids"] == tt.advertiser_ids()
     assert tt.get("campaign/get/", token=token, advertiser_id=adv)["code"] == 40105
     # the world's own token is untouched

@@ -16,8 +16,13 @@ def event(n: int, now: int, name: str = "Purchase", **extra) -> dict:
         "event": name,
         "event_time": now - 60,
         "event_id": f"evt-{n}",
-        "user": {"ttclid": "E.C.P.abc", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0",
-                 "external_id": hashlib.sha256(f"user-{n}".encode()).hexdigest(), "email": HASHED_EMAIL},
+        "user": {
+            "ttclid": "E.C.P.abc",
+            "ip": "203.0.113.7",
+            "user_agent": "Mozilla/5.0",
+            "external_id": hashlib.sha256(f"user-{n}".encode()).hexdigest(),
+            "email": HASHED_EMAIL,
+        },
         "properties": {"value": 9.99, "currency": "USD"},
         "page": {"url": "https://sandbox.appsprint.link/s/abc"},
     }
@@ -60,10 +65,24 @@ def test_batch_size_limits_reject_the_whole_request(tt):
 
 @pytest.mark.parametrize(
     ("name", "ok"),
-    [("Purchase", True), ("CompleteRegistration", True), ("StartTrial", True), ("Download", True),
-     ("CompletePayment", True), ("my_custom-Event1", True), ("x" * 50, True),
-     ("x" * 51, False), ("1stPurchase", False), ("bad name", False), ("", False), ("Checkout", False),
-     ("Registration", False), ("Purchase!", False), (42, False), (None, False)],
+    [
+        ("Purchase", True),
+        ("CompleteRegistration", True),
+        ("StartTrial", True),
+        ("Download", True),
+        ("CompletePayment", True),
+        ("my_custom-Event1", True),
+        ("x" * 50, True),
+        ("x" * 51, False),
+        ("1stPurchase", False),
+        ("bad name", False),
+        ("", False),
+        ("Checkout", False),
+        ("Registration", False),
+        ("Purchase!", False),
+        (42, False),
+        (None, False),
+    ],
 )
 def test_event_names(tt, name, ok):
     ev = event(1, clock(tt))
@@ -116,8 +135,13 @@ def test_event_time_must_be_integer_recent_and_not_in_the_future(tt):
 
 def test_unhashed_pii_strict_mode_and_accept_and_flag(tt):
     now = clock(tt)
-    for field, value in (("email", "alice@example.com"), ("phone", "+12133734253"), ("external_id", "user_123"),
-                         ("email", HASHED_EMAIL.upper()), ("external_id", [HASHED_EMAIL, "raw"])):
+    for field, value in (
+        ("email", "alice@example.com"),
+        ("phone", "+12133734253"),
+        ("external_id", "user_123"),
+        ("email", HASHED_EMAIL.upper()),
+        ("external_id", [HASHED_EMAIL, "raw"]),
+    ):
         ev = event(1, now)
         ev["user"][field] = value
         body = track(tt, [ev])
@@ -136,9 +160,16 @@ def test_unhashed_pii_strict_mode_and_accept_and_flag(tt):
 
 @pytest.mark.parametrize(
     ("properties", "ok"),
-    [({"value": 10, "currency": "EUR"}, True), ({"value": 0.5}, True), ({}, True),
-     ({"value": "9.99", "currency": "USD"}, False), ({"value": 9.99, "currency": "usd"}, False),
-     ({"value": 9.99, "currency": "US"}, False), ({"value": True}, False), ("x", False)],
+    [
+        ({"value": 10, "currency": "EUR"}, True),
+        ({"value": 0.5}, True),
+        ({}, True),
+        ({"value": "9.99", "currency": "USD"}, False),
+        ({"value": 9.99, "currency": "usd"}, False),
+        ({"value": 9.99, "currency": "US"}, False),
+        ({"value": True}, False),
+        ("x", False),
+    ],
 )
 def test_properties_value_and_currency(tt, properties, ok):
     body = track(tt, [event(1, clock(tt), properties=properties)])
@@ -150,8 +181,11 @@ def test_properties_value_and_currency(tt, properties, ok):
 def test_event_source_and_pixel_checks(tt):
     now = clock(tt)
     assert track(tt, [event(1, now)], event_source="app")["code"] == 40002
-    body = tt.post("event/track/", {"event_source_id": tt.pixel_codes()[0], "data": [event(1, now)]},
-                   token=tt.creds.events_api_token)
+    body = tt.post(
+        "event/track/",
+        {"event_source_id": tt.pixel_codes()[0], "data": [event(1, now)]},
+        token=tt.creds.events_api_token,
+    )
     assert body["code"] == 40002 and "event_source" in body["message"]
     unknown = track(tt, [event(1, now)], pixel="CNOSUCHPIXEL0000000")
     assert unknown["code"] == 40001
@@ -164,12 +198,17 @@ def test_token_permissions(tt):
     pixel = tt.pixel_codes()[0]
     standard = track(tt, [event(1, now)], token=tt.creds.standard_access_token)
     assert standard["code"] == 40001 and standard["data"] == {}
-    assert standard["message"] == (f"No permission to operate pixel code: {pixel}. "
-                                   "You must be an admin or operator of this advertiser account.")
+    assert standard["message"] == (
+        f"No permission to operate pixel code: {pixel}. You must be an admin or operator of this advertiser account."
+    )
     assert track(tt, [event(2, now)], token=tt.creds.tiktok_access_token)["code"] == 0
     assert track(tt, [event(3, now)], token=tt.creds.events_api_token)["code"] == 0
-    assert tt.post("event/track/", {"event_source": "web", "event_source_id": pixel, "data": [event(4, now)]},
-                   token=None)["code"] == 40104
+    assert (
+        tt.post("event/track/", {"event_source": "web", "event_source_id": pixel, "data": [event(4, now)]}, token=None)[
+            "code"
+        ]
+        == 40104
+    )
     assert track(tt, [event(5, now)], token="bogus")["code"] == 40105
     # a Marketing token without access to the pixel's advertiser
     pixel_adv = next(p["advertiser_id"] for p in tt.rows("pixels") if p["pixel_code"] == pixel)

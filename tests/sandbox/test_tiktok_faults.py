@@ -18,15 +18,29 @@ def campaigns(tt) -> httpx.Response:
 
 def one_event(tt) -> dict:
     now = int(tt.now().timestamp())
-    return {"event_source": "web", "event_source_id": tt.pixel_codes()[0],
-            "data": [{"event": "Purchase", "event_time": now, "event_id": f"e-{time.perf_counter_ns()}",
-                      "user": {"external_id": hashlib.sha256(b"u").hexdigest()}}]}
+    return {
+        "event_source": "web",
+        "event_source_id": tt.pixel_codes()[0],
+        "data": [
+            {
+                "event": "Purchase",
+                "event_time": now,
+                "event_id": f"e-{time.perf_counter_ns()}",
+                "user": {"external_id": hashlib.sha256(b"u").hexdigest()},
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize(
     ("code", "message"),
-    [(40100, "Too many requests. Please retry in some time."), (40133, MESSAGES[40133]), (40132, MESSAGES[40132]),
-     (50000, MESSAGES[50000]), (40105, MESSAGES[40105])],
+    [
+        (40100, "Too many requests. Please retry in some time."),
+        (40133, MESSAGES[40133]),
+        (40132, MESSAGES[40132]),
+        (50000, MESSAGES[50000]),
+        (40105, MESSAGES[40105]),
+    ],
 )
 def test_code_faults_answer_http_200_envelopes_once(tt, code, message):
     tt.control("faults", {"endpoint": "campaign/get", "kind": "code", "code": code})
@@ -39,12 +53,19 @@ def test_code_faults_answer_http_200_envelopes_once(tt, code, message):
 
 
 def test_code_fault_with_custom_message_and_count(tt):
-    tt.control("faults", {"endpoint": "report/integrated/get", "kind": "code", "code": 50000,
-                          "message": "Internal error", "count": 2})
+    tt.control(
+        "faults",
+        {"endpoint": "report/integrated/get", "kind": "code", "code": 50000, "message": "Internal error", "count": 2},
+    )
     adv = tt.advertiser_ids()[0]
-    params = {"advertiser_id": adv, "report_type": "BASIC", "data_level": "AUCTION_AD",
-              "dimensions": json.dumps(["ad_id", "stat_time_day"]), "start_date": "2026-06-10",
-              "end_date": "2026-06-12"}
+    params = {
+        "advertiser_id": adv,
+        "report_type": "BASIC",
+        "data_level": "AUCTION_AD",
+        "dimensions": json.dumps(["ad_id", "stat_time_day"]),
+        "start_date": "2026-06-10",
+        "end_date": "2026-06-12",
+    }
     for _ in range(2):
         body = tt.get("report/integrated/get/", **params)
         assert (body["code"], body["message"]) == (50000, "Internal error")
@@ -86,8 +107,12 @@ def test_slow_reply(tt):
 def test_timeout(tt):
     tt.control("faults", {"endpoint": "campaign/get", "kind": "timeout", "seconds": 1.5})
     with pytest.raises(httpx.ReadTimeout):
-        tt.http.get(f"{tt.api}/campaign/get/", params={"advertiser_id": tt.advertiser_ids()[0]},
-                    headers={"Access-Token": tt.creds.tiktok_access_token}, timeout=0.3)
+        tt.http.get(
+            f"{tt.api}/campaign/get/",
+            params={"advertiser_id": tt.advertiser_ids()[0]},
+            headers={"Access-Token": tt.creds.tiktok_access_token},
+            timeout=0.3,
+        )
     time.sleep(1.3)  # let the server finish the sleeping request (it then answers 504)
     assert campaigns(tt).json()["code"] == 0
 
@@ -134,7 +159,8 @@ def test_marketing_rate_limit_default_10_qps(tt_factory):
     tt.control("rate_limits", {"*": None})
     assert all(campaigns(tt).json()["code"] == 0 for _ in range(30))
     assert tt.control("stats", method="GET")["requests"]["campaign/get|rate_limited"] == len(limited) + (
-        1 if response.json()["code"] == 40100 else 0)
+        1 if response.json()["code"] == 40100 else 0
+    )
 
 
 def test_rate_limits_are_configurable_per_app(tt_factory):

@@ -9,10 +9,11 @@ with installs as (
         max(adgroup_id) as adgroup_id,
         count(*) as installs_appsprint
     from {{ ref('int_appsprint__installs_attributed') }}
-    where is_tiktok_attributed
-      and advertiser_id is not null
-      and ad_id is not null
-      and install_report_date is not null
+    where
+        is_tiktok_attributed
+        and advertiser_id is not null
+        and ad_id is not null
+        and install_report_date is not null
     group by advertiser_id, ad_id, install_report_date
 ),
 
@@ -43,6 +44,7 @@ select
     cast(coalesce(revenue.revenue_events, 0) as bigint) as revenue_events
 from installs
 full outer join revenue
-    on installs.advertiser_id = revenue.advertiser_id
-    and installs.ad_id = revenue.ad_id
-    and installs.report_date = revenue.report_date
+    on
+        installs.advertiser_id = revenue.advertiser_id
+        and installs.ad_id = revenue.ad_id
+        and installs.report_date = revenue.report_date

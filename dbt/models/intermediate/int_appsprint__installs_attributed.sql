@@ -44,11 +44,18 @@ ads as (
 ),
 
 campaigns as (
-    select campaign_id, advertiser_id from {{ ref('stg_tiktok_ads__campaigns') }}
+    select
+        campaign_id,
+        advertiser_id
+    from {{ ref('stg_tiktok_ads__campaigns') }}
 ),
 
 advertisers as (
-    select advertiser_id, report_timezone, currency from {{ ref('stg_tiktok_ads__advertisers') }}
+    select
+        advertiser_id,
+        report_timezone,
+        currency
+    from {{ ref('stg_tiktok_ads__advertisers') }}
 ),
 
 resolved as (

@@ -7,10 +7,11 @@
     (no 400k-row table written by every scheduled run). -#}
 with events as (
     {{ value_events_with_install(['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id', 'report_timezone', 'advertiser_currency']) }}
-    where value_events.revenue is not null
-      and coalesce(value_events.environment, 'production') = 'production'
-      and installs.is_tiktok_attributed
-      and installs.advertiser_id is not null
+    where
+        value_events.revenue is not null
+        and coalesce(value_events.environment, 'production') = 'production'
+        and installs.is_tiktok_attributed
+        and installs.advertiser_id is not null
 ),
 
 dated as (
@@ -44,13 +45,15 @@ converted as (
         end as fx_rate
     from dated
     left join fx as event_fx
-        on dated.currency = event_fx.currency
-        and dated.report_date >= event_fx.valid_from
-        and dated.report_date < event_fx.valid_to
+        on
+            dated.currency = event_fx.currency
+            and dated.report_date >= event_fx.valid_from
+            and dated.report_date < event_fx.valid_to
     left join fx as advertiser_fx
-        on dated.advertiser_currency = advertiser_fx.currency
-        and dated.report_date >= advertiser_fx.valid_from
-        and dated.report_date < advertiser_fx.valid_to
+        on
+            dated.advertiser_currency = advertiser_fx.currency
+            and dated.report_date >= advertiser_fx.valid_from
+            and dated.report_date < advertiser_fx.valid_to
 )
 
 select

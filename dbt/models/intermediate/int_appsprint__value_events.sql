@@ -27,18 +27,19 @@ purchase_types as (
 )
 
 select
-    event_id,
-    appsprint_id,
-    event_type,
-    event_name,
-    occurred_at,
-    revenue,
-    currency,
-    environment,
-    ip,
-    user_agent,
+    events.event_id,
+    events.appsprint_id,
+    events.event_type,
+    events.event_name,
+    events.occurred_at,
+    events.revenue,
+    events.currency,
+    events.environment,
+    events.ip,
+    events.user_agent,
     {{ forwarding_device_skip_reason('events') }} as device_skip_reason,
-    dlt_load_id
+    events.dlt_load_id
 from events
-where revenue is not null
-   or event_type in (select sdk_event from purchase_types)
+where
+    events.revenue is not null
+    or events.event_type in (select sdk_event from purchase_types)

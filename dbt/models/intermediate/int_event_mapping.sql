@@ -21,8 +21,10 @@ overrides as (
     {{ 'union all' if not loop.last }}
     {%- endfor %}
     {%- else %}
-    select cast(null as varchar(64)) as sdk_event, cast(null as varchar(64)) as tiktok_event
-    where 1 = 0
+        select
+            cast(null as varchar(64)) as sdk_event,
+            cast(null as varchar(64)) as tiktok_event
+        where 1 = 0
     {%- endif %}
 ),
 
@@ -38,7 +40,11 @@ combined as (
 ),
 
 names as (
-    select event_name, kind, standard_name from {{ ref('tiktok_standard_events') }}
+    select
+        event_name,
+        kind,
+        standard_name
+    from {{ ref('tiktok_standard_events') }}
 )
 
 select
@@ -56,7 +62,9 @@ select
     end as mapping_status,
     case
         when combined.tiktok_event is null then null
-        when names.kind = 'reserved' then 'reserved TikTok name (TikTok maps it to ' || names.standard_name || '); use the standard name'
+        when
+            names.kind = 'reserved'
+            then 'reserved TikTok name (TikTok maps it to ' || names.standard_name || '); use the standard name'
         when names.kind is null and not {{ regex_matches('combined.tiktok_event', '^[A-Za-z][A-Za-z0-9_-]{0,49}$') }}
             then 'custom event names start with a letter and use at most 50 letters, digits, underscores or hyphens'
     end as invalid_reason

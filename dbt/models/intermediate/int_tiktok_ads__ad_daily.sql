@@ -31,8 +31,9 @@ fallback_metrics as (
     from mapping
     inner join report_metrics
         on mapping.tiktok_event = report_metrics.tiktok_event
-    where mapping.sdk_event = 'install'
-      and report_metrics.count_metric is not null
+    where
+        mapping.sdk_event = 'install'
+        and report_metrics.count_metric is not null
 
     union all
 
@@ -76,6 +77,7 @@ select
     cast(coalesce(fallback.revenue_tiktok, 0) as {{ type_money() }}) as revenue_tiktok
 from report
 left join fallback
-    on report.advertiser_id = fallback.advertiser_id
-    and report.ad_id = fallback.ad_id
-    and report.report_date = fallback.report_date
+    on
+        report.advertiser_id = fallback.advertiser_id
+        and report.ad_id = fallback.ad_id
+        and report.report_date = fallback.report_date

@@ -7,13 +7,13 @@
 {{ config(materialized='view') }}
 {%- set metrics = tiktok_report_metric_columns(ref('stg_tiktok_ads__ad_daily_report')) %}
 {%- if metrics | length == 0 %}
-select
-    cast(null as varchar(64)) as advertiser_id,
-    cast(null as varchar(64)) as ad_id,
-    cast(null as date) as report_date,
-    cast(null as varchar(128)) as metric_name,
-    cast(null as {{ type_money() }}) as metric_value
-where 1 = 0
+    select
+        cast(null as varchar(64)) as advertiser_id,
+        cast(null as varchar(64)) as ad_id,
+        cast(null as date) as report_date,
+        cast(null as varchar(128)) as metric_name,
+        cast(null as {{ type_money() }}) as metric_value
+    where 1 = 0
 {%- else %}
 {%- for metric in metrics %}
 select

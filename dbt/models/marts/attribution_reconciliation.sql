@@ -34,10 +34,10 @@ with daily as (
 compared as (
     select
         daily.*,
-        installs_appsprint - installs_tiktok as installs_difference,
+        daily.installs_appsprint - daily.installs_tiktok as installs_difference,
         {{ safe_ratio('installs_appsprint - installs_tiktok', 'greatest(installs_appsprint, installs_tiktok)') }}
             as installs_relative_difference,
-        cast(revenue_appsprint - revenue_tiktok as {{ type_money() }}) as revenue_difference,
+        cast(daily.revenue_appsprint - daily.revenue_tiktok as {{ type_money() }}) as revenue_difference,
         {{ safe_ratio('revenue_appsprint - revenue_tiktok', 'greatest(revenue_appsprint, revenue_tiktok)') }}
             as revenue_relative_difference
     from daily
@@ -47,10 +47,10 @@ flagged as (
     select
         compared.*,
         (
-            greatest(installs_appsprint, installs_tiktok) >= {{ min_volume }}
+            greatest(compared.installs_appsprint, compared.installs_tiktok) >= {{ min_volume }}
             and (
-                abs(coalesce(installs_relative_difference, 0)) > {{ threshold }}
-                or abs(coalesce(revenue_relative_difference, 0)) > {{ threshold }}
+                abs(coalesce(compared.installs_relative_difference, 0)) > {{ threshold }}
+                or abs(coalesce(compared.revenue_relative_difference, 0)) > {{ threshold }}
             )
         ) as is_diverging
     from compared
@@ -59,14 +59,19 @@ flagged as (
 numbered as (
     select
         flagged.*,
-        row_number() over (partition by advertiser_id, campaign_id, is_diverging order by report_date) as run_number
+        row_number()
+            over (
+                partition by flagged.advertiser_id, flagged.campaign_id, flagged.is_diverging
+                order by flagged.report_date
+            )
+            as run_number
     from flagged
 ),
 
 islands as (
     select
         numbered.*,
-        case when is_diverging then {{ date_minus_days('report_date', 'run_number') }} end as streak_key
+        case when numbered.is_diverging then {{ date_minus_days('report_date', 'run_number') }} end as streak_key
     from numbered
 )
 
@@ -88,7 +93,10 @@ select
     revenue_relative_difference,
     cast(revenue_events_without_fx_rate as bigint) as revenue_events_without_fx_rate,
     is_diverging,
-    cast(case when is_diverging then
-        row_number() over (partition by advertiser_id, campaign_id, streak_key order by report_date)
-    else 0 end as bigint) as diverging_streak_days
+    cast(case
+        when is_diverging
+            then
+                row_number() over (partition by advertiser_id, campaign_id, streak_key order by report_date)
+        else 0
+    end as bigint) as diverging_streak_days
 from islands

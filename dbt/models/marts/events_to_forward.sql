@@ -35,5 +35,5 @@ select
     pixel_id
 from {{ ref('int_events__forwarding_decisions') }}
 where skip_reason is null
-  -- implied by skip_reason is null (not too_old); stated so the scan skips old events early
-  and occurred_at >= {{ dbt.dateadd('day', '-1 * ' ~ var('forwarding_max_age_days', 7), forwarding_now()) }}
+-- implied by skip_reason is null (not too_old); stated so the scan skips old events early
+and occurred_at >= {{ dbt.dateadd('day', '-1 * ' ~ var('forwarding_max_age_days', 7), forwarding_now()) }}

@@ -18,7 +18,7 @@ select
     pixel_code,
     appsprint_id,
     ip,
-    case when user_agent is null then false else true end as has_user_agent,
+    not coalesce(user_agent is null, false) as has_user_agent,
     is_tiktok_attributed
 from {{ ref('int_events__forwarding_decisions') }}
 where skip_reason is not null

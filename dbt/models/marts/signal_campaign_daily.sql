@@ -44,22 +44,23 @@ ad_days as (
         coalesce(appsprint.revenue_events_without_fx_rate, 0) as revenue_events_without_fx_rate
     from tiktok
     full outer join appsprint
-        on tiktok.advertiser_id = appsprint.advertiser_id
-        and tiktok.ad_id = appsprint.ad_id
-        and tiktok.report_date = appsprint.report_date
+        on
+            tiktok.advertiser_id = appsprint.advertiser_id
+            and tiktok.ad_id = appsprint.ad_id
+            and tiktok.report_date = appsprint.report_date
 ),
 
 with_sources as (
     select
         ad_days.*,
         case
-            when installs_appsprint > 0 then 'appsprint'
-            when installs_tiktok > 0 then 'tiktok'
+            when ad_days.installs_appsprint > 0 then 'appsprint'
+            when ad_days.installs_tiktok > 0 then 'tiktok'
             else 'none'
         end as installs_source,
         case
-            when revenue_appsprint <> 0 or revenue_events_without_fx_rate > 0 then 'appsprint'
-            when revenue_tiktok <> 0 then 'tiktok'
+            when ad_days.revenue_appsprint <> 0 or ad_days.revenue_events_without_fx_rate > 0 then 'appsprint'
+            when ad_days.revenue_tiktok <> 0 then 'tiktok'
             else 'none'
         end as revenue_source
     from ad_days
@@ -80,23 +81,31 @@ final as (
         cast(with_sources.spend as {{ type_money() }}) as spend,
         cast(with_sources.impressions as bigint) as impressions,
         cast(with_sources.clicks as bigint) as clicks,
-        cast(case when installs_source = 'appsprint' then installs_appsprint
-                  when installs_source = 'tiktok' then installs_tiktok
-                  else 0 end as bigint) as installs,
+        cast(case
+            when installs_source = 'appsprint' then installs_appsprint
+            when installs_source = 'tiktok' then installs_tiktok
+            else 0
+        end as bigint) as installs,
         cast(with_sources.installs_appsprint as bigint) as installs_appsprint,
         cast(with_sources.installs_tiktok as bigint) as installs_tiktok,
         with_sources.installs_source,
         cast(case when installs_source = 'tiktok' then installs_tiktok else 0 end as bigint) as installs_from_fallback,
-        cast(case when revenue_source = 'appsprint' then revenue_appsprint
-                  when revenue_source = 'tiktok' then revenue_tiktok
-                  else 0 end as {{ type_money() }}) as revenue,
+        cast(case
+            when revenue_source = 'appsprint' then revenue_appsprint
+            when revenue_source = 'tiktok' then revenue_tiktok
+            else 0
+        end as 
+        {{ type_money() }}) as revenue,
         cast(with_sources.revenue_appsprint as {{ type_money() }}) as revenue_appsprint,
         cast(with_sources.revenue_tiktok as {{ type_money() }}) as revenue_tiktok,
         with_sources.revenue_source,
-        cast(case when revenue_source = 'tiktok' then revenue_tiktok else 0 end as {{ type_money() }}) as revenue_from_fallback,
+        cast(case when revenue_source = 'tiktok' then revenue_tiktok else 0 end as {{ type_money() }})
+            as revenue_from_fallback,
         cast(with_sources.revenue_events_without_fx_rate as bigint) as revenue_events_without_fx_rate,
-        cast(case when installs_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }}) as spend_with_install_fallback,
-        cast(case when revenue_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }}) as spend_with_revenue_fallback,
+        cast(case when installs_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }})
+            as spend_with_install_fallback,
+        cast(case when revenue_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }})
+            as spend_with_revenue_fallback,
         with_sources.has_tiktok_report,
         with_sources.has_appsprint_data
     from with_sources

@@ -28,10 +28,11 @@ purchases as (
         {{ local_date('events.occurred_at', 'advertisers.report_timezone') }} as report_date
     from (
         {{ value_events_with_install(['is_tiktok_attributed', 'advertiser_id', 'pixel_id', 'pixel_code']) }}
-        where coalesce(value_events.environment, 'production') = 'production'
-          and value_events.event_type in (select sdk_event from purchase_mapping)
-          and installs.is_tiktok_attributed is not false
-          and installs.pixel_code is not null
+        where
+            coalesce(value_events.environment, 'production') = 'production'
+            and value_events.event_type in (select sdk_event from purchase_mapping)
+            and installs.is_tiktok_attributed is not false
+            and installs.pixel_code is not null
     ) as events
     inner join purchase_mapping as mapping
         on events.event_type = mapping.sdk_event
@@ -59,10 +60,11 @@ windows as (
         sum(in_window.purchases) as purchases_in_window
     from daily as window_end
     inner join daily as in_window
-        on window_end.advertiser_id = in_window.advertiser_id
-        and window_end.pixel_id = in_window.pixel_id
-        and in_window.report_date <= window_end.report_date
-        and in_window.report_date > {{ date_minus_days('window_end.report_date', 7) }}
+        on
+            window_end.advertiser_id = in_window.advertiser_id
+            and window_end.pixel_id = in_window.pixel_id
+            and window_end.report_date >= in_window.report_date
+            and in_window.report_date > {{ date_minus_days('window_end.report_date', 7) }}
     group by window_end.advertiser_id, window_end.pixel_id, window_end.report_date
 ),
 
@@ -74,7 +76,7 @@ best as (
         window_end_date as best_window_end_date,
         row_number() over (
             partition by advertiser_id, pixel_id
-            order by purchases_in_window desc, window_end_date
+            order by purchases_in_window desc, window_end_date asc
         ) as window_rank
     from windows
 ),
@@ -85,8 +87,9 @@ current_window as (
         pixel_id,
         count(distinct event_id) as current_7_day_purchases
     from purchases
-    where occurred_at > {{ dbt.dateadd('day', -7, forwarding_now()) }}
-      and occurred_at <= {{ forwarding_now() }}
+    where
+        occurred_at > {{ dbt.dateadd('day', -7, forwarding_now()) }}
+        and occurred_at <= {{ forwarding_now() }}
     group by advertiser_id, pixel_id
 ),
 
@@ -118,9 +121,11 @@ select
     {{ forwarding_now() }} as evaluated_at
 from pixels
 left join best
-    on pixels.advertiser_id = best.advertiser_id
-    and pixels.pixel_id = best.pixel_id
-    and best.window_rank = 1
+    on
+        pixels.advertiser_id = best.advertiser_id
+        and pixels.pixel_id = best.pixel_id
+        and best.window_rank = 1
 left join current_window
-    on pixels.advertiser_id = current_window.advertiser_id
-    and pixels.pixel_id = current_window.pixel_id
+    on
+        pixels.advertiser_id = current_window.advertiser_id
+        and pixels.pixel_id = current_window.pixel_id
