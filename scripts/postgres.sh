@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL cluster for tests and local runs (DESIGN.md D9: the dbt models are tested
-# on PostgreSQL too).
+# A throwaway PostgreSQL cluster for tests and local runs (the dbt models are tested on PostgreSQL
+# too: docs/decisions/0009-portability.md).
 #
 #   scripts/postgres.sh start [DIR]   install PostgreSQL from Debian packages if missing, create a
 #                                     cluster under DIR (default: a new temp dir), start it on a free
