@@ -1,6 +1,6 @@
 """``link``: the Signal link with TikTok's click macros, ready to paste as the ad's Website URL
-(DESIGN.md §6, reference/tiktok_business_api.md §5.2), and the campaign checklist
-(reference/appsprint.md §1). The parameter names are the ones AppSprint's redirect reads."""
+(the macros: docs/tiktok_business_api.md), and the campaign checklist of
+docs/appsprint_integration.md. The parameter names are the ones AppSprint's redirect reads."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def test_json_report_is_ratio_of_sums_over_the_window(run_cli, cli_warehouse, gr
         spend = Decimal(row["spend"])
         assert spend == s["spend"]
         assert (row["impressions"], row["clicks"], row["installs"]) == (s["impressions"], s["clicks"], s["installs"])
-        # provenance: AppSprint's part plus the TikTok-fallback part (D3)
+        # provenance: AppSprint's part plus the TikTok-fallback part (ad-days AppSprint had none)
         assert row["installs"] == row["installs_appsprint"] + row["installs_from_fallback"]
         assert row["installs_from_fallback"] == s["installs_from_fallback"]
         assert Decimal(row["revenue"]) == s["revenue"]

@@ -18,7 +18,7 @@ def doctor(
     ctx: typer.Context,
     test_event_code: str | None = typer.Option(None, help="Test Events code for the token check."),
 ) -> None:
-    """Check the setup and the data against the troubleshooting table; each problem comes with its fix."""
+    """Check the setup and the data against the troubleshooting table (docs/appsprint_integration.md); each problem comes with its fix."""
     run(ctx, _doctor, test_event_code)
 
 

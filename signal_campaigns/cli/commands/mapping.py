@@ -90,7 +90,7 @@ def mapping_disable(ctx: typer.Context, sdk_event: str = typer.Argument(..., hel
 
 @app.command("reset")
 def mapping_reset(ctx: typer.Context) -> None:
-    """Restore the default mapping (reference/appsprint.md)."""
+    """Restore AppSprint's default mapping (listed in docs/appsprint_integration.md)."""
 
     def change(st: State) -> None:
         rows = mapping_mod.reset()

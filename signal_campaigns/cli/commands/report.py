@@ -46,7 +46,7 @@ def _report(st: State, grain, start, end, days, fmt) -> None:
     out.table(f"{grain} metrics {data['start_date']} to {data['end_date']} (advertiser-local days)", columns, rows)
     out.say(
         f"Source: {data['source']}. Installs = AppSprint's attribution; 'of which TikTok' = ad-days where AppSprint "
-        "had none and TikTok's reported number was used (D3). Ratios are ratio-of-sums; CTR and CTI are fractions."
+        "had none and TikTok's reported number was used instead. Ratios are ratio-of-sums; CTR and CTI are fractions."
     )
 
 
