@@ -23,8 +23,10 @@ MACROS: tuple[tuple[str, str], ...] = (
 )
 
 CHECKLIST: tuple[str, ...] = (
-    "Objective: Sales (Website conversions) when you optimise for Purchase or Subscribe; Lead generation when "
-    "you optimise for StartTrial or sign-up (CompleteRegistration)",
+    (
+        "Objective: Sales (Website conversions) when you optimise for Purchase or Subscribe; Lead generation when "
+        "you optimise for StartTrial or sign-up (CompleteRegistration)"
+    ),
     "Destination: Website (not App); paste the Signal link above as the ad's Website URL",
     "Pixel: the same Web Pixel whose Pixel ID and Events API token you set with `signal-campaigns pixel`",
     "Placement: TikTok only (no Pangle / Global App Bundle)",

@@ -86,7 +86,7 @@ def validate_tiktok_event(name: str) -> str:
                 fix=f"use the standard name: {standard}",
             )
         return kind
-    for known, (kind, standard) in names.items():
+    for known, (kind, _standard) in names.items():
         if kind in ("standard", "legacy") and known.lower() == name.lower():
             raise CliError(
                 f"'{name}' differs from TikTok's standard event '{known}' only in case; TikTok event "

@@ -6,7 +6,8 @@ git would commit the secrets file."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 
@@ -25,10 +26,11 @@ class State:
 
 
 def state_of(ctx: typer.Context) -> State:
-    return ctx.obj
+    state: State = ctx.obj
+    return state
 
 
-def fail(out: Output, exc: CliError) -> None:
+def fail(out: Output, exc: CliError) -> NoReturn:
     if out.json_mode:
         out.emit_json(exc.to_dict())
     out.err.print(f"[bold red]Error:[/] {exc.message}", markup=True, highlight=False)
@@ -37,7 +39,7 @@ def fail(out: Output, exc: CliError) -> None:
     raise typer.Exit(1)
 
 
-def run(ctx: typer.Context, fn, *args: Any, **kwargs: Any) -> Any:
+def run(ctx: typer.Context, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     st = state_of(ctx)
     try:
         return fn(st, *args, **kwargs)

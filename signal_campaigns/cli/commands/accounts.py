@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +18,9 @@ app = typer.Typer()
 @app.command()
 def accounts(
     ctx: typer.Context,
-    select: list[str] | None = typer.Option(None, "--select", help="Advertiser id to report on (repeatable)."),
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Advertiser id to report on (repeatable).")
+    ] = None,
 ) -> None:
     """Load the advertisers this connection can read (name, currency, timezone, status); select some."""
     run(ctx, _accounts, select or [])

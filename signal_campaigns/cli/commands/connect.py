@@ -54,7 +54,17 @@ def connect(
     run(ctx, _connect, app_id, app_secret, base_url, port, no_browser, paste, auth_code, timeout)
 
 
-def _connect(st: State, app_id, app_secret, base_url, port, no_browser, paste, auth_code, timeout) -> None:
+def _connect(
+    st: State,
+    app_id: str | None,
+    app_secret: str | None,
+    base_url: str | None,
+    port: int,
+    no_browser: bool,
+    paste: bool,
+    auth_code: str | None,
+    timeout: float,
+) -> None:
     s, out = st.store, st.out
     app_id = app_id or s.get_str(keys.APP_ID)
     if not app_id:

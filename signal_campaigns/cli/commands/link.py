@@ -54,7 +54,7 @@ def _link(st: State, url: str | None) -> None:
             fix="create a TikTok Signal link in AppSprint and pass its URL: "
             "signal-campaigns link --url https://<tracking domain>/s/<link id>",
         )
-    result = [{"name": l["name"], "url": l["url"], "website_url": signal_link(l["url"])} for l in links]
+    result = [{"name": found["name"], "url": found["url"], "website_url": signal_link(found["url"])} for found in links]
     for r in result:
         out.url(f"[bold]{r['name'] or 'Signal link'}[/] - paste as the ad's Website URL:", r["website_url"])
     out.say("\n[bold]Campaign checklist[/]")

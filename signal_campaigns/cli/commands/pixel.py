@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -31,7 +32,7 @@ def pixel(
     run(ctx, _pixel, pixel_code.strip(), token, advertiser, test_event_code)
 
 
-def _pixel(st: State, pixel_code, token, advertiser, test_event_code) -> None:
+def _pixel(st: State, pixel_code: str, token: str | None, advertiser: str | None, test_event_code: str | None) -> None:
     s, out = st.store, st.out
     token = token or s.get_str(keys.EVENTS_API_TOKEN)
     if not token:
@@ -61,8 +62,8 @@ def _pixel(st: State, pixel_code, token, advertiser, test_event_code) -> None:
             "advertiser you selected",
         )
     code = match["pixel_code"]
-    kwargs = {"test_event_code": test_event_code} if test_event_code else {}
-    answer = send_test_event(s.get_str(keys.BASE_URL), token, code, **kwargs)
+    options: dict[str, Any] = {"test_event_code": test_event_code} if test_event_code else {}
+    answer = send_test_event(s.get_str(keys.BASE_URL), token, code, **options)
     if not answer["accepted"]:
         raise CliError(
             f"TikTok did not accept the validation event: code {answer['code']} {answer['message']}",
@@ -89,7 +90,7 @@ def _pixel(st: State, pixel_code, token, advertiser, test_event_code) -> None:
 
 
 @app.command("test-event")
-def test_event(
+def send_one_test_event(
     ctx: typer.Context,
     code: str = typer.Option(..., "--code", help="The test code from TikTok Events Manager > Test Events."),
     pixel_code: str | None = typer.Option(None, "--pixel", help="Pixel ID (default: the configured one)."),
@@ -113,11 +114,15 @@ def _test_event(st: State, code: str, pixel_code: str | None) -> None:
         page_url=s.get_str(keys.SIGNAL_LINK_URL),
     )
     steps = [
-        f"Open TikTok Events Manager > pixel {pixel_code} > Test Events: a ViewContent event with id "
-        f"{answer['event_id']} should appear within a minute.",
+        (
+            f"Open TikTok Events Manager > pixel {pixel_code} > Test Events: a ViewContent event with id "
+            f"{answer['event_id']} should appear within a minute."
+        ),
         "Test events help debugging only: they do not count in reports and do not unlock optimisation.",
-        "Next: check the mapping (`signal-campaigns mapping show`) and paste the Signal link "
-        "(`signal-campaigns link`) as the ad's Website URL.",
+        (
+            "Next: check the mapping (`signal-campaigns mapping show`) and paste the Signal link "
+            "(`signal-campaigns link`) as the ad's Website URL."
+        ),
     ]
     verdict = "[green]accepted[/]" if answer["accepted"] else "[red]not accepted[/]"
     out.say(f"TikTok {verdict} the test event: code {answer['code']}, message {answer['message']!r}.")

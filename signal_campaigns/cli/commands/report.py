@@ -30,7 +30,7 @@ def report(
     run(ctx, _report, grain, start, end, days, fmt)
 
 
-def _report(st: State, grain, start, end, days, fmt) -> None:
+def _report(st: State, grain: str, start: str | None, end: str | None, days: int, fmt: str) -> None:
     out = st.out
     if fmt not in ("table", "csv", "json"):
         raise CliError(f"unknown format {fmt!r}", fix="use --format table, csv or json")

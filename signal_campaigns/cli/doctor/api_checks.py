@@ -3,6 +3,8 @@ the selected advertisers, their campaigns load, the Events API token is accepted
 
 from __future__ import annotations
 
+from typing import Any
+
 from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.settings_store import SettingsStore
@@ -98,13 +100,9 @@ class ApiChecks:
                     pixel_code=self.pixel_code,
                 )
                 return
+        options: dict[str, Any] = {"test_event_code": self.test_event_code} if self.test_event_code else {}
         try:
-            answer = send_test_event(
-                self.base_url,
-                token,
-                self.pixel_code,
-                **({"test_event_code": self.test_event_code} if self.test_event_code else {}),
-            )
+            answer = send_test_event(self.base_url, token, self.pixel_code, **options)
         except CliError as exc:
             if exc.code == 40001:
                 check.set(
