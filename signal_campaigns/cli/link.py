@@ -1,6 +1,6 @@
 """``link``: the Signal link with TikTok's click macros, ready to paste as the ad's Website URL
-(DESIGN.md §6, reference/tiktok_business_api.md §5.2), and the campaign checklist
-(reference/appsprint.md §1). The parameter names are the ones AppSprint's redirect reads."""
+(the macros: docs/tiktok_business_api.md), and the campaign checklist of
+docs/appsprint_integration.md. The parameter names are the ones AppSprint's redirect reads."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ MACROS: tuple[tuple[str, str], ...] = (
 )
 
 CHECKLIST: tuple[str, ...] = (
-    "Objective: Sales (Website conversions) when you optimise for Purchase or Subscribe; Lead generation when "
-    "you optimise for StartTrial or sign-up (CompleteRegistration)",
+    (
+        "Objective: Sales (Website conversions) when you optimise for Purchase or Subscribe; Lead generation when "
+        "you optimise for StartTrial or sign-up (CompleteRegistration)"
+    ),
     "Destination: Website (not App); paste the Signal link above as the ad's Website URL",
     "Pixel: the same Web Pixel whose Pixel ID and Events API token you set with `signal-campaigns pixel`",
     "Placement: TikTok only (no Pangle / Global App Bundle)",

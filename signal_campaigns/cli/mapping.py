@@ -3,8 +3,8 @@
 That seed is the one source of truth: the models build ``events_to_forward`` from it (through
 ``int_event_mapping``) and the forwarder sends what that queue holds. The CLI reads and rewrites
 the same file (same header and format); the next ``dbt build`` applies a change. Names are
-validated with the rules of ``dbt/seeds/tiktok_standard_events.csv`` (reference §4.6), the same
-table the model validates against: standard and legacy names are valid, reserved names are not,
+validated with ``dbt/seeds/tiktok_standard_events.csv`` (TikTok's standard, legacy and reserved
+event names), the same table the model validates against: standard and legacy names are valid, reserved names are not,
 anything else is a custom name matching ``^[A-Za-z][A-Za-z0-9_-]{0,49}$``.
 
 ``SIGNAL_EVENT_MAPPING_PATH`` points the CLI at another copy of the seed (tests, other checkouts).
@@ -31,7 +31,7 @@ PRIMARY, MORE = "primary", "more_events"
 CUSTOM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,49}")
 SDK_EVENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
-# reference/appsprint.md §1 "Default event mapping" (what `mapping reset` writes back)
+# AppSprint's default event mapping (docs/appsprint_integration.md; what `mapping reset` writes back)
 DEFAULT_MAPPING: tuple[tuple[str, str, str], ...] = (
     ("install", "Download", PRIMARY),
     ("session_start", "ViewContent", PRIMARY),
@@ -86,7 +86,7 @@ def validate_tiktok_event(name: str) -> str:
                 fix=f"use the standard name: {standard}",
             )
         return kind
-    for known, (kind, standard) in names.items():
+    for known, (kind, _standard) in names.items():
         if kind in ("standard", "legacy") and known.lower() == name.lower():
             raise CliError(
                 f"'{name}' differs from TikTok's standard event '{known}' only in case; TikTok event "

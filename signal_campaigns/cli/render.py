@@ -30,7 +30,7 @@ def mask(secret: str | None) -> str:
 
 def json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
-        return str(value)  # exact: money is decimal, never float (DESIGN D4)
+        return str(value)  # exact: money is decimal, never float
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):

@@ -1,7 +1,8 @@
 """``report``: the 12 Signal Campaign metrics for any window at campaign / ad group / ad grain,
 read from the warehouse table function ``signal_campaign_metrics(grain, start, end)`` (ratios
-recomputed from sums there: DESIGN D4, docs/metrics.md), with their provenance (the AppSprint
-and TikTok-fallback parts, D3)."""
+recomputed from sums there, see docs/metrics.md), with their provenance: the part AppSprint
+attributed and the part taken from TikTok's own numbers on ad-days where AppSprint had none
+(docs/decisions/0003-fallback-and-provenance.md)."""
 
 from __future__ import annotations
 

@@ -39,6 +39,8 @@ import tomlkit
 from dlt_sources.tiktok_ads import settings as tiktok_settings
 from signal_campaigns.forwarding.forwarder import TOKEN_SECRET_KEY
 
+from .errors import CliError
+
 PROJECT_DIR_ENV = "DLT_PROJECT_DIR"
 
 BASE_URL = "sources.tiktok_ads.base_url"
@@ -85,8 +87,6 @@ class SettingsStore:
         try:
             return tomlkit.parse(path.read_text(encoding="utf-8"))
         except Exception as exc:  # tomlkit raises several parse error types
-            from .errors import CliError
-
             # the parser's message quotes the offending line: never show it for the secrets file
             detail = "" if path.name == "secrets.toml" else f": {exc}"
             raise CliError(
@@ -185,6 +185,7 @@ class SettingsStore:
                 capture_output=True,
                 text=True,
                 timeout=10,
+                check=False,
             )
             if inside.returncode != 0:
                 return None
@@ -192,6 +193,7 @@ class SettingsStore:
                 ["git", "-C", str(self.project_dir), "check-ignore", "-q", str(self.secrets_path)],
                 capture_output=True,
                 timeout=10,
+                check=False,
             )
         except (OSError, subprocess.SubprocessError):
             return None

@@ -1,5 +1,5 @@
-"""Read-only access to the warehouse marts for doctor, report and status (DESIGN D8: the CLI
-never opens the DuckDB file for writing)."""
+"""Read-only access to the warehouse marts for doctor, report and status: the CLI never opens the
+DuckDB file for writing, the pipelines are its one writer (docs/decisions/0008-one-writer-and-bi-copy.md)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ class Sandbox:
 
 
 @pytest.fixture
-def tt(cli_sandbox) -> Sandbox:
+def tt(cli_sandbox) -> Iterator[Sandbox]:
     sandbox = Sandbox(cli_sandbox)
     sandbox.control("reset")
     sandbox.control("clock", {"at": dt.datetime.now(dt.UTC).isoformat()})

@@ -58,23 +58,25 @@ class ConnectProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
+        assert self.proc.stdin and self.proc.stdout and self.proc.stderr  # the three pipes above
+        self.stdin, self.stdout, self.stderr_pipe = self.proc.stdin, self.proc.stdout, self.proc.stderr
         self.stderr: list[str] = []
 
     def authorization_url(self) -> str:
-        for line in self.proc.stderr:
+        for line in self.stderr_pipe:
             self.stderr.append(line)
             if "/portal/auth?" in line:
                 # keep draining stderr so the child never blocks on a full pipe
-                threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
+                threading.Thread(target=lambda: self.stderr.extend(self.stderr_pipe), daemon=True).start()
                 return line.strip()
         raise AssertionError("no authorization URL printed:\n" + "".join(self.stderr))
 
     def finish(self, stdin: str | None = None) -> tuple[int, str, str]:
         if stdin is not None:
-            self.proc.stdin.write(stdin)
-            self.proc.stdin.flush()
-        self.proc.stdin.close()
-        out = self.proc.stdout.read()
+            self.stdin.write(stdin)
+            self.stdin.flush()
+        self.stdin.close()
+        out = self.stdout.read()
         self.proc.wait(timeout=60)
         return self.proc.returncode, out, "".join(self.stderr)
 
@@ -263,6 +265,7 @@ def test_dlt_reads_what_the_cli_wrote(connected, tt, tiny_world):
         input=json.dumps({"token": tt.creds.tiktok_access_token, "events": tt.creds.events_api_token}),
         capture_output=True,
         text=True,
+        check=False,
         env=env,
         cwd=connected,
         timeout=120,

@@ -31,10 +31,10 @@ def test_doctor_finds_the_planted_problems(run_cli, connected, tt, tiny_world, c
     for reason in ("missing_ip", "private_ip", "missing_user_agent"):
         assert skipped["data"]["by_reason"][reason] > 0, reason
     with duckdb.connect(str(cli_warehouse), read_only=True) as con:
-        expected = con.execute(
+        [(expected,)] = con.execute(
             "select count(*) from main.forwarding_skips where reason in "
             "('missing_ip', 'private_ip', 'missing_user_agent')"
-        ).fetchone()[0]
+        ).fetchall()
     assert skipped["data"]["skipped_ip_ua"] == expected
     assert skipped["data"]["examples"] and all(
         e["reason"] in ("missing_ip", "private_ip", "missing_user_agent") for e in skipped["data"]["examples"]
@@ -75,10 +75,10 @@ def test_doctor_rejected_oauth_token_and_foreign_events_token(run_cli, connected
     from signal_campaigns.cli import settings_store as keys
     from signal_campaigns.cli.settings_store import SettingsStore
 
-    us, eu = tiny_world.notes["advertiser_ids"]
+    _us, eu = tiny_world.notes["advertiser_ids"]
     SettingsStore(connected).set_many({keys.EVENTS_API_TOKEN: tt.mint("events", [eu])})
     tt.revoke(tt.creds.tiktok_access_token)
-    result, data, checks = _doctor(run_cli, cli_warehouse)
+    result, _data, checks = _doctor(run_cli, cli_warehouse)
     assert result.exit_code == 1
     assert checks["oauth"]["status"] == "fail" and "reconnect" in checks["oauth"]["fix"]
     assert checks["campaigns"]["status"] == "skip"
@@ -88,7 +88,7 @@ def test_doctor_rejected_oauth_token_and_foreign_events_token(run_cli, connected
 
 
 def test_doctor_not_connected_and_no_warehouse(run_cli, project, tmp_path):
-    result, data, checks = _doctor(run_cli, tmp_path / "none.duckdb")
+    result, _data, checks = _doctor(run_cli, tmp_path / "none.duckdb")
     assert result.exit_code == 1
     assert checks["oauth"]["status"] == "fail" and "connect" in checks["oauth"]["fix"]
     assert checks["events_api"]["status"] == "fail"

@@ -49,7 +49,7 @@ def test_set_disable_and_reset_rewrite_the_seed(run_cli, project):
 
 
 @pytest.mark.parametrize(
-    "name, expected",
+    ("name", "expected"),
     [
         ("Checkout", "reserved TikTok name"),
         ("purchase", "only in case"),

@@ -63,7 +63,7 @@ def test_json_report_is_ratio_of_sums_over_the_window(run_cli, cli_warehouse, gr
         spend = Decimal(row["spend"])
         assert spend == s["spend"]
         assert (row["impressions"], row["clicks"], row["installs"]) == (s["impressions"], s["clicks"], s["installs"])
-        # provenance: AppSprint's part plus the TikTok-fallback part (D3)
+        # provenance: AppSprint's part plus the TikTok-fallback part (ad-days AppSprint had none)
         assert row["installs"] == row["installs_appsprint"] + row["installs_from_fallback"]
         assert row["installs_from_fallback"] == s["installs_from_fallback"]
         assert Decimal(row["revenue"]) == s["revenue"]
@@ -108,13 +108,13 @@ def test_csv_and_table_show_the_same_numbers(run_cli, cli_warehouse):
 def test_default_window_is_the_last_loaded_days(run_cli, cli_warehouse):
     data = json.loads(run_cli("--json", "report", "--days", "3", warehouse=cli_warehouse).stdout)
     with duckdb.connect(str(cli_warehouse), read_only=True) as con:
-        latest = con.execute("select max(report_date) from main.signal_campaign_daily").fetchone()[0]
+        [(latest,)] = con.execute("select max(report_date) from main.signal_campaign_daily").fetchall()
     assert data["end_date"] == latest.isoformat()
     assert data["start_date"] == (latest - dt.timedelta(days=2)).isoformat()
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--grain", "country"], "unknown grain"),
         (["--start", "2026-13-01"], "is not a date"),

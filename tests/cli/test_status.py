@@ -16,7 +16,7 @@ def test_status_reports_syncs_ledger_and_readiness(run_cli, cli_warehouse):
     assert syncs["appsprint"]["loads"] >= 1 and syncs["appsprint"]["last_load_at"]
     with duckdb.connect(str(cli_warehouse), read_only=True) as con:
         ledger = dict(con.execute("select status, count(*) from main.event_delivery_ledger group by status").fetchall())
-        queue = con.execute("select count(*) from main.events_to_forward").fetchone()[0]
+        [(queue,)] = con.execute("select count(*) from main.events_to_forward").fetchall()
         ready = con.execute(
             "select pixel_code, max_purchases_in_7_days from main.value_optimization_readiness"
         ).fetchall()

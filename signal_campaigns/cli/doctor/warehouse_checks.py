@@ -1,34 +1,18 @@
-"""``doctor``: the troubleshooting table of reference/appsprint.md §1 as checks. Each check says
-pass / warn / fail / skip, what it found (with numbers and examples) and the fix from the table.
-
-API checks use the configured credentials (OAuth token, Events API token, pixel); warehouse checks
-read the marts read-only. A check that cannot run (not configured, no warehouse) is ``skip`` with
-what to do, and never stops the other checks.
-"""
+"""The doctor's checks of the warehouse data (read-only): events skipped for a missing or private
+IP or user agent, delivery to TikTok (the ledger), optimisation events against campaign objectives,
+and the differences with TikTok Ads Manager. A check whose tables are missing is ``skip``."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
+from signal_campaigns.cli.errors import CliError
+from signal_campaigns.cli.status import ledger_counts
+from signal_campaigns.cli.warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse
 from signal_campaigns.forwarding.ledger import LEDGER_TABLE
 
-from . import settings_store as keys
-from .errors import CliError
-from .settings_store import SettingsStore
-from .status import ledger_counts
-from .tiktok import ADMIN_OPERATOR, EVENTS_TOKEN_FIX, PIXEL_40001_FIX, TikTokApi, send_test_event
-from .warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse
+from .check import Check
 
-FIX_OAUTH = (
-    "disconnect and reconnect with an account that still has access (`signal-campaigns disconnect`, then `connect`)"
-)
-FIX_CAMPAIGNS = (
-    "reconnect and approve advertiser/reporting access (`signal-campaigns connect`); the Events API "
-    "token does not grant reporting"
-)
 FIX_SKIPPED = (
     "use the generated Signal link before production traffic (`signal-campaigns link`), keep the mapping "
     "enabled (`signal-campaigns mapping show`), and make sure SDK requests carry a real client IP and "
@@ -61,67 +45,17 @@ STREAK_DAYS = 3  # reconciliation_consecutive_days in dbt_project.yml
 WINDOW_DAYS = 7
 
 
-@dataclasses.dataclass
-class Check:
-    id: str
-    title: str
-    status: str = "skip"  # pass | warn | fail | skip
-    detail: str = ""
-    fix: str | None = None
-    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+class WarehouseChecks:
+    """The checks that read the warehouse; it is opened once, at the first check, and closed by :meth:`close`."""
 
-    def set(self, status: str, detail: str, fix: str | None = None, **data: Any) -> Check:
-        self.status, self.detail, self.fix = status, detail, fix
-        self.data.update(data)
-        return self
-
-
-class Doctor:
-    def __init__(self, store: SettingsStore, warehouse: str | None = None, test_event_code: str | None = None) -> None:
-        self.store = store
+    def __init__(self, warehouse: str | None = None) -> None:
         self.warehouse = warehouse
-        self.test_event_code = test_event_code
-        self.base_url = store.get_str(keys.BASE_URL)
-        self.api = TikTokApi(
-            self.base_url,
-            access_token=store.get_str(keys.ACCESS_TOKEN),
-            app_id=store.get_str(keys.APP_ID),
-            app_secret=store.get_str(keys.APP_SECRET),
-        )
-        self.advertisers = store.get_list(keys.ADVERTISER_IDS)
-        self.pixel_code = store.get_str(keys.PIXEL_CODE)
-        self.oauth_ok = False
         self._wh: Warehouse | None = None
         self._wh_error: CliError | None = None
 
-    # --- plumbing --------------------------------------------------------------------------------
-    def checks(self) -> list[tuple[str, str, Callable[[Check], Any]]]:
-        return [
-            ("oauth", "OAuth token valid and advertiser reachable", self.check_oauth),
-            ("campaigns", "Campaigns load", self.check_campaigns),
-            ("events_api", "Events API token accepted and Pixel ID matches it", self.check_events_api),
-            ("skipped_events", "Events skipped for a missing or private IP or user agent", self.check_skipped),
-            ("delivery", "Recent events reaching TikTok (delivery ledger)", self.check_delivery),
-            ("objective_fit", "Optimisation events fit the campaign objectives", self.check_objectives),
-            ("reporting_differences", "Reporting differences vs TikTok Ads Manager", self.check_reconciliation),
-        ]
-
-    def run(self, on_step: Callable[[str], None] | None = None) -> list[Check]:
-        results = []
-        try:
-            for check_id, title, fn in self.checks():
-                if on_step:
-                    on_step(title)
-                check = Check(check_id, title)
-                try:
-                    fn(check)
-                except CliError as exc:
-                    check.set("fail", exc.message, exc.fix, tiktok_code=exc.code)
-                results.append(check)
-        finally:
-            if self._wh is not None:
-                self._wh.__exit__(None, None, None)
-        return results
+    def close(self) -> None:
+        if self._wh is not None:
+            self._wh.__exit__(None, None, None)
 
     def wh(self) -> Warehouse:
         if self._wh is None and self._wh_error is None:
@@ -148,95 +82,6 @@ class Doctor:
             return None
         return wh
 
-    # --- API checks ------------------------------------------------------------------------------
-    def check_oauth(self, check: Check) -> None:
-        if not self.store.get_str(keys.ACCESS_TOKEN):
-            check.set("fail", "TikTok is not connected: no OAuth access token", "run `signal-campaigns connect`")
-            return
-        if not self.advertisers:
-            check.set("warn", "no advertiser is selected", "run `signal-campaigns accounts --select <id>`")
-            return
-        info = self.api.advertiser_info(self.advertisers)
-        names = {str(r.get("advertiser_id")): r.get("name") for r in info}
-        missing = [a for a in self.advertisers if a not in names]
-        if missing:
-            check.set("fail", f"advertiser(s) {', '.join(missing)} not reachable with this token", FIX_OAUTH)
-            return
-        self.oauth_ok = True
-        check.set(
-            "pass",
-            f"{len(names)} advertiser(s) reachable: " + ", ".join(f"{n} ({a})" for a, n in names.items()),
-            advertisers=names,
-        )
-
-    def check_campaigns(self, check: Check) -> None:
-        if not self.oauth_ok:
-            check.set("skip", "needs a working OAuth connection (see the check above)", FIX_CAMPAIGNS)
-            return
-        counts = {a: len(self.api.campaigns(a)) for a in self.advertisers}
-        if not any(counts.values()):
-            check.set(
-                "warn",
-                "the connection reads no campaign for the selected advertiser(s)",
-                FIX_CAMPAIGNS,
-                campaigns=counts,
-            )
-            return
-        check.set("pass", ", ".join(f"{n} campaign(s) for {a}" for a, n in counts.items()), campaigns=counts)
-
-    def check_events_api(self, check: Check) -> None:
-        token = self.store.get_str(keys.EVENTS_API_TOKEN)
-        if not token:
-            check.set("fail", "no Events API token is configured", "run `signal-campaigns pixel`")
-            return
-        if not self.pixel_code:
-            check.set(
-                "warn",
-                "no Pixel ID is configured, so the token cannot be checked against it",
-                "run `signal-campaigns pixel --pixel <Pixel ID>`",
-            )
-            return
-        if self.oauth_ok:
-            owners = [
-                a for a in self.advertisers if any(p.get("pixel_code") == self.pixel_code for p in self.api.pixels(a))
-            ]
-            if not owners:
-                check.set(
-                    "fail",
-                    f"pixel {self.pixel_code} is not linked to the selected advertiser(s) "
-                    f"{', '.join(self.advertisers)}",
-                    "link the Web Pixel to the advertiser in TikTok Events "
-                    "Manager, or set the right one with `signal-campaigns pixel`",
-                    pixel_code=self.pixel_code,
-                )
-                return
-        try:
-            answer = send_test_event(
-                self.base_url,
-                token,
-                self.pixel_code,
-                **({"test_event_code": self.test_event_code} if self.test_event_code else {}),
-            )
-        except CliError as exc:
-            if exc.code == 40001:
-                check.set(
-                    "fail",
-                    f"the token is not accepted for pixel {self.pixel_code}: the Pixel ID does not match "
-                    f"the token, or {ADMIN_OPERATOR}",
-                    PIXEL_40001_FIX,
-                    tiktok_code=40001,
-                )
-            else:
-                check.set("fail", exc.message, exc.fix or EVENTS_TOKEN_FIX, tiktok_code=exc.code)
-            return
-        check.set(
-            "pass",
-            f"TikTok accepted a ViewContent test event for pixel {self.pixel_code} (test events "
-            f"never count as production)",
-            test_event=answer,
-        )
-
-    # --- warehouse checks ------------------------------------------------------------------------
     def check_skipped(self, check: Check) -> None:
         wh = self._warehouse_or_skip(check, f"{MARTS_SCHEMA}.forwarding_skips", f"{MARTS_SCHEMA}.events_to_forward")
         if wh is None:
