@@ -30,15 +30,15 @@ purchases as (
         {{ value_events_with_install(['is_tiktok_attributed', 'advertiser_id', 'pixel_id', 'pixel_code']) }}
         where
             coalesce(value_events.environment, 'production') = 'production'
-            and value_events.event_type in (select sdk_event from purchase_mapping)
+            and value_events.event_type in (select purchase_mapping.sdk_event from purchase_mapping)
             and installs.is_tiktok_attributed is not false
             and installs.pixel_code is not null
     ) as events
-    inner join purchase_mapping as mapping
-        on events.event_type = mapping.sdk_event
+    inner join purchase_mapping
+        on events.event_type = purchase_mapping.sdk_event
     inner join {{ ref('stg_tiktok_ads__advertisers') }} as advertisers
         on events.advertiser_id = advertisers.advertiser_id
-    where coalesce({{ forwarding_skip_reason('events', 'mapping', device_skip_reason=
+    where coalesce({{ forwarding_skip_reason('events', 'purchase_mapping', device_skip_reason=
         'coalesce(events.device_skip_reason, ' ~ forwarding_device_skip_reason('events') ~ ')') }}, 'too_old') = 'too_old'
 ),
 

@@ -6,7 +6,9 @@
     summed. A view: its one reader, int_appsprint__ad_daily, aggregates it in the same query
     (no 400k-row table written by every scheduled run). -#}
 with events as (
-    {{ value_events_with_install(['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id', 'report_timezone', 'advertiser_currency']) }}
+    {{ value_events_with_install(
+        ['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id', 'report_timezone', 'advertiser_currency']
+    ) }}
     where
         value_events.revenue is not null
         and coalesce(value_events.environment, 'production') = 'production'
