@@ -1,6 +1,6 @@
--- D3/D4: higher grains are sums of ad-day rows. For every additive column, the campaign-grain and
--- ad-group-grain rollups equal the sum of their ad-grain rows, and the ad grain equals the sum of
--- signal_campaign_daily.
+-- Higher grains are sums of ad-day rows (docs/decisions/0004-metric-formulas.md). For every
+-- additive column, the campaign-grain and ad-group-grain rollups equal the sum of their ad-grain
+-- rows, and the ad grain equals the sum of signal_campaign_daily.
 {%- set cols = signal_additive_columns() %}
 with rollup as (
     select * from {{ ref('signal_campaign_rollup') }}

@@ -1,5 +1,5 @@
--- D1: TikTok's report rows are in the advertiser's timezone, and every mart row carries exactly one
--- timezone per advertiser (mixing two timezones in one model is a failure).
+-- The day boundary: TikTok's report rows are in the advertiser's timezone, and every mart row
+-- carries exactly one timezone per advertiser (mixing two timezones in one model is a failure).
 select
     'ad_daily_report' as model_name,
     r.advertiser_id,

@@ -1,9 +1,10 @@
-{#- The Signal Campaign metrics, one row per advertiser-local report_date x ad (DESIGN.md D1-D4).
+{#- The Signal Campaign metrics, one row per advertiser-local report_date x ad (docs/metrics.md).
     Rows exist for every ad-day TikTok reported (spend with or without AppSprint data) and every
     ad-day with AppSprint-attributed installs or revenue (with or without spend).
-    D3 fallback at ad x day: installs = AppSprint's if > 0, else TikTok's reported count for the
-    event `install` maps to; revenue = AppSprint's if AppSprint attributed any revenue that day,
-    else TikTok's reported value of the value-bearing mapped events. `*_source` says which. -#}
+    Fallback at ad x day (docs/decisions/0003-fallback-and-provenance.md):
+    installs = AppSprint's if > 0, else TikTok's reported count for the event `install` maps to;
+    revenue = AppSprint's if AppSprint attributed any revenue that day, else TikTok's reported value
+    of the value-bearing mapped events. `*_source` says which. -#}
 with tiktok as (
     select * from {{ ref('int_tiktok_ads__ad_daily') }}
 ),

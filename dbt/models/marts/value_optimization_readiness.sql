@@ -1,5 +1,6 @@
-{#- Value-based optimisation readiness per advertiser and pixel (reference/tiktok_business_api.md
-    §6: 20 unique attributed Purchase events with value and currency within 7 consecutive days).
+{#- Value-based optimisation readiness per advertiser and pixel (TikTok's threshold,
+    docs/tiktok_business_api.md: 20 unique attributed Purchase events with value and currency
+    within 7 consecutive days).
     Counted: unique production Purchase events (the SDK events mapped to Purchase) of
     TikTok-attributed installs that are forwarded, or would have been when fresh (skip reason
     null or too_old; the same rule as events_to_forward, macro forwarding_skip_reason), read from
