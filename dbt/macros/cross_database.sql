@@ -1,8 +1,8 @@
-{#- Small cross-database helpers (DESIGN.md D9). Default implementations are ANSI/PostgreSQL;
-    DuckDB overrides only where its syntax differs. -#}
+{#- Small cross-database helpers (docs/decisions/0009-portability.md). Default implementations are
+    ANSI/PostgreSQL; DuckDB overrides only where its syntax differs. -#}
 
-{#- The advertiser-local calendar date of a UTC instant (DESIGN.md D1). `tz` is an IANA name
-    expression (a column or a quoted literal). -#}
+{#- The advertiser-local calendar date of a UTC instant (docs/decisions/0001-day-boundary.md). `tz`
+    is an IANA name expression (a column or a quoted literal). -#}
 {% macro local_date(ts, tz) -%}
     cast(({{ ts }}) at time zone ({{ tz }}) as date)
 {%- endmacro %}
@@ -27,7 +27,7 @@
     double precision
 {%- endmacro %}
 
-{#- Money (DESIGN.md D4: decimal, never float). -#}
+{#- Money: decimal, never float (docs/decisions/0004-metric-formulas.md). -#}
 {% macro type_money() -%}
     decimal(18, 6)
 {%- endmacro %}

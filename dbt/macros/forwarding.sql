@@ -1,8 +1,8 @@
-{#- The ONE forwarding rule (DESIGN.md D6): the skip reason of an event, NULL when it is eligible.
-    `e` aliases a relation with the columns of int_appsprint__events_attributed, `m` one of
-    int_event_mapping (left-joined on sdk_event = event_type). Reasons are tested in this order:
-    sandbox, not_tiktok_attributed, unmapped, invalid_mapping, missing_pixel, missing_ip,
-    private_ip, missing_user_agent, too_old.
+{#- The ONE forwarding rule (docs/decisions/0006-forwarding-rules.md): the skip reason of an event,
+    NULL when it is eligible. `e` aliases a relation with the columns of
+    int_appsprint__events_attributed, `m` one of int_event_mapping (left-joined on sdk_event =
+    event_type). Reasons are tested in this order: sandbox, not_tiktok_attributed, unmapped,
+    invalid_mapping, missing_pixel, missing_ip, private_ip, missing_user_agent, too_old.
     `device_skip_reason`: optional expression holding the precomputed device checks of the event
     (forwarding_device_skip_reason: missing_ip / private_ip / missing_user_agent, '' when they
     pass), used instead of re-evaluating them (e.g. the column persisted per event in

@@ -1,9 +1,9 @@
 {#- ============================================================================================
-    The ONE definition of the Signal Campaign ratio metrics (DESIGN.md D4, docs/metrics.md).
-    Arguments are SQL expressions for the additive components over whatever rows are being
-    summarised (one ad-day, or sums over a window / grain): ratios are always ratio-of-sums.
-    NULL when the denominator is zero or null. CTR and CTI are fractions. CPI, CPM, CPC are money
-    (decimal); IPM, CTR, CTI, ROAS are double-precision ratios.
+    The ONE definition of the Signal Campaign ratio metrics (docs/metrics.md,
+    docs/decisions/0004-metric-formulas.md). Arguments are SQL expressions for the additive
+    components over whatever rows are being summarised (one ad-day, or sums over a window / grain):
+    ratios are always ratio-of-sums. NULL when the denominator is zero or null. CTR and CTI are
+    fractions. CPI, CPM, CPC are money (decimal); IPM, CTR, CTI, ROAS are double-precision ratios.
     ============================================================================================ -#}
 {% macro safe_ratio(numerator, denominator, type=none) -%}
     {%- set t = type if type is not none else type_double() -%}

@@ -1,4 +1,5 @@
--- D6: every staged event is in exactly one of events_to_forward and forwarding_skips.
+-- The forwarding rule decides every event: every staged event is in exactly one of
+-- events_to_forward and forwarding_skips.
 with staged as (
     select event_id from {{ ref('stg_appsprint__events') }}
 ),

@@ -1,5 +1,5 @@
--- D1: TikTok's report rows are in the advertiser's timezone, and every mart row carries exactly one
--- timezone per advertiser (mixing two timezones in one model is a failure).
+-- The day boundary: TikTok's report rows are in the advertiser's timezone, and every mart row
+-- carries exactly one timezone per advertiser (mixing two timezones in one model is a failure).
 select
     'ad_daily_report' as model_name,
     r.advertiser_id,
@@ -17,8 +17,8 @@ union all
 select
     'signal_campaign_daily' as model_name,
     advertiser_id,
-    min(report_timezone),
-    max(report_timezone)
+    min(report_timezone) as report_timezone,
+    max(report_timezone) as advertiser_timezone
 from {{ ref('signal_campaign_daily') }}
 group by advertiser_id
 having count(distinct report_timezone) > 1 or count(report_timezone) < count(*)
@@ -28,8 +28,8 @@ union all
 select
     'attribution_reconciliation' as model_name,
     advertiser_id,
-    min(report_timezone),
-    max(report_timezone)
+    min(report_timezone) as report_timezone,
+    max(report_timezone) as advertiser_timezone
 from {{ ref('attribution_reconciliation') }}
 group by advertiser_id
 having count(distinct report_timezone) > 1 or count(report_timezone) < count(*)

@@ -1,5 +1,5 @@
 {{ config(severity='warn') }}
--- D2: revenue in a currency without an FX rate (e.g. BRL) is never summed into `revenue`; it is
+-- Revenue in a currency without an FX rate (e.g. BRL) is never summed into `revenue`; it is
 -- counted in revenue_events_without_fx_rate. This warning lists the currencies and days concerned:
 -- add rates to seeds/fx_rates.csv to include them.
 select

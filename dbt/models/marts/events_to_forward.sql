@@ -1,10 +1,10 @@
 {{ config(materialized='view') }}
-{#- The forwarding queue (DESIGN.md D6): every eligible event, one row per event_id, with what the
-    Events API 2.0 payload needs. The forwarder sends the rows that have no `sent` row in
-    event_delivery_ledger. external_id_source is the raw stable user id: the forwarder hashes it
-    (SHA-256, never re-hashing a 64-hex value). value/currency are set when the event has revenue
-    and always on Purchase. A view: eligibility depends on the `forwarding_now` var or the current
-    time (max age `forwarding_max_age_days`). -#}
+{#- The forwarding queue (docs/forwarding.md): every eligible event, one row per event_id, with what
+    the Events API 2.0 payload needs. The forwarder sends the rows that have no `sent` row in
+    event_delivery_ledger (the dbt source `forwarding`). external_id_source is the raw stable user
+    id: the forwarder hashes it (SHA-256, never re-hashing a 64-hex value). value/currency are set
+    when the event has revenue and always on Purchase. A view: eligibility depends on the
+    `forwarding_now` var or the current time (max age `forwarding_max_age_days`). -#}
 select
     event_id,
     advertiser_id,

@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
-{#- Every staged event that is NOT forwarded, one row per event_id, with the reason (DESIGN.md D6;
-    see int_events__forwarding_decisions for the order in which reasons are tested). Together with
-    events_to_forward it covers every staged event exactly once. -#}
+{#- Every staged event that is NOT forwarded, one row per event_id, with the reason
+    (docs/forwarding.md; see int_events__forwarding_decisions for the order in which reasons are
+    tested). Together with events_to_forward it covers every staged event exactly once. -#}
 select
     event_id,
     skip_reason as reason,

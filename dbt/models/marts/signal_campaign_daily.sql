@@ -1,9 +1,10 @@
-{#- The Signal Campaign metrics, one row per advertiser-local report_date x ad (DESIGN.md D1-D4).
+{#- The Signal Campaign metrics, one row per advertiser-local report_date x ad (docs/metrics.md).
     Rows exist for every ad-day TikTok reported (spend with or without AppSprint data) and every
     ad-day with AppSprint-attributed installs or revenue (with or without spend).
-    D3 fallback at ad x day: installs = AppSprint's if > 0, else TikTok's reported count for the
-    event `install` maps to; revenue = AppSprint's if AppSprint attributed any revenue that day,
-    else TikTok's reported value of the value-bearing mapped events. `*_source` says which. -#}
+    Fallback at ad x day (docs/decisions/0003-fallback-and-provenance.md):
+    installs = AppSprint's if > 0, else TikTok's reported count for the event `install` maps to;
+    revenue = AppSprint's if AppSprint attributed any revenue that day, else TikTok's reported value
+    of the value-bearing mapped events. `*_source` says which. -#}
 with tiktok as (
     select * from {{ ref('int_tiktok_ads__ad_daily') }}
 ),
@@ -82,30 +83,34 @@ final as (
         cast(with_sources.impressions as bigint) as impressions,
         cast(with_sources.clicks as bigint) as clicks,
         cast(case
-            when installs_source = 'appsprint' then installs_appsprint
-            when installs_source = 'tiktok' then installs_tiktok
+            when with_sources.installs_source = 'appsprint' then with_sources.installs_appsprint
+            when with_sources.installs_source = 'tiktok' then with_sources.installs_tiktok
             else 0
         end as bigint) as installs,
         cast(with_sources.installs_appsprint as bigint) as installs_appsprint,
         cast(with_sources.installs_tiktok as bigint) as installs_tiktok,
         with_sources.installs_source,
-        cast(case when installs_source = 'tiktok' then installs_tiktok else 0 end as bigint) as installs_from_fallback,
+        cast(case when with_sources.installs_source = 'tiktok' then with_sources.installs_tiktok else 0 end as bigint)
+            as installs_from_fallback,
         cast(case
-            when revenue_source = 'appsprint' then revenue_appsprint
-            when revenue_source = 'tiktok' then revenue_tiktok
+            when with_sources.revenue_source = 'appsprint' then with_sources.revenue_appsprint
+            when with_sources.revenue_source = 'tiktok' then with_sources.revenue_tiktok
             else 0
-        end as 
-        {{ type_money() }}) as revenue,
+        end as {{ type_money() }}) as revenue,
         cast(with_sources.revenue_appsprint as {{ type_money() }}) as revenue_appsprint,
         cast(with_sources.revenue_tiktok as {{ type_money() }}) as revenue_tiktok,
         with_sources.revenue_source,
-        cast(case when revenue_source = 'tiktok' then revenue_tiktok else 0 end as {{ type_money() }})
-            as revenue_from_fallback,
+        cast(
+            case when with_sources.revenue_source = 'tiktok' then with_sources.revenue_tiktok else 0 end
+            as {{ type_money() }}
+        ) as revenue_from_fallback,
         cast(with_sources.revenue_events_without_fx_rate as bigint) as revenue_events_without_fx_rate,
-        cast(case when installs_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }})
-            as spend_with_install_fallback,
-        cast(case when revenue_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }})
-            as spend_with_revenue_fallback,
+        cast(
+            case when with_sources.installs_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }}
+        ) as spend_with_install_fallback,
+        cast(
+            case when with_sources.revenue_source = 'tiktok' then with_sources.spend else 0 end as {{ type_money() }}
+        ) as spend_with_revenue_fallback,
         with_sources.has_tiktok_report,
         with_sources.has_appsprint_data
     from with_sources

@@ -1,5 +1,6 @@
-{#- Value-based optimisation readiness per advertiser and pixel (reference/tiktok_business_api.md
-    §6: 20 unique attributed Purchase events with value and currency within 7 consecutive days).
+{#- Value-based optimisation readiness per advertiser and pixel (TikTok's threshold,
+    docs/tiktok_business_api.md: 20 unique attributed Purchase events with value and currency
+    within 7 consecutive days).
     Counted: unique production Purchase events (the SDK events mapped to Purchase) of
     TikTok-attributed installs that are forwarded, or would have been when fresh (skip reason
     null or too_old; the same rule as events_to_forward, macro forwarding_skip_reason), read from
@@ -30,15 +31,15 @@ purchases as (
         {{ value_events_with_install(['is_tiktok_attributed', 'advertiser_id', 'pixel_id', 'pixel_code']) }}
         where
             coalesce(value_events.environment, 'production') = 'production'
-            and value_events.event_type in (select sdk_event from purchase_mapping)
+            and value_events.event_type in (select purchase_mapping.sdk_event from purchase_mapping)
             and installs.is_tiktok_attributed is not false
             and installs.pixel_code is not null
     ) as events
-    inner join purchase_mapping as mapping
-        on events.event_type = mapping.sdk_event
+    inner join purchase_mapping
+        on events.event_type = purchase_mapping.sdk_event
     inner join {{ ref('stg_tiktok_ads__advertisers') }} as advertisers
         on events.advertiser_id = advertisers.advertiser_id
-    where coalesce({{ forwarding_skip_reason('events', 'mapping', device_skip_reason=
+    where coalesce({{ forwarding_skip_reason('events', 'purchase_mapping', device_skip_reason=
         'coalesce(events.device_skip_reason, ' ~ forwarding_device_skip_reason('events') ~ ')') }}, 'too_old') = 'too_old'
 ),
 

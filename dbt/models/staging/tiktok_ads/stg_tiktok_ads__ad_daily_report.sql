@@ -4,7 +4,9 @@ with source as (
     select * from {{ source('tiktok_ads', 'ad_daily_report') }}
 ),
 
-{{ latest_row_per_key('latest', 'source', ['advertiser_id', 'ad_id', 'stat_date'], '_dlt_load_id desc, synced_at desc') }}
+{{ latest_row_per_key(
+    'latest', 'source', ['advertiser_id', 'ad_id', 'stat_date'], '_dlt_load_id desc, synced_at desc'
+) }}
 
 select
     cast(advertiser_id as varchar(64)) as advertiser_id,

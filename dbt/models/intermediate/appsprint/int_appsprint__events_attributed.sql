@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 {#- Every staged event with its install's TikTok attribution (ad, advertiser, pixel, click). A view:
-    attribution can change after an event was first seen (late resolution, D5), so the join is
-    always evaluated against the current install. -#}
+    attribution can change after an event was first seen (late resolution,
+    docs/decisions/0005-restatement-and-lookback.md), so the join is always evaluated against the
+    current install. -#}
 select
     events.event_id,
     events.appsprint_id,

@@ -1,9 +1,10 @@
 -- depends_on: {{ ref('stg_tiktok_ads__ad_daily_report') }}
 -- depends_on: {{ source('tiktok_ads', 'ad_daily_report') }}
-{#- TikTok's report metrics per ad-day as (metric_name, metric_value) rows, so that the D3
-    fallback picks metrics by name from a seed (data, not code). Every numeric metric column of the
-    staging view is included (the raw report's, as of the view's last full build). A view: its
-    one reader, int_tiktok_ads__ad_daily, aggregates it in the same query. -#}
+{#- TikTok's report metrics per ad-day as (metric_name, metric_value) rows, so that the TikTok
+    fallback (docs/decisions/0003-fallback-and-provenance.md) picks metrics by name from a seed
+    (data, not code). Every numeric metric column of the staging view is included (the raw report's,
+    as of the view's last full build). A view: its one reader, int_tiktok_ads__ad_daily, aggregates
+    it in the same query. -#}
 {{ config(materialized='view') }}
 {%- set metrics = tiktok_report_metric_columns(ref('stg_tiktok_ads__ad_daily_report')) %}
 {%- if metrics | length == 0 %}

@@ -1,4 +1,5 @@
-{#- TikTok's view of each ad-day: delivery (spend, impressions, clicks) and the D3 fallback values:
+{#- TikTok's view of each ad-day: delivery (spend, impressions, clicks) and the fallback values
+    (used where AppSprint has no data, docs/decisions/0003-fallback-and-provenance.md):
     installs_tiktok = the report's count metric of the TikTok event that `install` maps to;
     revenue_tiktok = the sum of the value metrics of the distinct enabled, valid mapped TikTok
     events that have one (default Purchase -> total_complete_payment_rate, Subscribe ->

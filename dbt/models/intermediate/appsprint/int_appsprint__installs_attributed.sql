@@ -1,8 +1,8 @@
-{#- One row per install with its attribution resolved to a TikTok ad: the attributed click
-    (ttclid, ad, ad group, campaign), the Signal link (URL), the advertiser (timezone, currency)
-    and the advertiser-local install day (DESIGN.md D1). An install is TikTok-attributed when
-    AppSprint attributed it (status `attributed`) to a TikTok Signal link. Installs whose click or
-    ad is unknown keep null ids (tested with a warning, never dropped).
+{#- One row per install with its attribution resolved to a TikTok ad: the attributed click (ttclid,
+    ad, ad group, campaign), the Signal link (URL), the advertiser (timezone, currency) and the
+    advertiser-local install day (docs/decisions/0001-day-boundary.md). An install is
+    TikTok-attributed when AppSprint attributed it (status `attributed`) to a TikTok Signal link.
+    Installs whose click or ad is unknown keep null ids (tested with a warning, never dropped).
     Incremental (delete+insert on appsprint_id): an install is (re)resolved when its staged row
     comes from a dlt load not processed yet (new install, late attribution), when its click
     arrived in a newer load, or while it is still unresolved (click, ad, advertiser or pixel not

@@ -1,12 +1,15 @@
 {{ config(materialized='view') }}
 {#- AppSprint-attributed revenue: production events with a revenue amount whose install is
-    attributed to a TikTok Signal link, on the advertiser-local day of occurred_at (D1), converted
-    into the advertiser currency with the dated FX rate of that day (D2). Revenue in a currency
-    without a rate keeps a null converted amount and has_fx_rate = false: it is counted, never
-    summed. A view: its one reader, int_appsprint__ad_daily, aggregates it in the same query
-    (no 400k-row table written by every scheduled run). -#}
+    attributed to a TikTok Signal link, on the advertiser-local day of occurred_at
+    (docs/decisions/0001-day-boundary.md), converted into the advertiser currency with the dated FX
+    rate of that day (docs/decisions/0002-currency-and-fx.md). Revenue in a currency without a rate
+    keeps a null converted amount and has_fx_rate = false: it is counted, never summed. A view: its
+    one reader, int_appsprint__ad_daily, aggregates it in the same query (no 400k-row table written
+    by every scheduled run). -#}
 with events as (
-    {{ value_events_with_install(['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id', 'report_timezone', 'advertiser_currency']) }}
+    {{ value_events_with_install(
+        ['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id', 'report_timezone', 'advertiser_currency']
+    ) }}
     where
         value_events.revenue is not null
         and coalesce(value_events.environment, 'production') = 'production'

@@ -1,9 +1,9 @@
 {{ config(materialized='view') }}
-{#- Every staged event with the forwarding decision (DESIGN.md D6) and the Events API payload
-    fields. skip_reason is null for an eligible event; otherwise the FIRST reason that applies, in
-    this order: sandbox, not_tiktok_attributed, unmapped, invalid_mapping, missing_pixel,
-    missing_ip, private_ip, missing_user_agent, too_old. A view because eligibility depends on
-    "now" (max age) and on the current attribution and mapping. -#}
+{#- Every staged event with the forwarding decision (docs/decisions/0006-forwarding-rules.md) and
+    the Events API payload fields. skip_reason is null for an eligible event; otherwise the FIRST
+    reason that applies, in this order: sandbox, not_tiktok_attributed, unmapped, invalid_mapping,
+    missing_pixel, missing_ip, private_ip, missing_user_agent, too_old. A view because eligibility
+    depends on "now" (max age) and on the current attribution and mapping. -#}
 with events as (
     select * from {{ ref('int_appsprint__events_attributed') }}
 ),

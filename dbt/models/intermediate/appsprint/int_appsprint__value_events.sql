@@ -42,4 +42,4 @@ select
 from events
 where
     events.revenue is not null
-    or events.event_type in (select sdk_event from purchase_types)
+    or events.event_type in (select purchase_types.sdk_event from purchase_types)

@@ -1,7 +1,8 @@
 {#- The effective SDK event -> TikTok web event mapping: the seed event_mapping with the
     `event_mapping_overrides` var applied, each target validated against TikTok's naming rules
-    (reference/tiktok_business_api.md §4.6): standard and legacy names are valid; reserved names
-    are invalid; anything else is a custom name that must match ^[A-Za-z][A-Za-z0-9_-]{0,49}$. -#}
+    (docs/tiktok_business_api.md, Events API event names): standard and legacy names are valid;
+    reserved names are invalid; anything else is a custom name that must match
+    ^[A-Za-z][A-Za-z0-9_-]{0,49}$. -#}
 {%- set overrides = var('event_mapping_overrides', {}) or {} -%}
 
 with seed as (
