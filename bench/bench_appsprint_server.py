@@ -43,9 +43,9 @@ REQUIRED_ROWS_PER_SECOND = 100_000
 def load_world(seed: int, scale: str, anchor: dt.datetime, cache_dir: str):
     """The benchmark world: from the sandbox world cache when there is one (fast), else generated."""
     try:
-        from signal_campaigns.sandbox.world_cache import load_or_generate
+        from sandbox.world_cache import load_or_generate
     except ImportError:  # pragma: no cover - the cache module is optional
-        from signal_campaigns.sandbox.generate import generate_world
+        from sandbox.generate import generate_world
 
         return generate_world(seed=seed, scale=scale, anchor=anchor)
     return load_or_generate(seed=seed, scale=scale, anchor=anchor, cache_dir=Path(cache_dir))
@@ -55,7 +55,7 @@ def _serve(conn, loader: str, seed: int, scale: str, anchor_iso: str, cache_dir:
     """Child process: load the world, build the app (timed), report, serve until terminated."""
     import uvicorn
 
-    from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
+    from sandbox.appsprint_server import create_appsprint_app
 
     module_name, func_name = loader.split(":")
     load = getattr(importlib.import_module(module_name), func_name)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
     parser.add_argument("--cache-dir", default=os.environ.get("SIGNAL_SANDBOX_CACHE", str(ROOT / "data" / "sandbox")))
     args = parser.parse_args(argv)
 
-    from signal_campaigns.sandbox.serving import free_port
+    from sandbox.serving import free_port
 
     host, port = "127.0.0.1", free_port()
     url = f"http://{host}:{port}"

@@ -144,7 +144,7 @@ def write_tiktok(
 ) -> int:
     """The TikTok report as the sandbox serves it at ``clock`` (restated), plus the entities.
     ``replace_days``: None = first load (everything); else only the trailing days are replaced."""
-    from signal_campaigns.sandbox import ground_truth
+    from sandbox import ground_truth
 
     con.execute("create schema if not exists tiktok_ads")
     t = world.tables
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from signal_campaigns.sandbox.world_cache import load_or_generate
+    from sandbox.world_cache import load_or_generate
     from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, run_dbt
 
     started = time.perf_counter()

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     import dlt
 
     from dlt_sources.tiktok_ads import RequestStats, tiktok_ads
-    from signal_campaigns.sandbox.runner import load_world, sandbox_processes
+    from sandbox.runner import load_world, sandbox_processes
     from signal_campaigns.warehouse import duckdb_destination
 
     world = load_world(SEED, SCALE, ANCHOR)

@@ -19,10 +19,10 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
-from signal_campaigns.sandbox.control import SandboxClock, SandboxControl
-from signal_campaigns.sandbox.serving import ThreadedServer
-from signal_campaigns.sandbox.world import World
+from sandbox.appsprint_server import create_appsprint_app
+from sandbox.control import SandboxClock, SandboxControl
+from sandbox.serving import ThreadedServer
+from sandbox.world import World
 from tests.sandbox.control_calls import SandboxControlCalls
 
 DEFAULT = object()
@@ -562,7 +562,7 @@ def test_a_prefetched_page_is_never_stale(api):
 def test_the_cursor_key_wins_over_its_position_hint(api):
     """A cursor carries the last row's (updated_at, id) and a position hint; a hint that does not
     match (e.g. a cursor from a server on another world) is ignored, the key decides."""
-    from signal_campaigns.sandbox.appsprint_pages import Cursor
+    from sandbox.appsprint_pages import Cursor
 
     rows = expected_rows(api.world, "events", api.now())
     last = rows[99]

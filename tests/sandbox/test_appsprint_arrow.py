@@ -12,7 +12,7 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from signal_campaigns.sandbox.appsprint_pages import ARROW_MEDIA_TYPE, RESOURCES, arrow_schema, wants_arrow
+from sandbox.appsprint_pages import ARROW_MEDIA_TYPE, RESOURCES, arrow_schema, wants_arrow
 from tests.sandbox.test_appsprint_api import (  # noqa: F401  (fixtures)
     AppSprintClient,
     api,

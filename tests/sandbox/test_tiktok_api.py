@@ -437,7 +437,7 @@ def test_report_restatement_changes_past_conversions_only(tt):
 
 @pytest.mark.parametrize("advance_days", [0, 1.5, 4])
 def test_report_equals_ground_truth_at_the_clock(tt, advance_days):
-    from signal_campaigns.sandbox.ground_truth import tiktok_report
+    from sandbox.ground_truth import tiktok_report
 
     clock = tt.advance(advance_days * 86400)
     truth = tiktok_report(tt.world, clock).to_pylist()

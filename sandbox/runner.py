@@ -1,6 +1,6 @@
 """Start the two sandbox servers: in threads (tests) or as two processes (demo, benchmarks, manual).
 
-``python -m signal_campaigns.sandbox`` runs :func:`main`: both servers as child processes on
+``python -m sandbox`` runs :func:`main`: both servers as child processes on
 loopback, printing their base URLs and the sandbox credentials, until Ctrl-C (or, with
 ``--once``, exits after printing, leaving nothing running).
 """
@@ -139,7 +139,7 @@ def sandbox_processes(
     cmd = [
         sys.executable,
         "-m",
-        "signal_campaigns.sandbox",
+        "sandbox",
         "serve",
         "--seed",
         str(seed),
@@ -227,7 +227,7 @@ def print_banner(endpoints: SandboxEndpoints, out=sys.stdout) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m signal_campaigns.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command")
 
     def common(p: argparse.ArgumentParser) -> None:

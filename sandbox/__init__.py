@@ -5,5 +5,5 @@
 - :mod:`.ground_truth` — the numbers later tests compare the pipeline against.
 - :mod:`.tiktok_server`, :mod:`.appsprint_server` — the two ASGI apps.
 - :mod:`.faults` — fault injection and rate limiting shared by both servers.
-- :mod:`.runner` — starts both servers (``python -m signal_campaigns.sandbox``).
+- :mod:`.runner` — starts both servers (``python -m sandbox``).
 """

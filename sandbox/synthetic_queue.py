@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from .ledger import qualified, quote_ident
+from signal_campaigns.forwarding.ledger import qualified, quote_ident
 
 EVENTS = ("Purchase", "Download", "CompleteRegistration", "StartTrial", "Subscribe")
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"

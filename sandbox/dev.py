@@ -16,13 +16,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .pipeline import Connection
-from .sandbox.runner import default_anchor, print_banner, sandbox_processes
-from .warehouse import REPO_ROOT, WAREHOUSE_ENV, bi_copy_path, warehouse_path
+from signal_campaigns.warehouse import REPO_ROOT, WAREHOUSE_ENV, bi_copy_path, warehouse_path
+
+from .connection import sandbox_connection
+from .runner import default_anchor, print_banner, sandbox_processes
 
 DAGSTER_HOME = REPO_ROOT / ".dagster_home"
 INSTANCE_CONFIG = """\
-# Written by signal_campaigns/dev.py. DuckDB allows one writing process: every asset that writes
+# Written by sandbox/dev.py. DuckDB allows one writing process: every asset that writes
 # the warehouse is in the `warehouse` pool, and one run holding that pool is in progress at a time
 # (the others wait in the run queue).
 concurrency:
@@ -64,7 +65,7 @@ def sandbox_environment(endpoints, *, automation: str = "running") -> dict[str, 
         **{WAREHOUSE_ENV: str(warehouse_path())},
         TIKTOK_EVENTS_API_TOKEN=endpoints.credentials.events_api_token,
         SIGNAL_AUTOMATION=automation,
-        **Connection.from_sandbox(endpoints).dlt_environment(),
+        **sandbox_connection(endpoints).dlt_environment(),
     )
 
 
