@@ -42,19 +42,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .appsprint_pages import (
-    ARROW_MEDIA_TYPE,
-    RESOURCES,
-    BadRequest,
-    Cursor,
-    ExtraRow,
-    build_indexes,
-    envelope,
-    format_ms,
-    parse_timestamp,
-    to_ms,
-    wants_arrow,
-)
+from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
+from .appsprint_pages import build_indexes
+from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
+from .appsprint_resources import RESOURCES, BadRequest, Cursor, ExtraRow
 from .control import Fault, SandboxClock, SandboxControl, nginx_error_page
 from .world import World
 

@@ -18,7 +18,8 @@ import pytest
 from dlt_sources.appsprint import appsprint
 from dlt_sources.appsprint import helpers as H
 from dlt_sources.appsprint import settings as S
-from sandbox.appsprint_pages import RESOURCES, arrow_schema, ipc_stream
+from sandbox.appsprint_arrow import arrow_schema, ipc_stream
+from sandbox.appsprint_resources import RESOURCES
 from sandbox.appsprint_server import create_appsprint_app
 from sandbox.control import SandboxClock, SandboxControl
 from sandbox.serving import ThreadedServer

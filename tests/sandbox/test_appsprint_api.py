@@ -562,7 +562,7 @@ def test_a_prefetched_page_is_never_stale(api):
 def test_the_cursor_key_wins_over_its_position_hint(api):
     """A cursor carries the last row's (updated_at, id) and a position hint; a hint that does not
     match (e.g. a cursor from a server on another world) is ignored, the key decides."""
-    from sandbox.appsprint_pages import Cursor
+    from sandbox.appsprint_resources import Cursor
 
     rows = expected_rows(api.world, "events", api.now())
     last = rows[99]
