@@ -5,7 +5,7 @@ The server runs in a separate process (its own core and GIL, uvicorn + uvloop + 
 1,000-row pages, following ``meta.next_cursor``, and prints rows/s, pages/s, bytes/s, page latency
 and the server's startup time.
 
-Requirement (DESIGN D10, the sandbox must never be the bottleneck of extraction benchmarks): at
+Requirement (the sandbox must never be the bottleneck of extraction benchmarks): at
 least 100,000 rows/s on a 2-core machine. Two figures are printed: the end-to-end rows/s (wall
 clock, client included: it depends on everything else running on the machine) and the server's
 capacity, rows per CPU-second the server process used (independent of the client and of other

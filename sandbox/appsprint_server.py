@@ -1,4 +1,4 @@
-"""The sandbox AppSprint export API (DESIGN.md §5) and the Signal link redirect (§6), as one ASGI app.
+"""The sandbox AppSprint export API and the Signal link redirect, as one ASGI app.
 
 The contract it serves is written down in docs/appsprint_export_api.md. In short:
 

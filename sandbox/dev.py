@@ -3,7 +3,7 @@
 Starts both sandbox servers, points the dlt sources and the Events API forwarder at them through
 the environment a real deployment sets (``SOURCES__*`` for dlt, ``TIKTOK_EVENTS_API_TOKEN``),
 prepares the Dagster instance (``.dagster_home/dagster.yaml``: the ``warehouse`` pool allows one
-step at a time, DESIGN.md D8) and runs ``dagster dev`` on ``workspace.yaml`` until Ctrl-C, with
+step at a time, docs/decisions/0008-one-writer-and-bi-copy.md) and runs ``dagster dev`` on ``workspace.yaml`` until Ctrl-C, with
 the schedules and the forwarding sensor running (``SIGNAL_AUTOMATION=running``). The sensor's
 first tick requests a full refresh (extract, models, forward); advance the sandbox clock
 (``POST <AppSprint URL>/_sandbox/clock {"advance_seconds": 3600}``) to make late events appear.

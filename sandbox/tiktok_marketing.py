@@ -10,7 +10,7 @@ from typing import Any
 from sandbox.tiktok_params import MAX_IDS, Ctx, bad_param, id_list, int_param, json_param, page_info
 from sandbox.tiktok_records import ServedRecords
 
-# Fields served by the entity endpoints (reference §3.7), in response order.
+# Fields served by the entity endpoints (docs/tiktok_business_api.md), in response order.
 CAMPAIGN_FIELDS = (
     "advertiser_id",
     "campaign_id",

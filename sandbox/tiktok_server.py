@@ -1,7 +1,6 @@
 """Sandbox TikTok Business API (Marketing API v1.3 + Events API 2.0 web), an ASGI app.
 
-It imitates the real API over real HTTP, quirks included (reference/tiktok_business_api.md §1-§4
-and §7), so the product's tests, demo and benchmarks run without TikTok:
+It imitates the real API over real HTTP, quirks included (docs/tiktok_business_api.md), so the product's tests, demo and benchmarks run without TikTok:
 
 - Everything lives under ``/open_api/v1.3/<path>/``. The trailing slash is required: without it,
   or on an unknown path, the answer is HTTP 404 with the plain-text body ``page not found``; a

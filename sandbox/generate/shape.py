@@ -23,7 +23,7 @@ TRACKING_DOMAIN = "sandbox.appsprint.link"
 DEFAULT_DAYS = 35
 
 # Fixed FX rates (1 unit of the currency in USD) the generator uses to make TikTok's reported
-# values track AppSprint revenue. BRL deliberately has no rate (DESIGN.md D2: flagged, not summed).
+# values track AppSprint revenue. BRL deliberately has no rate (flagged, not summed: docs/decisions/0002-currency-and-fx.md).
 FX_TO_USD: dict[str, float] = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "JPY": 1.0 / 150.0}
 CURRENCIES_WITHOUT_RATE: tuple[str, ...] = ("BRL",)
 
@@ -264,7 +264,7 @@ EVENT_TYPES = (
     "custom",
 )
 ET = {name: i for i, name in enumerate(EVENT_TYPES)}
-MAPPED_EVENT_TYPES = EVENT_TYPES[:14]  # default-mapped (reference/appsprint.md)
+MAPPED_EVENT_TYPES = EVENT_TYPES[:14]  # default-mapped (docs/appsprint_integration.md)
 UNMAPPED_EVENT_TYPES = EVENT_TYPES[14:]
 POST_INSTALL_P = np.array(
     [
