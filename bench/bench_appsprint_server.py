@@ -214,8 +214,10 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
         ("pages/s", f"{result['pages'] / result['seconds']:,.1f}"),
         (
             "bytes/s",
-            f"{result['bytes'] / result['seconds'] / 1e6:,.1f} MB/s "
-            f"({result['bytes'] / max(result['rows'], 1):.0f} B/row)",
+            (
+                f"{result['bytes'] / result['seconds'] / 1e6:,.1f} MB/s "
+                f"({result['bytes'] / max(result['rows'], 1):.0f} B/row)"
+            ),
         ),
         ("page latency p50 / p99", f"{result['p50_ms']:.2f} / {result['p99_ms']:.2f} ms"),
         ("server CPU per page", f"{1000 * result['server_cpu'] / result['pages']:.2f} ms"),

@@ -326,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "raw load 2 (+1%)",
             f"{t_load2:7.1f} s",
-            f"{second['events']:,} events, {second['installs']:,} installs, "
-            f"{second['clicks']:,} clicks, {restated:,} report rows restated",
+            (
+                f"{second['events']:,} events, {second['installs']:,} installs, "
+                f"{second['clicks']:,} clicks, {restated:,} report rows restated"
+            ),
         ),
         ("incremental build", f"{t_incr:7.1f} s", "target < 10% of full"),
         ("incremental / full", f"{ratio:7.1%}", "PASS" if ratio < 0.10 else "over target"),
@@ -335,8 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "dbt test (data + unit)",
             f"{t_test:7.1f} s",
-            f"{'all passed' if test_run.success else 'FAILURES: ' + ', '.join(test_run.failures())}"
-            f"; {len(test_run.warnings())} warnings",
+            (
+                f"{'all passed' if test_run.success else 'FAILURES: ' + ', '.join(test_run.failures())}"
+                f"; {len(test_run.warnings())} warnings"
+            ),
         ),
     ]
     width = max(len(r[0]) for r in rows)

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from sandbox.appsprint_render import _json_text, _ts_text
 from sandbox.appsprint_resources import ResourceSpec
+from sandbox.world import TABLE_SCHEMAS
 
 # --- the Arrow wire format ---------------------------------------------------------------------
 #
@@ -36,8 +37,6 @@ def _arrow_type(kind: str, world_type: pa.DataType) -> pa.DataType:
 @functools.cache
 def arrow_schema(spec: ResourceSpec) -> pa.Schema:
     """The Arrow schema of a page of ``spec`` (the order of the JSON fields)."""
-    from .world import TABLE_SCHEMAS
-
     world = TABLE_SCHEMAS[spec.table]
     top: dict[str, Any] = {}
     for api_name, column, kind in spec.fields:

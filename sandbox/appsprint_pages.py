@@ -31,6 +31,7 @@ what a client sees is exactly what the server orders by.
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import Any
 
 import numpy as np
@@ -233,7 +234,7 @@ class ResourceIndex:
         gathered = self._gather(rows)
         data, offsets = _string_bytes(gathered)
         bounds = offsets[:: self.width].tolist()
-        texts = [bytes(data[a:b]).decode() for a, b in zip(bounds, bounds[1:])]
+        texts = [bytes(data[a:b]).decode() for a, b in itertools.pairwise(bounds)]
         return [t[:-1] if t.endswith(",") else t for t in texts]
 
     def render_rows(self, start: int, stop: int) -> list[str]:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sandbox.appsprint_resources import BadRequest
+from sandbox.appsprint_resources import BadRequestError
 
 _INT64_MAX = np.iinfo(np.int64).max
 _TS_MS = pa.timestamp("ms")
@@ -47,7 +47,7 @@ def parse_timestamp(text: str, *, name: str = "updated_since") -> int:
             raw = raw[:-1] + "+00:00"
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise BadRequest(
+        raise BadRequestError(
             "invalid_parameter",
             f"{name}={text!r} is not an ISO-8601 timestamp; use e.g. 2026-06-15T12:00:00.000Z",
         ) from None
@@ -174,7 +174,7 @@ def _ts_strings(col: pa.ChunkedArray | pa.Array) -> list[str | None]:
 class _Field:
     """One served field: how its pieces are chosen for a page (prepared once at startup)."""
 
-    WIDTH = {"text": 3, "dict": 2, "generic": 2, "json": 2, "ts": 5, "ts_raw": 5}
+    WIDTH: ClassVar[dict[str, int]] = {"text": 3, "dict": 2, "generic": 2, "json": 2, "ts": 5, "ts_raw": 5}
 
     def __init__(self, table: pa.Table, column: str, kind: str, prefix: str, pieces: _Pieces) -> None:
         self.column = column

@@ -14,7 +14,7 @@ import orjson
 CURSOR_VERSION = 1
 
 
-class BadRequest(ValueError):
+class BadRequestError(ValueError):
     """A client error: ``code`` is the API error code, the message says what to do."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -165,7 +165,7 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str, resource: str) -> Cursor:
-        bad = BadRequest(
+        bad = BadRequestError(
             "invalid_cursor",
             "cursor is not one this API issued; pass meta.next_cursor back unchanged, or restart with updated_since",
         )
@@ -186,7 +186,7 @@ class Cursor:
         ):
             raise bad
         if value[1] != resource:
-            raise BadRequest(
+            raise BadRequestError(
                 "invalid_cursor",
                 f"this cursor belongs to /{value[1]}, not /{resource}; cursors are per endpoint",
             )

@@ -45,7 +45,7 @@ from starlette.routing import Route
 from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
 from .appsprint_pages import build_indexes
 from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
-from .appsprint_resources import RESOURCES, BadRequest, Cursor, ExtraRow
+from .appsprint_resources import RESOURCES, BadRequestError, Cursor, ExtraRow
 from .control import Fault, SandboxClock, SandboxControl, nginx_error_page
 from .world import World
 
@@ -149,7 +149,7 @@ def create_appsprint_app(
     expected_auth = f"Bearer {world.credentials.appsprint_export_token}".encode()
     indexes = build_indexes(world, app_id)
     links_table = indexes["signal-links"].table
-    links = {link_id: url for link_id, url in zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist())}
+    links = dict(zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist()))
     request_prefix = f"req_{secrets.token_hex(4)}_"
     request_counter = itertools.count(1)
     click_lock = threading.Lock()
@@ -192,7 +192,7 @@ def create_appsprint_app(
         if raw is None:
             return default_limit
         if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= max_limit:
-            raise BadRequest("invalid_parameter", f"limit must be an integer from 1 to {max_limit}, got {raw!r}")
+            raise BadRequestError("invalid_parameter", f"limit must be an integer from 1 to {max_limit}, got {raw!r}")
         return int(raw)
 
     def render(resource: str, arrow: bool, **kwargs: Any) -> tuple[bytes, str | None]:
@@ -236,7 +236,7 @@ def create_appsprint_app(
                 since_text = params.get("updated_since")
                 cursor = Cursor.decode(cursor_text, resource) if cursor_text else None
                 since_ms = parse_timestamp(since_text) if since_text and cursor is None else None
-            except BadRequest as exc:
+            except BadRequestError as exc:
                 return _error(400, exc.code, exc.message)
             arrow = arrow_pages and wants_arrow(request.headers.get("accept"))
             index = indexes[resource]

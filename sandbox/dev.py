@@ -11,6 +11,7 @@ first tick requests a full refresh (extract, models, forward); advance the sandb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def main() -> None:
             "  running: schedules tiktok_ads_sync / appsprint_sync / daily_refresh, sensor forward_new_appsprint_events\n"
             f"  warehouse: {warehouse_path()} (BI tools: open {bi_copy_path()})"
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(
                 [
                     sys.executable,
@@ -97,8 +98,6 @@ def main() -> None:
                 cwd=REPO_ROOT,
                 check=False,
             )
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

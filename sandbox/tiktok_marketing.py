@@ -237,10 +237,7 @@ class MarketingReads(ServedRecords):
             checks.append(lambda r, d: not d)
 
         def predicate(rec: dict, deleted: bool) -> bool:
-            for check in checks:
-                if not check(rec, deleted):
-                    return False
-            return True
+            return all(check(rec, deleted) for check in checks)
 
         return predicate
 

@@ -78,7 +78,7 @@ def parse_structured(name: str, raw: str, kind: type) -> Any:
             if isinstance(value, tuple):
                 value = list(value)
         if value is None:
-            raise bad_param(f"{name}: Not a valid {what}: malformed JSON string.")
+            raise bad_param(f"{name}: Not a valid {what}: malformed JSON string.") from None
     if not isinstance(value, kind):
         raise bad_param(f"{name}: Not a valid {what}.")
     return value

@@ -18,7 +18,6 @@ class AdDailyStage(GeneratorBase):
     def _ad_daily(self) -> None:
         rng = _rng(self.seed, "ad_daily")
         n = len(self.ad_k)
-        n_ads = len(self.ads)
         adv_of_ad = np.array([ad["adv"] for ad in self.ads])
         adv_cur = [a["currency"] for a in self.adv]
         # AppSprint side aggregated per ad-day of the click (TikTok credits the engagement day)

@@ -196,7 +196,7 @@ def _pick(
     rng: np.random.Generator, candidates: np.ndarray, rate: float, minimum: int, maximum: int | None = None
 ) -> np.ndarray:
     """A deterministic random subset of ``candidates``: rate * n rows, at least ``minimum``."""
-    k = max(minimum, int(round(rate * len(candidates))))
+    k = max(minimum, round(rate * len(candidates)))
     if maximum is not None:
         k = min(k, maximum)
     k = min(k, len(candidates))

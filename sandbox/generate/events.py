@@ -57,7 +57,7 @@ class EventsStage(GeneratorBase):
     def _events(self) -> None:
         rng = _rng(self.seed, "events")
         n_i = self.i_n
-        n_dup = int(round(0.01 * self.n_events))
+        n_dup = round(0.01 * self.n_events)
         n_unique = self.n_events - n_dup
         n_post = n_unique - n_i
         if n_post < 0:

@@ -59,7 +59,7 @@ class InstallsStage(GeneratorBase):
         n_a = len(a_click)
         a_at = inst_at[a_click]
         # organic installs (no click): ~28% of all installs
-        n_o = int(round(n_a * 0.39))
+        n_o = round(n_a * 0.39)
         o_at = rng.integers(self.window_start_us, self.horizon_end_us - 60 * SECOND, n_o)
         n = n_a + n_o
         click = np.concatenate([a_click, np.full(n_o, -1)])

@@ -60,33 +60,33 @@ PRESETS: dict[str, Preset] = {
 }
 
 ADVERTISER_SPECS: tuple[dict[str, str], ...] = (
-    dict(
-        name="Sprintly Quest US",
-        currency="USD",
-        timezone="Etc/GMT+8",
-        display_timezone="America/Los_Angeles",
-        country="US",
-        company="Sprintly Labs Inc.",
-        code="US",
-    ),
-    dict(
-        name="Sprintly Quest EU",
-        currency="EUR",
-        timezone="Europe/Berlin",
-        display_timezone="Europe/Berlin",
-        country="DE",
-        company="Sprintly Labs GmbH",
-        code="EU",
-    ),
-    dict(
-        name="Sprintly Quest JP",
-        currency="JPY",
-        timezone="Asia/Tokyo",
-        display_timezone="Asia/Tokyo",
-        country="JP",
-        company="Sprintly Labs KK",
-        code="JP",
-    ),
+    {
+        "name": "Sprintly Quest US",
+        "currency": "USD",
+        "timezone": "Etc/GMT+8",
+        "display_timezone": "America/Los_Angeles",
+        "country": "US",
+        "company": "Sprintly Labs Inc.",
+        "code": "US",
+    },
+    {
+        "name": "Sprintly Quest EU",
+        "currency": "EUR",
+        "timezone": "Europe/Berlin",
+        "display_timezone": "Europe/Berlin",
+        "country": "DE",
+        "company": "Sprintly Labs GmbH",
+        "code": "EU",
+    },
+    {
+        "name": "Sprintly Quest JP",
+        "currency": "JPY",
+        "timezone": "Asia/Tokyo",
+        "display_timezone": "Asia/Tokyo",
+        "country": "JP",
+        "company": "Sprintly Labs KK",
+        "code": "JP",
+    },
 )
 
 # ---- people, devices, money -----------------------------------------------------------------

@@ -64,31 +64,31 @@ class StructureStage(GeneratorBase):
             a["pixel_code"] = "C" + bytes(_alphabet_body(rng, 1, 19, _UPPER_ALNUM)[0]).decode()
             created = int(a["mids"][0]) - int(rng.integers(200, 400)) * DAY
             adv_rows.append(
-                dict(
-                    advertiser_id=aid,
-                    name=a["name"],
-                    currency=a["currency"],
-                    timezone=a["timezone"],
-                    display_timezone=a["display_timezone"],
-                    status="STATUS_ENABLE",
-                    country=a["country"],
-                    company=a["company"],
-                    create_time=created,
-                )
+                {
+                    "advertiser_id": aid,
+                    "name": a["name"],
+                    "currency": a["currency"],
+                    "timezone": a["timezone"],
+                    "display_timezone": a["display_timezone"],
+                    "status": "STATUS_ENABLE",
+                    "country": a["country"],
+                    "company": a["company"],
+                    "create_time": created,
+                }
             )
             pixel_rows.append(
-                dict(
-                    advertiser_id=aid,
-                    pixel_id=pid,
-                    pixel_code=a["pixel_code"],
-                    pixel_name=f"Sprintly Quest web pixel ({a['code']})",
-                    pixel_setup_mode="DEVELOPER",
-                    create_time=created + int(rng.integers(1, 20)) * DAY,
-                )
+                {
+                    "advertiser_id": aid,
+                    "pixel_id": pid,
+                    "pixel_code": a["pixel_code"],
+                    "pixel_name": f"Sprintly Quest web pixel ({a['code']})",
+                    "pixel_setup_mode": "DEVELOPER",
+                    "create_time": created + int(rng.integers(1, 20)) * DAY,
+                }
             )
 
         def day_at(a: dict, frac: float, hour: int) -> tuple[int, int]:
-            k = int(round(frac * (self.days - 1)))
+            k = round(frac * (self.days - 1))
             return k, int(a["mids"][k]) + hour * HOUR
 
         camp_rows, link_rows, ag_rows = [], [], []
@@ -107,37 +107,37 @@ class StructureStage(GeneratorBase):
                 if i == n_adv - 1 and ci == len(p.campaigns) - 1:  # planted: a deleted campaign
                     _, c_deleted = day_at(a, 0.45, 15)
                     self.notes_deleted_campaigns.append(cid)
-                budget = int(round(500 * fx[i])) * 10**6
+                budget = round(500 * fx[i]) * 10**6
                 camp_rows.append(
-                    dict(
-                        advertiser_id=a["id"],
-                        campaign_id=cid,
-                        campaign_name=cname,
-                        objective_type=objective,
-                        budget=budget,
-                        budget_mode="BUDGET_MODE_DAY",
-                        operation_status="DISABLE" if c_deleted else "ENABLE",
-                        secondary_status="CAMPAIGN_STATUS_DELETE" if c_deleted else "CAMPAIGN_STATUS_ENABLE",
-                        is_deleted=c_deleted is not None,
-                        create_time=c_created,
-                        modify_time=c_deleted or c_created + int(rng.integers(1, 10)) * DAY,
-                    )
+                    {
+                        "advertiser_id": a["id"],
+                        "campaign_id": cid,
+                        "campaign_name": cname,
+                        "objective_type": objective,
+                        "budget": budget,
+                        "budget_mode": "BUDGET_MODE_DAY",
+                        "operation_status": "DISABLE" if c_deleted else "ENABLE",
+                        "secondary_status": "CAMPAIGN_STATUS_DELETE" if c_deleted else "CAMPAIGN_STATUS_ENABLE",
+                        "is_deleted": c_deleted is not None,
+                        "create_time": c_created,
+                        "modify_time": c_deleted or c_created + int(rng.integers(1, 10)) * DAY,
+                    }
                 )
                 link_id = "sl_" + bytes(_alphabet_body(rng, 1, 12, _B36)[0]).decode()
                 url = f"https://{TRACKING_DOMAIN}/s/{link_id}"
                 l_created = c_created - 30 * MINUTE
                 link_rows.append(
-                    dict(
-                        link_id=link_id,
-                        app_id=None,
-                        name=cname,
-                        network="tiktok",
-                        url=url,
-                        advertiser_id=a["id"],
-                        campaign_id=cid,
-                        created_at=l_created,
-                        updated_at=l_created,
-                    )
+                    {
+                        "link_id": link_id,
+                        "app_id": None,
+                        "name": cname,
+                        "network": "tiktok",
+                        "url": url,
+                        "advertiser_id": a["id"],
+                        "campaign_id": cid,
+                        "created_at": l_created,
+                        "updated_at": l_created,
+                    }
                 )
                 for gi, os_name in enumerate(("IOS", "ANDROID")):
                     gid = _numeric_ids(rng, 1, used)[0]
@@ -154,25 +154,25 @@ class StructureStage(GeneratorBase):
                         self.notes_deleted_adgroups.append(gid)
                     g_created = c_created + HOUR
                     ag_rows.append(
-                        dict(
-                            advertiser_id=a["id"],
-                            campaign_id=cid,
-                            adgroup_id=gid,
-                            adgroup_name=f"{a['code']} {kind} {ci + 1:02d} | {'iOS' if os_name == 'IOS' else 'Android'} | {opt}",
-                            operating_system=os_name,
-                            pixel_id=a["pixel_id"],
-                            optimization_goal="CONVERT",
-                            optimization_event=opt,
-                            promotion_type="WEBSITE",
-                            placement_type="PLACEMENT_TYPE_NORMAL",
-                            placements=["PLACEMENT_TIKTOK"],
-                            budget=int(round(100 * fx[i])) * 10**6,
-                            operation_status="DISABLE" if g_deleted else "ENABLE",
-                            secondary_status="ADGROUP_STATUS_DELETE" if g_deleted else "ADGROUP_STATUS_DELIVERY_OK",
-                            is_deleted=g_deleted is not None,
-                            create_time=g_created,
-                            modify_time=g_deleted or g_created + int(rng.integers(1, 10)) * DAY,
-                        )
+                        {
+                            "advertiser_id": a["id"],
+                            "campaign_id": cid,
+                            "adgroup_id": gid,
+                            "adgroup_name": f"{a['code']} {kind} {ci + 1:02d} | {'iOS' if os_name == 'IOS' else 'Android'} | {opt}",
+                            "operating_system": os_name,
+                            "pixel_id": a["pixel_id"],
+                            "optimization_goal": "CONVERT",
+                            "optimization_event": opt,
+                            "promotion_type": "WEBSITE",
+                            "placement_type": "PLACEMENT_TYPE_NORMAL",
+                            "placements": ["PLACEMENT_TIKTOK"],
+                            "budget": round(100 * fx[i]) * 10**6,
+                            "operation_status": "DISABLE" if g_deleted else "ENABLE",
+                            "secondary_status": "ADGROUP_STATUS_DELETE" if g_deleted else "ADGROUP_STATUS_DELIVERY_OK",
+                            "is_deleted": g_deleted is not None,
+                            "create_time": g_created,
+                            "modify_time": g_deleted or g_created + int(rng.integers(1, 10)) * DAY,
+                        }
                     )
                     n_ads = int(rng.integers(p.ads_per_adgroup[0], p.ads_per_adgroup[1] + 1))
                     roles = ["ordinary"] * n_ads
@@ -181,22 +181,22 @@ class StructureStage(GeneratorBase):
                     if ci == 0 and gi == 1 and i == 1:
                         roles += ["fallback"]
                     for ri, role in enumerate(roles):
-                        ad = dict(
-                            adv=i,
-                            advertiser_id=a["id"],
-                            campaign_id=cid,
-                            campaign_name=cname,
-                            adgroup_id=gid,
-                            os=os_name,
-                            opt=opt,
-                            link_id=link_id,
-                            link_url=url,
-                            role=role,
-                            created=g_created + HOUR + ri * MINUTE,
-                            deleted=g_deleted,
-                            paused=None,
-                            pixel_id=a["pixel_id"],
-                        )
+                        ad = {
+                            "adv": i,
+                            "advertiser_id": a["id"],
+                            "campaign_id": cid,
+                            "campaign_name": cname,
+                            "adgroup_id": gid,
+                            "os": os_name,
+                            "opt": opt,
+                            "link_id": link_id,
+                            "link_url": url,
+                            "role": role,
+                            "created": g_created + HOUR + ri * MINUTE,
+                            "deleted": g_deleted,
+                            "paused": None,
+                            "pixel_id": a["pixel_id"],
+                        }
                         ad["name"] = (
                             f"{a['code']} {kind} {ci + 1:02d} {'iOS' if os_name == 'IOS' else 'Android'} - Video {ri + 1:02d}"
                         )
@@ -216,7 +216,7 @@ class StructureStage(GeneratorBase):
         self.ads[paused_k]["role"] = "paused"
         # extra deleted ads and ads launched inside the window (not in tiny)
         ordinary = [k for k in ordinary if k != paused_k]
-        n_del = int(round(p.extra_deleted_share * len(ordinary)))
+        n_del = round(p.extra_deleted_share * len(ordinary))
         if p.extra_deleted_share > 0:
             n_del = max(1, n_del)
         for k in rng.choice(ordinary, size=n_del, replace=False) if n_del else []:
@@ -224,7 +224,7 @@ class StructureStage(GeneratorBase):
             _, self.ads[k]["deleted"] = day_at(a, float(rng.uniform(0.2, 0.9)), int(rng.integers(8, 20)))
             self.ads[k]["role"] = "deleted"
         ordinary = [k for k in ordinary if self.ads[k]["deleted"] is None]
-        n_new = int(round(p.new_ad_share * len(ordinary)))
+        n_new = round(p.new_ad_share * len(ordinary))
         for k in rng.choice(ordinary, size=n_new, replace=False) if n_new else []:
             a = self.adv[self.ads[k]["adv"]]
             _, self.ads[k]["created"] = day_at(a, float(rng.uniform(0.1, 0.5)), int(rng.integers(8, 12)))
@@ -244,23 +244,23 @@ class StructureStage(GeneratorBase):
                 ad["deleted"] or ad["paused"] or min(ad["created"] + int(rng.integers(1, 72)) * HOUR, self.anchor_us)
             )
             ad_rows.append(
-                dict(
-                    advertiser_id=ad["advertiser_id"],
-                    campaign_id=ad["campaign_id"],
-                    adgroup_id=ad["adgroup_id"],
-                    ad_id=ad["ad_id"],
-                    ad_name=ad["name"],
-                    landing_page_url=lp,
-                    signal_link_id=None if fallback else ad["link_id"],
-                    tracking_pixel_id=ad["pixel_id"],
-                    call_to_action="DOWNLOAD_NOW",
-                    ad_format="SINGLE_VIDEO",
-                    operation_status=op,
-                    secondary_status=status,
-                    is_deleted=ad["deleted"] is not None,
-                    create_time=ad["created"],
-                    modify_time=modify,
-                )
+                {
+                    "advertiser_id": ad["advertiser_id"],
+                    "campaign_id": ad["campaign_id"],
+                    "adgroup_id": ad["adgroup_id"],
+                    "ad_id": ad["ad_id"],
+                    "ad_name": ad["name"],
+                    "landing_page_url": lp,
+                    "signal_link_id": None if fallback else ad["link_id"],
+                    "tracking_pixel_id": ad["pixel_id"],
+                    "call_to_action": "DOWNLOAD_NOW",
+                    "ad_format": "SINGLE_VIDEO",
+                    "operation_status": op,
+                    "secondary_status": status,
+                    "is_deleted": ad["deleted"] is not None,
+                    "create_time": ad["created"],
+                    "modify_time": modify,
+                }
             )
         app_id = _credentials(self.seed).appsprint_app_id
         for row in link_rows:

@@ -88,7 +88,7 @@ class TrafficStage(GeneratorBase):
         rng = _rng(self.seed, "clicks")
         # sizing: ~10 events per install, ~72% of installs attributed, ~25% of clicks install
         n_installs_target = self.n_events * 0.99 / 10.0
-        n_clicks = max(50, int(round(n_installs_target * 0.72 / float(np.mean(self.ad_conv)))))
+        n_clicks = max(50, round(n_installs_target * 0.72 / float(np.mean(self.ad_conv))))
         w = np.where(self.ad_is_fallback, 0.0, self.ad_weight)
         counts = rng.multinomial(n_clicks, w / w.sum())
         # planted: the deleted ad's last day has clicks whose installs land after its deletion

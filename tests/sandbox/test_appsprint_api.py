@@ -436,7 +436,6 @@ def test_strings_that_need_escaping_nulls_and_odd_values_round_trip(tiny_world, 
     """Quotes, backslashes, control characters, non-ASCII, null timestamps, parameters that are not
     an object, big and tiny revenue: served exactly (valid JSON, values unchanged)."""
     events = tiny_world.table("events")
-    n = events.num_rows
     cuid = events["customer_user_id"].to_pylist()
     cuid[0:4] = ['quote " here', "back\\slash", "tab\tnew\nline\x01", "ünïcødé ✓"]
     ips = events["ip"].to_pylist()
@@ -456,7 +455,7 @@ def test_strings_that_need_escaping_nulls_and_odd_values_round_trip(tiny_world, 
     ):
         events = _with_column(events, name, values)
     links = tiny_world.table("signal_links")
-    links = _with_column(links, "name", ['Say "hi" \\ o/'] + links["name"].to_pylist()[1:])
+    links = _with_column(links, "name", ['Say "hi" \\ o/', *links["name"].to_pylist()[1:]])
     world = dataclasses.replace(tiny_world, tables={**tiny_world.tables, "events": events, "signal_links": links})
     client = serve_world(world)
     client.advance(world.future_horizon.total_seconds())
@@ -481,7 +480,7 @@ def test_429_with_retry_after(api):
 
 
 @pytest.mark.parametrize(
-    "status, title",
+    ("status", "title"),
     [(502, "502 Bad Gateway"), (500, "500 Internal Server Error"), (503, "503 Service Temporarily Unavailable")],
 )
 def test_http_error_pages_are_html(api, status, title):

@@ -27,8 +27,7 @@ from sandbox.generate import (
 )
 from sandbox.world import RESTATEMENT_FRACTIONS, TABLE_SCHEMAS
 from sandbox.world_cache import cache_key, load_or_generate
-
-from ..conftest import FIXED_ANCHOR
+from tests.conftest import FIXED_ANCHOR
 
 UTC = dt.UTC
 ID19 = re.compile(r"^[1-9][0-9]{18}$")

@@ -31,6 +31,7 @@ def test_module_entry_point_starts_prints_and_stops(tmp_path):
             "--state-file",
             str(tmp_path / "state.json"),
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
