@@ -10,12 +10,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox.tiktok_core import SandboxCore
 from sandbox.tiktok_events import NO_PERMISSION_PIXEL, TrackError
 from sandbox.tiktok_params import ApiError, Ctx, _loose_json, bad_param
+from sandbox.tiktok_records import ServedRecords
 
 
-class EventsApiRoutes(SandboxCore):
+class EventsApiRoutes(ServedRecords):
     """``event/track/`` and the routes that inspect what it received."""
 
     async def event_track(self, ctx: Ctx) -> dict[str, Any]:

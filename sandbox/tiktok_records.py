@@ -136,7 +136,7 @@ class ServedRecords(SandboxCore):
         self.pixel_advertiser: dict[str, str] = {}
         for p in sorted(self.world.table("pixels").to_pylist(), key=lambda r: r["pixel_id"]):
             names = sorted(opt_events.get(p["pixel_id"], set()) | {"Download", "ViewContent"})
-            events = []
+            events: list[dict[str, Any]] = []
             for n, name in enumerate(names):
                 code = PIXEL_EVENT_CODES.get(name, "CUSTOM")
                 events.append(
