@@ -83,8 +83,12 @@ class SandboxCore:
                 "address": "",
                 "owner_bc_id": "",
             }
+        self._build_served()
 
     # --- tokens -----------------------------------------------------------------------------------
+    def _build_served(self) -> None:
+        """Build what the routes serve from the world (the served records do; nothing here)."""
+
     def reset_tokens(self) -> None:
         self.tokens = {tok: TokenInfo(kind, adv) for tok, (kind, adv) in self._initial_tokens.items()}
 

@@ -31,6 +31,10 @@ def _money(value: Any) -> float | None:
 class ServedRecords(SandboxCore):
     """Campaigns, ad groups, ads and pixels as the Marketing API serves them."""
 
+    def _build_served(self) -> None:
+        self._build_entities()
+        self._build_pixels()
+
     def _build_entities(self) -> None:
         eng = self.report
         camps, groups, ads = eng.entities["campaign"], eng.entities["adgroup"], eng.entities["ad"]

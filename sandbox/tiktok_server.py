@@ -83,25 +83,6 @@ NO_RATE_LIMITS: dict[str, float | None] = {"*": None, "event/track": None}
 class TikTokSandbox(OAuthRoutes, MarketingReads, ReportRoutes, EventsApiRoutes):
     """One sandbox server (one World): the route families, the dispatcher, faults and reset."""
 
-    def __init__(
-        self,
-        world: World,
-        control: SandboxControl,
-        *,
-        events_config: EventsConfig | None = None,
-        auth_code_ttl_seconds: float = AUTH_CODE_TTL_SECONDS,
-        restate: Callable[..., Any] | None = None,
-    ) -> None:
-        super().__init__(
-            world,
-            control,
-            events_config=events_config,
-            auth_code_ttl_seconds=auth_code_ttl_seconds,
-            restate=restate,
-        )
-        self._build_entities()
-        self._build_pixels()
-
     def render_fault(self, fault: Fault) -> Response:
         if fault.kind == "http" or (fault.status and fault.code is None):
             status = fault.status or 502
