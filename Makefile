@@ -18,7 +18,7 @@ $(STAMP): $(LOCK) pyproject.toml
 
 ## demo: the main job on the local sandbox
 demo: $(STAMP)
-	@$(BIN)/python -m signal_campaigns.demo
+	@$(BIN)/python -m sandbox.demo
 
 ## test: the whole test suite
 test: $(STAMP)
@@ -45,11 +45,11 @@ format: $(STAMP)
 
 ## dev: the Dagster UI on the local sandbox
 dev: $(STAMP)
-	@$(BIN)/python -m signal_campaigns.dev
+	@$(BIN)/python -m sandbox.dev
 
 ## sandbox: keep both sandbox servers running (Ctrl-C stops them)
 sandbox: $(STAMP)
-	@$(BIN)/python -m signal_campaigns.sandbox
+	@$(BIN)/python -m sandbox
 
 ## bench: every benchmark under bench/
 bench: $(STAMP)

@@ -54,7 +54,7 @@ FUTURE_HORIZON_S = 3 * 24 * 3600  # the world's rows reach anchor + 3 days
 
 @contextlib.contextmanager
 def sandbox(seed: int, scale: str):
-    from signal_campaigns.sandbox.runner import sandbox_processes
+    from sandbox.runner import sandbox_processes
 
     started = time.perf_counter()
     with sandbox_processes(seed=seed, scale=scale, anchor=ANCHOR) as endpoints:

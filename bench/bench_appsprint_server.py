@@ -5,7 +5,7 @@ The server runs in a separate process (its own core and GIL, uvicorn + uvloop + 
 1,000-row pages, following ``meta.next_cursor``, and prints rows/s, pages/s, bytes/s, page latency
 and the server's startup time.
 
-Requirement (DESIGN D10, the sandbox must never be the bottleneck of extraction benchmarks): at
+Requirement (the sandbox must never be the bottleneck of extraction benchmarks): at
 least 100,000 rows/s on a 2-core machine. Two figures are printed: the end-to-end rows/s (wall
 clock, client included: it depends on everything else running on the machine) and the server's
 capacity, rows per CPU-second the server process used (independent of the client and of other
@@ -43,9 +43,9 @@ REQUIRED_ROWS_PER_SECOND = 100_000
 def load_world(seed: int, scale: str, anchor: dt.datetime, cache_dir: str):
     """The benchmark world: from the sandbox world cache when there is one (fast), else generated."""
     try:
-        from signal_campaigns.sandbox.world_cache import load_or_generate
+        from sandbox.world_cache import load_or_generate
     except ImportError:  # pragma: no cover - the cache module is optional
-        from signal_campaigns.sandbox.generate import generate_world
+        from sandbox.generate import generate_world
 
         return generate_world(seed=seed, scale=scale, anchor=anchor)
     return load_or_generate(seed=seed, scale=scale, anchor=anchor, cache_dir=Path(cache_dir))
@@ -55,7 +55,7 @@ def _serve(conn, loader: str, seed: int, scale: str, anchor_iso: str, cache_dir:
     """Child process: load the world, build the app (timed), report, serve until terminated."""
     import uvicorn
 
-    from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
+    from sandbox.appsprint_server import create_appsprint_app
 
     module_name, func_name = loader.split(":")
     load = getattr(importlib.import_module(module_name), func_name)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
     parser.add_argument("--cache-dir", default=os.environ.get("SIGNAL_SANDBOX_CACHE", str(ROOT / "data" / "sandbox")))
     args = parser.parse_args(argv)
 
-    from signal_campaigns.sandbox.serving import free_port
+    from sandbox.serving import free_port
 
     host, port = "127.0.0.1", free_port()
     url = f"http://{host}:{port}"
@@ -214,8 +214,10 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
         ("pages/s", f"{result['pages'] / result['seconds']:,.1f}"),
         (
             "bytes/s",
-            f"{result['bytes'] / result['seconds'] / 1e6:,.1f} MB/s "
-            f"({result['bytes'] / max(result['rows'], 1):.0f} B/row)",
+            (
+                f"{result['bytes'] / result['seconds'] / 1e6:,.1f} MB/s "
+                f"({result['bytes'] / max(result['rows'], 1):.0f} B/row)"
+            ),
         ),
         ("page latency p50 / p99", f"{result['p50_ms']:.2f} / {result['p99_ms']:.2f} ms"),
         ("server CPU per page", f"{1000 * result['server_cpu'] / result['pages']:.2f} ms"),

@@ -144,7 +144,7 @@ def write_tiktok(
 ) -> int:
     """The TikTok report as the sandbox serves it at ``clock`` (restated), plus the entities.
     ``replace_days``: None = first load (everything); else only the trailing days are replaced."""
-    from signal_campaigns.sandbox import ground_truth
+    from sandbox import ground_truth
 
     con.execute("create schema if not exists tiktok_ads")
     t = world.tables
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from signal_campaigns.sandbox.world_cache import load_or_generate
+    from sandbox.world_cache import load_or_generate
     from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, run_dbt
 
     started = time.perf_counter()
@@ -326,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "raw load 2 (+1%)",
             f"{t_load2:7.1f} s",
-            f"{second['events']:,} events, {second['installs']:,} installs, "
-            f"{second['clicks']:,} clicks, {restated:,} report rows restated",
+            (
+                f"{second['events']:,} events, {second['installs']:,} installs, "
+                f"{second['clicks']:,} clicks, {restated:,} report rows restated"
+            ),
         ),
         ("incremental build", f"{t_incr:7.1f} s", "target < 10% of full"),
         ("incremental / full", f"{ratio:7.1%}", "PASS" if ratio < 0.10 else "over target"),
@@ -335,8 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "dbt test (data + unit)",
             f"{t_test:7.1f} s",
-            f"{'all passed' if test_run.success else 'FAILURES: ' + ', '.join(test_run.failures())}"
-            f"; {len(test_run.warnings())} warnings",
+            (
+                f"{'all passed' if test_run.success else 'FAILURES: ' + ', '.join(test_run.failures())}"
+                f"; {len(test_run.warnings())} warnings"
+            ),
         ),
     ]
     width = max(len(r[0]) for r in rows)

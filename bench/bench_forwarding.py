@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from sandbox.runner import load_world, sandbox_processes
+    from sandbox.synthetic_queue import synthetic_queue, write_queue_file
     from signal_campaigns.forwarding import ForwarderConfig, forward_events
-    from signal_campaigns.forwarding.synthetic_queue import synthetic_queue, write_queue_file
-    from signal_campaigns.sandbox.runner import load_world, sandbox_processes
 
     n = args.events
     world = load_world(SEED, SCALE, ANCHOR)

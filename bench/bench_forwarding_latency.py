@@ -159,10 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     from dagster import DagsterInstance
 
     from dagster_project.settings import AutomationSettings
-    from signal_campaigns.dev import prepare_dagster_home, sandbox_environment
+    from sandbox.connection import sandbox_connection
+    from sandbox.dev import prepare_dagster_home, sandbox_environment
+    from sandbox.runner import default_anchor, sandbox_processes
     from signal_campaigns.forwarding import forward_events
-    from signal_campaigns.pipeline import Connection, build_models, extract
-    from signal_campaigns.sandbox.runner import default_anchor, sandbox_processes
+    from signal_campaigns.pipeline import build_models, extract
     from signal_campaigns.warehouse import WAREHOUSE_ENV
 
     interval = AutomationSettings.from_env().sensor_seconds  # what the daemon's sensor reads (same env)
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_dir)
         db = tmp / "warehouse.duckdb"
         extract(
-            Connection.from_sandbox(endpoints),
+            sandbox_connection(endpoints),
             warehouse=db,
             pipelines_dir=tmp / "pipelines",
             now=anchor,

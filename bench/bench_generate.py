@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from signal_campaigns.sandbox import generate as gen
-from signal_campaigns.sandbox.world_cache import load_world, save_world
+from sandbox import generate as gen
+from sandbox.world_cache import load_world, save_world
 
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 LIMIT_10M_SECONDS = 60.0

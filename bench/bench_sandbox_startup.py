@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from signal_campaigns.sandbox.runner import sandbox_processes  # noqa: E402
-from signal_campaigns.sandbox.world_cache import cached_credentials  # noqa: E402
+from sandbox.runner import sandbox_processes  # noqa: E402
+from sandbox.world_cache import cached_credentials  # noqa: E402
 
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 RUNS = 5

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     import dlt
 
     from dlt_sources.tiktok_ads import RequestStats, tiktok_ads
-    from signal_campaigns.sandbox.runner import load_world, sandbox_processes
+    from sandbox.runner import load_world, sandbox_processes
     from signal_campaigns.warehouse import duckdb_destination
 
     world = load_world(SEED, SCALE, ANCHOR)
@@ -81,15 +81,15 @@ def main(argv: list[str] | None = None) -> int:
                 state = pipeline.state["sources"]["tiktok_ads"]["resources"]["ad_daily_report"]["advertisers"]
                 rows = pipeline.last_trace.last_normalize_info.row_counts.get("ad_daily_report", 0)
                 results.append(
-                    dict(
-                        phase=label,
-                        requests=sum(counts.values()),
-                        counts=counts,
-                        rows=rows,
-                        retries=stats.retries,
-                        wall=wall,
-                        cursor=state[adv["advertiser_id"]],
-                    )
+                    {
+                        "phase": label,
+                        "requests": sum(counts.values()),
+                        "counts": counts,
+                        "rows": rows,
+                        "retries": stats.retries,
+                        "wall": wall,
+                        "cursor": state[adv["advertiser_id"]],
+                    }
                 )
 
             sync("first backfill", ANCHOR)

@@ -66,14 +66,14 @@ def load_appsprint(pipeline: dlt.Pipeline | None = None, **source_kwargs: Any):
 @contextlib.contextmanager
 def sandbox_config(seed: int, scale: str) -> Iterator[None]:
     """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
-    from signal_campaigns.pipeline import Connection
-    from signal_campaigns.sandbox.runner import sandbox_processes
+    from sandbox.connection import sandbox_connection
+    from sandbox.runner import sandbox_processes
     from signal_campaigns.warehouse import temporary_env
 
     with sandbox_processes(seed=seed, scale=scale) as endpoints:
         env = {
             k: v
-            for k, v in Connection.from_sandbox(endpoints, []).dlt_environment().items()
+            for k, v in sandbox_connection(endpoints, []).dlt_environment().items()
             if k.startswith("SOURCES__APPSPRINT__")
         }
         print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")

@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.sandbox:
-            from signal_campaigns.pipeline import sandbox_advertiser_ids
-            from signal_campaigns.sandbox.runner import sandbox_processes
+            from sandbox.connection import sandbox_advertiser_ids
+            from sandbox.runner import sandbox_processes
 
             with sandbox_processes(args.seed, args.scale) as endpoints:
                 creds = endpoints.credentials

@@ -27,21 +27,6 @@ class Connection:
     appsprint_app_id: str
     appsprint_export_token: str
 
-    @classmethod
-    def from_sandbox(cls, endpoints, advertiser_ids: Sequence[str] | None = None) -> Connection:
-        """The sandbox's connection; advertisers default to every one its token can read."""
-        creds = endpoints.credentials
-        if advertiser_ids is None:
-            advertiser_ids = sandbox_advertiser_ids(endpoints)
-        return cls(
-            endpoints.tiktok_api_url,
-            creds.tiktok_access_token,
-            list(advertiser_ids),
-            endpoints.appsprint_api_url,
-            creds.appsprint_app_id,
-            creds.appsprint_export_token,
-        )
-
     def dlt_environment(self) -> dict[str, str]:
         """The same connection as dlt configuration (environment variables a deployment sets)."""
         return {
@@ -52,22 +37,6 @@ class Connection:
             "SOURCES__APPSPRINT__APP_ID": self.appsprint_app_id,
             "SOURCES__APPSPRINT__EXPORT_TOKEN": self.appsprint_export_token,
         }
-
-
-def sandbox_advertiser_ids(endpoints) -> list[str]:
-    """Every advertiser the sandbox token can read (``oauth2/advertiser/get/``, as after OAuth)."""
-    import httpx
-
-    creds = endpoints.credentials
-    body = httpx.get(
-        f"{endpoints.tiktok_api_url}/oauth2/advertiser/get/",
-        params={"app_id": creds.tiktok_app_id, "secret": creds.tiktok_app_secret},
-        headers={"Access-Token": creds.tiktok_access_token},
-        timeout=30,
-    ).json()
-    if body.get("code") != 0:
-        raise RuntimeError(f"the sandbox refused oauth2/advertiser/get/: code {body.get('code')}")
-    return [row["advertiser_id"] for row in body["data"]["list"]]
 
 
 def warehouse_pipeline(

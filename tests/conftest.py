@@ -13,7 +13,7 @@ FIXED_ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 @pytest.fixture(scope="session")
 def tiny_world():
     """The tiny sandbox world (2 advertisers, ~10 ads, a few thousand events). Read-only."""
-    from signal_campaigns.sandbox.generate import generate_world
+    from sandbox.generate import generate_world
 
     return generate_world(seed=7, scale="tiny", anchor=FIXED_ANCHOR)
 
@@ -23,9 +23,9 @@ def sandbox(tiny_world):
     """Both sandbox servers (TikTok, AppSprint) on loopback for one test, rate limits lifted.
 
     Fresh servers per test: clock, faults, counters and the Events API store start clean.
-    Yields :class:`signal_campaigns.sandbox.runner.SandboxEndpoints`.
+    Yields :class:`sandbox.runner.SandboxEndpoints`.
     """
-    from signal_campaigns.sandbox.runner import sandbox_in_threads
+    from sandbox.runner import sandbox_in_threads
 
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
         yield endpoints

@@ -31,8 +31,8 @@ FORWARD_MAX_EVENTS = 80
 @pytest.fixture(scope="session")
 def cli_warehouse(built_duckdb, tiny_world, tmp_path_factory) -> Path:  # noqa: F811
     """The built tiny-world warehouse plus ``event_delivery_ledger`` with sent, dead and pending rows."""
+    from sandbox.runner import sandbox_in_threads
     from signal_campaigns.forwarding import ForwarderConfig, RetryPolicy, forward_events
-    from signal_campaigns.sandbox.runner import sandbox_in_threads
 
     assert built_duckdb["run"].success, built_duckdb["run"].failures()
     db = tmp_path_factory.mktemp("cli_wh") / "warehouse.duckdb"
@@ -58,7 +58,7 @@ def cli_warehouse(built_duckdb, tiny_world, tmp_path_factory) -> Path:  # noqa: 
 
 @pytest.fixture(scope="session")
 def cli_sandbox(tiny_world):
-    from signal_campaigns.sandbox.runner import sandbox_in_threads
+    from sandbox.runner import sandbox_in_threads
 
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
         yield endpoints

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from signal_campaigns.pipeline import Connection
+from sandbox.connection import sandbox_connection
 from signal_campaigns.warehouse import temporary_env
 
 
@@ -13,7 +13,7 @@ from signal_campaigns.warehouse import temporary_env
 def sandbox_env(sandbox):
     """Both sandbox servers, with dlt's ``SOURCES__*`` variables and the Events API token pointing
     at them for the test (as ``make dev`` sets them). Yields the sandbox endpoints."""
-    env = Connection.from_sandbox(sandbox).dlt_environment()
+    env = sandbox_connection(sandbox).dlt_environment()
     env["TIKTOK_EVENTS_API_TOKEN"] = sandbox.credentials.events_api_token
     with temporary_env(env):
         yield sandbox

@@ -18,10 +18,11 @@ import pytest
 from dlt_sources.appsprint import appsprint
 from dlt_sources.appsprint import helpers as H
 from dlt_sources.appsprint import settings as S
-from signal_campaigns.sandbox.appsprint_pages import RESOURCES, arrow_schema, ipc_stream
-from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
-from signal_campaigns.sandbox.control import SandboxClock, SandboxControl
-from signal_campaigns.sandbox.serving import ThreadedServer
+from sandbox.appsprint_arrow import arrow_schema, ipc_stream
+from sandbox.appsprint_resources import RESOURCES
+from sandbox.appsprint_server import create_appsprint_app
+from sandbox.control import SandboxClock, SandboxControl
+from sandbox.serving import ThreadedServer
 from tests.extraction.test_appsprint_source import TABLES, Run, make_pipeline, run, table_snapshot
 from tests.extraction.test_appsprint_source import _event as json_event
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signal_campaigns.forwarding.synthetic_queue import synthetic_queue, write_queue_file
+from sandbox.synthetic_queue import synthetic_queue, write_queue_file
 from tests.conftest import FIXED_ANCHOR
 
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from sandbox.synthetic_queue import synthetic_queue
 from signal_campaigns.forwarding import (
     AUTH_ADVICE,
     EventsApiAuthError,
@@ -22,7 +23,6 @@ from signal_campaigns.forwarding import (
     RetryPolicy,
     forward_events,
 )
-from signal_campaigns.forwarding.synthetic_queue import synthetic_queue
 from tests.conftest import FIXED_ANCHOR
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05)

@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from sandbox.synthetic_queue import synthetic_queue, write_queue_file
 from signal_campaigns.forwarding.ledger import (
     FOLDED_TABLE,
     JOURNAL_TABLE,
@@ -16,7 +17,6 @@ from signal_campaigns.forwarding.ledger import (
     DeliveryLedger,
     Outcome,
 )
-from signal_campaigns.forwarding.synthetic_queue import synthetic_queue, write_queue_file
 from tests.conftest import FIXED_ANCHOR
 
 QUEUE = '"main"."events_to_forward"'

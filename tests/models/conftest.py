@@ -41,9 +41,10 @@ def load_raw(
     postgres destination, same sources), with the product's own extraction step."""
     import dlt
 
-    from signal_campaigns.pipeline import Connection, extract
+    from sandbox.connection import sandbox_connection
+    from signal_campaigns.pipeline import extract
 
-    connection = Connection.from_sandbox(endpoints, world.table("advertisers").column("advertiser_id").to_pylist())
+    connection = sandbox_connection(endpoints, world.table("advertisers").column("advertiser_id").to_pylist())
     start = (FIXED_ANCHOR - dt.timedelta(days=60)).date()
     if duckdb_path is not None:
         extract(connection, warehouse=duckdb_path, pipelines_dir=pipelines_dir, now=now, start_date=start)
@@ -91,7 +92,7 @@ def query(db: Path, sql: str, params: Any = None) -> list[tuple]:
 @pytest.fixture(scope="session")
 def raw_warehouse(tiny_world, tmp_path_factory) -> dict[str, Path]:
     """The tiny world loaded by the real pipelines into DuckDB (raw datasets only)."""
-    from signal_campaigns.sandbox.runner import sandbox_in_threads
+    from sandbox.runner import sandbox_in_threads
 
     root = tmp_path_factory.mktemp("raw")
     db = root / "raw.duckdb"
@@ -149,7 +150,7 @@ def postgres_url(env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def built_postgres(tiny_world, postgres_server, tmp_path_factory, dbt_target_paths):
     """The same raw data loaded into PostgreSQL with dlt's postgres destination, then ``dbt build``."""
-    from signal_campaigns.sandbox.runner import sandbox_in_threads
+    from sandbox.runner import sandbox_in_threads
 
     root = tmp_path_factory.mktemp("pg")
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:

@@ -19,7 +19,7 @@ def seed_usd_per_unit() -> dict[str, Decimal]:
 
 
 def expected_installs(world, clock: dt.datetime | None = None) -> dict[tuple[str, str, dt.date], int]:
-    from signal_campaigns.sandbox import ground_truth
+    from sandbox import ground_truth
 
     t = ground_truth.attributed_installs(world, clock)
     return {
@@ -29,7 +29,7 @@ def expected_installs(world, clock: dt.datetime | None = None) -> dict[tuple[str
 
 def expected_revenue(world, clock: dt.datetime | None = None):
     """(advertiser_id, ad_id, day) -> (revenue in the advertiser currency, events without an FX rate)."""
-    from signal_campaigns.sandbox import ground_truth
+    from sandbox import ground_truth
 
     rates = seed_usd_per_unit()
     adv_currency = dict(

@@ -52,7 +52,7 @@ def test_attributed_revenue_per_ad_day_matches_ground_truth(built_duckdb, tiny_w
 
 
 def test_every_ad_day_of_both_sides_has_a_row(built_duckdb, tiny_world):
-    from signal_campaigns.sandbox import ground_truth
+    from sandbox import ground_truth
 
     report = ground_truth.tiktok_report(tiny_world)
     tiktok_keys = set(
@@ -84,7 +84,7 @@ def test_every_ad_day_of_both_sides_has_a_row(built_duckdb, tiny_world):
 
 
 def test_fallback_ads_use_tiktok_downloads(built_duckdb, tiny_world):
-    from signal_campaigns.sandbox import ground_truth
+    from sandbox import ground_truth
 
     fallback_ads = set(tiny_world.notes["fallback_ad_ids"])
     assert fallback_ads

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from signal_campaigns.sandbox.serving import ThreadedServer
-from signal_campaigns.sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
-from signal_campaigns.sandbox.world import World
+from sandbox.serving import ThreadedServer
+from sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
+from sandbox.world import World
 from tests.sandbox.control_calls import SandboxControlCalls
 
 

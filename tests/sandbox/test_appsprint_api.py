@@ -19,10 +19,10 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
-from signal_campaigns.sandbox.control import SandboxClock, SandboxControl
-from signal_campaigns.sandbox.serving import ThreadedServer
-from signal_campaigns.sandbox.world import World
+from sandbox.appsprint_server import create_appsprint_app
+from sandbox.control import SandboxClock, SandboxControl
+from sandbox.serving import ThreadedServer
+from sandbox.world import World
 from tests.sandbox.control_calls import SandboxControlCalls
 
 DEFAULT = object()
@@ -436,7 +436,6 @@ def test_strings_that_need_escaping_nulls_and_odd_values_round_trip(tiny_world, 
     """Quotes, backslashes, control characters, non-ASCII, null timestamps, parameters that are not
     an object, big and tiny revenue: served exactly (valid JSON, values unchanged)."""
     events = tiny_world.table("events")
-    n = events.num_rows
     cuid = events["customer_user_id"].to_pylist()
     cuid[0:4] = ['quote " here', "back\\slash", "tab\tnew\nline\x01", "ünïcødé ✓"]
     ips = events["ip"].to_pylist()
@@ -456,7 +455,7 @@ def test_strings_that_need_escaping_nulls_and_odd_values_round_trip(tiny_world, 
     ):
         events = _with_column(events, name, values)
     links = tiny_world.table("signal_links")
-    links = _with_column(links, "name", ['Say "hi" \\ o/'] + links["name"].to_pylist()[1:])
+    links = _with_column(links, "name", ['Say "hi" \\ o/', *links["name"].to_pylist()[1:]])
     world = dataclasses.replace(tiny_world, tables={**tiny_world.tables, "events": events, "signal_links": links})
     client = serve_world(world)
     client.advance(world.future_horizon.total_seconds())
@@ -481,7 +480,7 @@ def test_429_with_retry_after(api):
 
 
 @pytest.mark.parametrize(
-    "status, title",
+    ("status", "title"),
     [(502, "502 Bad Gateway"), (500, "500 Internal Server Error"), (503, "503 Service Temporarily Unavailable")],
 )
 def test_http_error_pages_are_html(api, status, title):
@@ -562,7 +561,7 @@ def test_a_prefetched_page_is_never_stale(api):
 def test_the_cursor_key_wins_over_its_position_hint(api):
     """A cursor carries the last row's (updated_at, id) and a position hint; a hint that does not
     match (e.g. a cursor from a server on another world) is ignored, the key decides."""
-    from signal_campaigns.sandbox.appsprint_pages import Cursor
+    from sandbox.appsprint_resources import Cursor
 
     rows = expected_rows(api.world, "events", api.now())
     last = rows[99]

@@ -12,7 +12,8 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from signal_campaigns.sandbox.appsprint_pages import ARROW_MEDIA_TYPE, RESOURCES, arrow_schema, wants_arrow
+from sandbox.appsprint_arrow import ARROW_MEDIA_TYPE, arrow_schema, wants_arrow
+from sandbox.appsprint_resources import RESOURCES
 from tests.sandbox.test_appsprint_api import (  # noqa: F401  (fixtures)
     AppSprintClient,
     api,

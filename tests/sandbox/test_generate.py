@@ -17,18 +17,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from signal_campaigns.sandbox import ground_truth as gt
-from signal_campaigns.sandbox.generate import (
+from sandbox import ground_truth as gt
+from sandbox.generate import (
     MAPPED_EVENT_TYPES,
     SIGNAL_LINK_MACROS,
     UNMAPPED_EVENT_TYPES,
     generate_world,
     install_event_id,
 )
-from signal_campaigns.sandbox.world import RESTATEMENT_FRACTIONS, TABLE_SCHEMAS
-from signal_campaigns.sandbox.world_cache import cache_key, load_or_generate
-
-from ..conftest import FIXED_ANCHOR
+from sandbox.world import RESTATEMENT_FRACTIONS, TABLE_SCHEMAS
+from sandbox.world_cache import cache_key, load_or_generate
+from tests.conftest import FIXED_ANCHOR
 
 UTC = dt.UTC
 ID19 = re.compile(r"^[1-9][0-9]{18}$")

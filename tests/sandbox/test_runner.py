@@ -7,7 +7,7 @@ import sys
 
 import httpx
 
-from signal_campaigns.sandbox.runner import sandbox_processes
+from sandbox.runner import sandbox_processes
 from tests.conftest import FIXED_ANCHOR
 
 
@@ -16,7 +16,7 @@ def test_module_entry_point_starts_prints_and_stops(tmp_path):
         [
             sys.executable,
             "-m",
-            "signal_campaigns.sandbox",
+            "sandbox",
             "--once",
             "--scale",
             "tiny",
@@ -31,6 +31,7 @@ def test_module_entry_point_starts_prints_and_stops(tmp_path):
             "--state-file",
             str(tmp_path / "state.json"),
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""The Signal link itself (DESIGN.md §6): ``GET /s/{link_id}?<TikTok macros>`` records a click and
+"""The Signal link itself: ``GET /s/{link_id}?<TikTok macros>`` records a click and
 sends the user to the right store; the click then appears in the export API's ``/clicks``."""
 
 from __future__ import annotations

@@ -318,7 +318,7 @@ def test_report_values_are_strings_with_fixed_decimals_and_dashes(tt):
             tt,
             adv,
             **window(tt, adv),
-            metrics=METRICS + ["campaign_name", "campaign_id", "adgroup_name", "adgroup_id", "ad_name", "currency"],
+            metrics=[*METRICS, "campaign_name", "campaign_id", "adgroup_name", "adgroup_id", "ad_name", "currency"],
         )
         assert data["list"]
         currency = next(a["currency"] for a in tt.rows("advertisers") if a["advertiser_id"] == adv)
@@ -437,7 +437,7 @@ def test_report_restatement_changes_past_conversions_only(tt):
 
 @pytest.mark.parametrize("advance_days", [0, 1.5, 4])
 def test_report_equals_ground_truth_at_the_clock(tt, advance_days):
-    from signal_campaigns.sandbox.ground_truth import tiktok_report
+    from sandbox.ground_truth import tiktok_report
 
     clock = tt.advance(advance_days * 86400)
     truth = tiktok_report(tt.world, clock).to_pylist()
@@ -531,7 +531,7 @@ def test_report_deleted_entities_only_with_status_all(tt):
     assert with_rows and with_rows <= everything
     # the campaign level follows campaign_status
     camp_all = [{"field_name": "campaign_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'}]
-    level = dict(data_level="AUCTION_CAMPAIGN", dimensions=["campaign_id"], metrics=["spend"])
+    level = {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id"], "metrics": ["spend"]}
     default_c = {r["dimensions"]["campaign_id"] for r in report(tt, adv, **span, **level)["list"]}
     all_c = {r["dimensions"]["campaign_id"] for r in report(tt, adv, **span, **level, filtering=camp_all)["list"]}
     deleted_c = {c["campaign_id"] for c in tt.rows("campaigns") if c["is_deleted"] and c["advertiser_id"] == adv}
@@ -541,7 +541,7 @@ def test_report_deleted_entities_only_with_status_all(tt):
 def test_report_higher_levels_aggregate_ad_rows(tt):
     adv = tt.advertiser_ids()[0]
     span = window(tt, adv, 7)
-    ads = report(tt, adv, **span, filtering=STATUS_ALL, metrics=METRICS + ["campaign_id"])["list"]
+    ads = report(tt, adv, **span, filtering=STATUS_ALL, metrics=[*METRICS, "campaign_id"])["list"]
     camp_all = [{"field_name": "campaign_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'}]
     camps = report(
         tt,
@@ -550,7 +550,7 @@ def test_report_higher_levels_aggregate_ad_rows(tt):
         data_level="AUCTION_CAMPAIGN",
         dimensions=["campaign_id", "stat_time_day"],
         filtering=camp_all,
-        metrics=METRICS + ["campaign_name"],
+        metrics=[*METRICS, "campaign_name"],
     )["list"]
     sums: dict = defaultdict(lambda: defaultdict(Decimal))
     for r in ads:
@@ -669,7 +669,7 @@ def test_report_id_filters_and_too_many_ids(tt):
     adv = tt.advertiser_ids()[0]
     span = window(tt, adv, 7)
     ads = sorted({a["ad_id"] for a in tt.rows("ads") if a["advertiser_id"] == adv})[:2]
-    flt = STATUS_ALL + [{"field_name": "ad_ids", "filter_type": "IN", "filter_value": json.dumps(ads)}]
+    flt = [*STATUS_ALL, {"field_name": "ad_ids", "filter_type": "IN", "filter_value": json.dumps(ads)}]
     rows = report(tt, adv, **span, filtering=flt)["list"]
     assert rows and {r["dimensions"]["ad_id"] for r in rows} <= set(ads)
     many = [

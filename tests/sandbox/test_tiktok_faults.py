@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from signal_campaigns.sandbox.tiktok_server import MESSAGES
+from sandbox.tiktok_server import MESSAGES
 
 
 def campaigns(tt) -> httpx.Response:

@@ -3,7 +3,7 @@
 Starts both sandbox servers, points the dlt sources and the Events API forwarder at them through
 the environment a real deployment sets (``SOURCES__*`` for dlt, ``TIKTOK_EVENTS_API_TOKEN``),
 prepares the Dagster instance (``.dagster_home/dagster.yaml``: the ``warehouse`` pool allows one
-step at a time, DESIGN.md D8) and runs ``dagster dev`` on ``workspace.yaml`` until Ctrl-C, with
+step at a time, docs/decisions/0008-one-writer-and-bi-copy.md) and runs ``dagster dev`` on ``workspace.yaml`` until Ctrl-C, with
 the schedules and the forwarding sensor running (``SIGNAL_AUTOMATION=running``). The sensor's
 first tick requests a full refresh (extract, models, forward); advance the sandbox clock
 (``POST <AppSprint URL>/_sandbox/clock {"advance_seconds": 3600}``) to make late events appear.
@@ -11,18 +11,20 @@ first tick requests a full refresh (extract, models, forward); advance the sandb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from .pipeline import Connection
-from .sandbox.runner import default_anchor, print_banner, sandbox_processes
-from .warehouse import REPO_ROOT, WAREHOUSE_ENV, bi_copy_path, warehouse_path
+from signal_campaigns.warehouse import REPO_ROOT, WAREHOUSE_ENV, bi_copy_path, warehouse_path
+
+from .connection import sandbox_connection
+from .runner import default_anchor, print_banner, sandbox_processes
 
 DAGSTER_HOME = REPO_ROOT / ".dagster_home"
 INSTANCE_CONFIG = """\
-# Written by signal_campaigns/dev.py. DuckDB allows one writing process: every asset that writes
+# Written by sandbox/dev.py. DuckDB allows one writing process: every asset that writes
 # the warehouse is in the `warehouse` pool, and one run holding that pool is in progress at a time
 # (the others wait in the run queue).
 concurrency:
@@ -64,7 +66,7 @@ def sandbox_environment(endpoints, *, automation: str = "running") -> dict[str, 
         **{WAREHOUSE_ENV: str(warehouse_path())},
         TIKTOK_EVENTS_API_TOKEN=endpoints.credentials.events_api_token,
         SIGNAL_AUTOMATION=automation,
-        **Connection.from_sandbox(endpoints).dlt_environment(),
+        **sandbox_connection(endpoints).dlt_environment(),
     )
 
 
@@ -78,7 +80,7 @@ def main() -> None:
             "  running: schedules tiktok_ads_sync / appsprint_sync / daily_refresh, sensor forward_new_appsprint_events\n"
             f"  warehouse: {warehouse_path()} (BI tools: open {bi_copy_path()})"
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(
                 [
                     sys.executable,
@@ -96,8 +98,6 @@ def main() -> None:
                 cwd=REPO_ROOT,
                 check=False,
             )
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

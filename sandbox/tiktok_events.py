@@ -5,7 +5,7 @@
 body with precompiled regexes, no per-event logging and no per-event allocation beyond what the
 store keeps.
 
-Rules (reference/tiktok_business_api.md §4 and §7.9):
+Rules (docs/tiktok_business_api.md, Events API):
 
 - ``event_source`` must be ``"web"``, ``event_source_id`` a known pixel code (checked by the
   server, together with the token's permission on that pixel).
@@ -37,7 +37,7 @@ import re
 import threading
 from typing import Any
 
-# --- event names (reference §4.6) ---------------------------------------------------------------
+# --- event names (standard, legacy, reserved) ---------------------------------------------------------------
 WEB_STANDARD_EVENTS: frozenset[str] = frozenset(
     {
         "AddPaymentInfo",
@@ -109,7 +109,7 @@ class TrackError(Exception):
 
 @dataclasses.dataclass
 class EventsConfig:
-    """Events API strictness knobs (the [INF] ones of reference §7.9 are configurable)."""
+    """Events API strictness knobs (the rules TikTok does not document exactly are configurable)."""
 
     max_age_seconds: float = 28 * 86400.0
     max_future_seconds: float = 300.0

@@ -10,7 +10,7 @@ Conventions (every table):
 - Tables are :class:`pyarrow.Table` objects with exactly the schemas below.
 - TikTok ids are 19-digit numeric **strings**; AppSprint ids are opaque strings.
 - Every timestamp column is ``timestamp[us, tz=UTC]``; local days are ``date32`` in the
-  advertiser's ``timezone`` (DESIGN.md D1).
+  advertiser's ``timezone`` (docs/decisions/0001-day-boundary.md).
 - Money is ``decimal128(18, 6)`` in the raw world; the TikTok server formats it as strings.
 
 The sandbox clock

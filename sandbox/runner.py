@@ -1,6 +1,6 @@
 """Start the two sandbox servers: in threads (tests) or as two processes (demo, benchmarks, manual).
 
-``python -m signal_campaigns.sandbox`` runs :func:`main`: both servers as child processes on
+``python -m sandbox`` runs :func:`main`: both servers as child processes on
 loopback, printing their base URLs and the sandbox credentials, until Ctrl-C (or, with
 ``--once``, exits after printing, leaving nothing running).
 """
@@ -58,7 +58,7 @@ class SandboxEndpoints:
 
     def advance_clock(self, seconds: float) -> None:
         """Advance both servers' clocks by the same amount."""
-        import httpx
+        import httpx  # noqa: PLC0415  not at module level: the server children never need it
 
         for base in (self.tiktok_url, self.appsprint_url):
             httpx.post(f"{base}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=10).raise_for_status()
@@ -73,10 +73,10 @@ def build_app(api: str, world: World, *, marketing_qps: float | None = 10.0):
     """One sandbox ASGI app (``tiktok`` or ``appsprint``) with its own control plane."""
     control = SandboxControl(SandboxClock(world.anchor))
     if api == "tiktok":
-        from .tiktok_server import create_tiktok_app
+        from .tiktok_server import create_tiktok_app  # noqa: PLC0415  each app imports only its own server
 
         return create_tiktok_app(world, control, marketing_qps=marketing_qps)
-    from .appsprint_server import create_appsprint_app
+    from .appsprint_server import create_appsprint_app  # noqa: PLC0415  each app imports only its own server
 
     return create_appsprint_app(world, control)
 
@@ -95,13 +95,13 @@ def sandbox_in_threads(world: World, *, marketing_qps: float | None = 10.0) -> I
 
 
 def load_world(seed: int, scale: str, anchor: dt.datetime, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:
-    from .world_cache import load_or_generate
+    from .world_cache import load_or_generate  # noqa: PLC0415  the generator (numpy) only where a world is loaded
 
     return load_or_generate(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir)
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    import httpx  # not at module level: the server children never need it
+    import httpx  # noqa: PLC0415  not at module level: the server children never need it
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -131,7 +131,7 @@ def sandbox_processes(
 ) -> Iterator[SandboxEndpoints]:
     """Both servers in a child process (its own core and GIL, apart from the clients). The world
     is generated and cached here first if needed (only its credentials are read here)."""
-    from .world_cache import cached_credentials
+    from .world_cache import cached_credentials  # noqa: PLC0415  the generator (numpy) only where a world is loaded
 
     anchor = anchor or default_anchor()
     credentials = cached_credentials(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir)
@@ -139,7 +139,7 @@ def sandbox_processes(
     cmd = [
         sys.executable,
         "-m",
-        "signal_campaigns.sandbox",
+        "sandbox",
         "serve",
         "--seed",
         str(seed),
@@ -176,9 +176,9 @@ def sandbox_processes(
 def serve(args: argparse.Namespace) -> None:
     """Both servers in this process, on one event loop: one import and one world load (so they
     start in about a second and a half), and a process of their own apart from their clients."""
-    import asyncio
+    import asyncio  # noqa: PLC0415  the server child only
 
-    import uvicorn
+    import uvicorn  # noqa: PLC0415  the server child only (uvicorn is slow to import)
 
     anchor = dt.datetime.fromisoformat(args.anchor)
     world = load_world(args.seed, args.scale, anchor, Path(args.cache_dir))
@@ -201,10 +201,8 @@ def serve(args: argparse.Namespace) -> None:
     async def run_all() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in `make sandbox` reaches this child too
         asyncio.run(run_all())
-    except KeyboardInterrupt:  # Ctrl-C in `make sandbox` reaches this child too
-        pass
 
 
 def print_banner(endpoints: SandboxEndpoints, out=sys.stdout) -> None:
@@ -227,7 +225,7 @@ def print_banner(endpoints: SandboxEndpoints, out=sys.stdout) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m signal_campaigns.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command")
 
     def common(p: argparse.ArgumentParser) -> None:

@@ -314,10 +314,7 @@ class ReportEngine:
             if name in RESTATED_COLUMNS:
                 col = self.restate(name, col, day, self.tz_names[advertiser_id], now)
             values[name] = col.astype(np.float64)
-        if q.level == "advertiser":
-            entity = np.zeros(len(rows), dtype=np.int64)
-        else:
-            entity = self.ad_entity[q.level][ad]
+        entity = np.zeros(len(rows), dtype=np.int64) if q.level == "advertiser" else self.ad_entity[q.level][ad]
         if q.time == "hour":
             n = len(rows)
             hours = np.tile(np.arange(24, dtype=np.int64), n)

@@ -7,11 +7,12 @@ import datetime as dt
 import hashlib
 import random
 from collections.abc import Sequence
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
 
-from .ledger import qualified, quote_ident
+from signal_campaigns.forwarding.ledger import qualified, quote_ident
 
 EVENTS = ("Purchase", "Download", "CompleteRegistration", "StartTrial", "Subscribe")
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
@@ -42,8 +43,6 @@ def synthetic_queue(
 ) -> pa.Table:
     """``n`` eligible events spread over ``pixel_codes``, occurred within 6 days before ``anchor``.
     Every 7th user id is pre-hashed (upper-case hex), every 11th missing."""
-    from decimal import Decimal
-
     rng = random.Random(seed)
     now = int(anchor.timestamp())
     cols: dict[str, list] = {f.name: [] for f in QUEUE_SCHEMA}

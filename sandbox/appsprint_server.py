@@ -1,4 +1,4 @@
-"""The sandbox AppSprint export API (DESIGN.md §5) and the Signal link redirect (§6), as one ASGI app.
+"""The sandbox AppSprint export API and the Signal link redirect, as one ASGI app.
 
 The contract it serves is written down in docs/appsprint_export_api.md. In short:
 
@@ -42,19 +42,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .appsprint_pages import (
-    ARROW_MEDIA_TYPE,
-    RESOURCES,
-    BadRequest,
-    Cursor,
-    ExtraRow,
-    build_indexes,
-    envelope,
-    format_ms,
-    parse_timestamp,
-    to_ms,
-    wants_arrow,
-)
+from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
+from .appsprint_pages import build_indexes
+from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
+from .appsprint_resources import RESOURCES, BadRequestError, Cursor, ExtraRow
 from .control import Fault, SandboxClock, SandboxControl, nginx_error_page
 from .world import World
 
@@ -158,7 +149,7 @@ def create_appsprint_app(
     expected_auth = f"Bearer {world.credentials.appsprint_export_token}".encode()
     indexes = build_indexes(world, app_id)
     links_table = indexes["signal-links"].table
-    links = {link_id: url for link_id, url in zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist())}
+    links = dict(zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist()))
     request_prefix = f"req_{secrets.token_hex(4)}_"
     request_counter = itertools.count(1)
     click_lock = threading.Lock()
@@ -201,7 +192,7 @@ def create_appsprint_app(
         if raw is None:
             return default_limit
         if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= max_limit:
-            raise BadRequest("invalid_parameter", f"limit must be an integer from 1 to {max_limit}, got {raw!r}")
+            raise BadRequestError("invalid_parameter", f"limit must be an integer from 1 to {max_limit}, got {raw!r}")
         return int(raw)
 
     def render(resource: str, arrow: bool, **kwargs: Any) -> tuple[bytes, str | None]:
@@ -245,7 +236,7 @@ def create_appsprint_app(
                 since_text = params.get("updated_since")
                 cursor = Cursor.decode(cursor_text, resource) if cursor_text else None
                 since_ms = parse_timestamp(since_text) if since_text and cursor is None else None
-            except BadRequest as exc:
+            except BadRequestError as exc:
                 return _error(400, exc.code, exc.message)
             arrow = arrow_pages and wants_arrow(request.headers.get("accept"))
             index = indexes[resource]

@@ -22,12 +22,14 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from .cli.status import delivery, readiness
-from .cli.warehouse_reads import Warehouse
-from .forwarding import ForwardingError, ForwardingSummary, forward_events
-from .pipeline import Connection, build_models, extract
-from .sandbox.runner import default_anchor, print_banner, sandbox_processes
-from .warehouse import publish_read_only_copy, warehouse_path
+from signal_campaigns.cli.status import delivery, readiness
+from signal_campaigns.cli.warehouse_reads import Warehouse
+from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
+from signal_campaigns.pipeline import build_models, extract
+from signal_campaigns.warehouse import publish_read_only_copy, warehouse_path
+
+from .connection import sandbox_connection
+from .runner import default_anchor, print_banner, sandbox_processes
 
 
 def _cell(value, fraction: bool = False) -> str:
@@ -136,7 +138,7 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m signal_campaigns.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", default="demo", help="tiny | demo | 1m | 10m")
     args = parser.parse_args(argv)
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(pipelines_dir, ignore_errors=True)
         step = time.monotonic()
         with console.status("2. Extracting TikTok Ads and AppSprint data with dlt..."):
-            connection = Connection.from_sandbox(endpoints)
+            connection = sandbox_connection(endpoints)
             loaded = extract(
                 connection,
                 warehouse=db,

@@ -119,7 +119,7 @@ def restatement_index(stat_date: Any, tz: str | Sequence[str], clock: dt.datetim
 def reported_fraction(stat_date: Any, tz: str | Sequence[str], clock: dt.datetime) -> np.ndarray:
     """The share (float) of the final conversions TikTok reports for each stat day at ``clock``."""
     idx = np.minimum(restatement_index(stat_date, tz, clock), len(RESTATEMENT_FRACTIONS))
-    return np.array(list(RESTATEMENT_FRACTIONS) + [1.0])[idx]
+    return np.array([*list(RESTATEMENT_FRACTIONS), 1.0])[idx]
 
 
 def restated(final: Any, stat_date: Any, tz: str | Sequence[str], clock: dt.datetime) -> Any:
