@@ -16,12 +16,8 @@ from typing import Any
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from . import mapping as mapping_mod
-from . import settings_store as keys
-from .doctor import Doctor
-from .errors import CliError
-from .link import CHECKLIST, signal_link
-from .oauth import (
+from signal_campaigns.tiktok.marketing import TikTokApi, host_root, send_test_event
+from signal_campaigns.tiktok.oauth import (
     CALLBACK_PATH,
     DEFAULT_CALLBACK_PORT,
     CallbackServer,
@@ -30,11 +26,16 @@ from .oauth import (
     new_state,
     parse_pasted,
 )
+
+from . import mapping as mapping_mod
+from . import settings_store as keys
+from .doctor import Doctor
+from .errors import CliError
+from .link import CHECKLIST, signal_link
 from .render import Output, mask
 from .report import GRAINS, campaign_metrics, table_rows, to_csv
 from .settings_store import SettingsStore, resolve_project_dir
 from .status import status as status_data
-from .tiktok import TikTokApi, host_root, send_test_event
 from .warehouse_reads import STAGING_SCHEMA as STAGING
 from .warehouse_reads import Warehouse
 

@@ -14,12 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from signal_campaigns.forwarding.ledger import LEDGER_TABLE
+from signal_campaigns.tiktok.marketing import (
+    ADMIN_OPERATOR,
+    EVENTS_TOKEN_FIX,
+    PIXEL_40001_FIX,
+    TikTokApi,
+    send_test_event,
+)
 
 from . import settings_store as keys
 from .errors import CliError
 from .settings_store import SettingsStore
 from .status import ledger_counts
-from .tiktok import ADMIN_OPERATOR, EVENTS_TOKEN_FIX, PIXEL_40001_FIX, TikTokApi, send_test_event
 from .warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse
 
 FIX_OAUTH = (

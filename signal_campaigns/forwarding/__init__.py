@@ -14,8 +14,7 @@ Command line: ``python -m signal_campaigns.forwarding --warehouse PATH --base-ur
 with the token in env ``TIKTOK_EVENTS_API_TOKEN``.
 """
 
-from .batching import PayloadError
-from .client import (
+from signal_campaigns.tiktok.events_api import (
     AUTH_ADVICE,
     EventsApiAuthError,
     EventsApiClient,
@@ -24,6 +23,8 @@ from .client import (
     ForwardingError,
     RetryPolicy,
 )
+
+from .batching import PayloadError
 from .forwarder import Forwarder, ForwarderConfig, ForwardingSummary, forward_events
 from .ledger import DRY_RUN_TABLE, LEDGER_TABLE, DeliveryLedger
 from .payload import build_event, build_events, encode_body, hash_email, hash_external_id, hash_identifier, hash_phone

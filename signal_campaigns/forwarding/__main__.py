@@ -12,7 +12,8 @@ import json
 import logging
 import sys
 
-from .client import EventsApiAuthError, ForwardingError, RetryPolicy
+from signal_campaigns.tiktok.events_api import EventsApiAuthError, ForwardingError, RetryPolicy
+
 from .forwarder import ForwarderConfig, events_api_token, forward_events
 
 

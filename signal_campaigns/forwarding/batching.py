@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .client import ForwardingError
+from signal_campaigns.tiktok.events_api import ForwardingError
+
 from .payload import build_events, encode_body
 
 DEFAULT_TEST_EVENT_CODE = "SIGNAL_CAMPAIGNS_TEST"

@@ -44,8 +44,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
-from .client import (
+from signal_campaigns.tiktok.events_api import (
     EventsApiAuthError,
     EventsApiClient,
     EventsApiRequestError,
@@ -53,6 +52,8 @@ from .client import (
     ForwardingError,
     RetryPolicy,
 )
+
+from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
 from .ledger import DeliveryLedger, DryRunTable, Outcome, qualified
 from .payload import MAX_BATCH_EVENTS
 

@@ -14,7 +14,7 @@ import secrets
 import threading
 import urllib.parse
 
-from .errors import CliError
+from signal_campaigns.cli.errors import CliError
 
 AUTH_PATH = "/portal/auth"
 DEFAULT_CALLBACK_PORT = 8765

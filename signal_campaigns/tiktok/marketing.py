@@ -23,21 +23,20 @@ import httpx
 
 from dlt_sources.tiktok_ads import settings as tiktok_settings
 from dlt_sources.tiktok_ads.helpers import RetryPolicy, TikTokAuthError, TikTokClient, TikTokError, classify_error
-from signal_campaigns.forwarding.client import (
+from signal_campaigns.cli.errors import CliError
+from signal_campaigns.forwarding.forwarder import DEFAULT_TEST_EVENT_CODE
+from signal_campaigns.forwarding.payload import build_event, encode_body
+from signal_campaigns.tiktok.events_api import (
     API_PREFIX,
     EventsApiAuthError,
     EventsApiClient,
     EventsApiRequestError,
     EventsApiUnavailableError,
 )
-from signal_campaigns.forwarding.client import (
+from signal_campaigns.tiktok.events_api import (
     RetryPolicy as EventsRetryPolicy,
 )
-from signal_campaigns.forwarding.client import api_base as events_api_base
-from signal_campaigns.forwarding.forwarder import DEFAULT_TEST_EVENT_CODE
-from signal_campaigns.forwarding.payload import build_event, encode_body
-
-from .errors import CliError
+from signal_campaigns.tiktok.events_api import api_base as events_api_base
 
 INTERACTIVE_RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.5, max_backoff_seconds=4.0)
 TIMEOUT_SECONDS = 30.0
