@@ -91,7 +91,7 @@ def qualified(schema: str | None, table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(table)}" if schema else quote_ident(table)
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
@@ -283,7 +283,7 @@ class DeliveryLedger:
             return int(
                 self.conn.execute(
                     f"UPDATE {self.folded_fqn} SET status = 'pending', updated_at = ? WHERE status = 'in_flight'",
-                    [_now()],
+                    [utc_now()],
                 ).fetchall()[0][0]
             )
 
@@ -300,7 +300,7 @@ class DeliveryLedger:
             WHERE q.event_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
             GROUP BY q.event_id""",
-                [_now()],
+                [utc_now()],
             ).fetchall()[0][0]
         )
 
@@ -344,7 +344,7 @@ class DeliveryLedger:
         ``in_flight`` in ONE statement (one transaction). Committed when this returns."""
         params: list[Any] = []
         values: list[str] = []
-        now = _now()
+        now = utc_now()
 
         def add(
             batch_id: str,
@@ -378,56 +378,3 @@ class DeliveryLedger:
     def journal_entries(self) -> int:
         """Journal rows not folded yet (0 after a completed run)."""
         return int(self.conn.execute(f"SELECT count(*) FROM {self.journal_fqn}").fetchall()[0][0])
-
-
-class DryRunTable:
-    """``event_payloads_dry_run``: batch_id, pixel_code, event_id, test_event_code, payload (the
-    exact, hashed ``data[]`` item as JSON), created_at."""
-
-    def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str = "main", table: str = DRY_RUN_TABLE) -> None:
-        self.conn = conn
-        self.schema = schema
-        self.fqn = qualified(schema, table)
-
-    def ensure(self) -> None:
-        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        for payload_type in ("JSON", "VARCHAR"):  # JSON needs the json extension; VARCHAR otherwise
-            try:
-                self.conn.execute(f"""
-                    CREATE TABLE IF NOT EXISTS {self.fqn} (
-                        batch_id VARCHAR, pixel_code VARCHAR, event_id VARCHAR, test_event_code VARCHAR,
-                        payload {payload_type}, created_at TIMESTAMPTZ)""")
-                return
-            except duckdb.Error:
-                continue
-
-    def write(
-        self,
-        batch_ids: list[str],
-        pixel_codes: list[str],
-        event_ids: list[str],
-        test_codes: list[str | None],
-        payloads: list[str],
-    ) -> None:
-        if not event_ids:
-            return
-        table = pa.table(
-            {
-                "batch_id": pa.array(batch_ids, pa.string()),
-                "pixel_code": pa.array(pixel_codes, pa.string()),
-                "event_id": pa.array(event_ids, pa.string()),
-                "test_event_code": pa.array(test_codes, pa.string()),
-                "payload": pa.array(payloads, pa.string()),
-            }
-        )
-        self.conn.register("_fwd_dry", table)
-        try:
-            self.conn.execute(
-                f"""INSERT INTO {self.fqn} (batch_id, pixel_code, event_id, test_event_code, payload,
-                                  created_at)
-                                  SELECT batch_id, pixel_code, event_id, test_event_code, payload, ?::TIMESTAMPTZ
-                                  FROM _fwd_dry""",
-                [_now()],
-            )
-        finally:
-            self.conn.unregister("_fwd_dry")

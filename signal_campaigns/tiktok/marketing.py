@@ -1,11 +1,11 @@
 """The TikTok calls the CLI makes, with the project's error classification and advice.
 
 - Reporting reads (``advertiser/info/``, ``campaign/get/``, ``adgroup/get/``, ``pixel/list/``) go
-  through the dlt source's :class:`~dlt_sources.tiktok_ads.helpers.TikTokClient` (same retries,
+  through the dlt source's :class:`~dlt_sources.tiktok_ads.client.TikTokClient` (same retries,
   same :class:`TikTokError` classes and advice) with a short retry budget for interactive use.
 - OAuth calls (``oauth2/access_token/``, ``oauth2/revoke_token/``, ``oauth2/advertiser/get/``) carry
   the app secret in the body/query, so they are made here with httpx and the envelope is checked
-  with :func:`~dlt_sources.tiktok_ads.helpers.classify_error`; messages are scrubbed of the secret
+  with :func:`~dlt_sources.tiktok_ads.errors.classify_error`; messages are scrubbed of the secret
   and the token and never quote the request.
 - Events API checks use :class:`~signal_campaigns.forwarding.client.EventsApiClient`: one
   ViewContent **test** event (``test_event_code``), which TikTok keeps out of production counts.
@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 
 from dlt_sources.tiktok_ads import settings as tiktok_settings
-from dlt_sources.tiktok_ads.helpers import RetryPolicy, TikTokAuthError, TikTokClient, TikTokError, classify_error
+from dlt_sources.tiktok_ads.client import RetryPolicy, TikTokClient
+from dlt_sources.tiktok_ads.errors import TikTokAuthError, TikTokError, classify_error
 from signal_campaigns.cli.errors import CliError
 from signal_campaigns.forwarding.forwarder import DEFAULT_TEST_EVENT_CODE
 from signal_campaigns.forwarding.payload import build_event, encode_body

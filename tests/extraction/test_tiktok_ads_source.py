@@ -28,7 +28,7 @@ from dlt_sources.tiktok_ads import (
     split_windows,
     tiktok_ads,
 )
-from dlt_sources.tiktok_ads.helpers import parse_decimal, parse_int, parse_stat_day
+from dlt_sources.tiktok_ads.parsing import parse_decimal, parse_int, parse_stat_day
 
 TABLES = ("advertisers", "campaigns", "adgroups", "ads", "pixels", "ad_daily_report")
 REPORT_KEY = ("advertiser_id", "ad_id", "stat_date")

@@ -11,8 +11,7 @@
   times; every retry is counted in :class:`RequestStats`. Authentication/permission failures and
   parameter errors never retry.
 - The access token is sent only as the ``Access-Token`` header, added by an auth object when the
-  request is prepared (so it is not in the headers dlt logs), and is scrubbed from every message.
-"""
+  request is prepared (so it is not in the headers dlt logs), and is scrubbed from every message."""
 
 from __future__ import annotations
 
@@ -21,11 +20,9 @@ import datetime as dt
 import json
 import logging
 import random
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dlt.sources.helpers.requests import Client
@@ -39,109 +36,20 @@ from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from . import settings
+from .errors import (
+    AUTH_ADVICE,
+    TikTokApiError,
+    TikTokAuthError,
+    TikTokError,
+    TikTokRetryableError,
+    TikTokRetryExhausted,
+    TikTokServerError,
+    classify_error,
+)
 
 logger = logging.getLogger(__name__)
 
 REDACTED = "***"
-
-
-# =================================================================================================
-# Exceptions
-# =================================================================================================
-class TikTokError(Exception):
-    """Base of every error the TikTok client raises. Messages never contain the access token."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | None = None,
-        endpoint: str | None = None,
-        request_id: str | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.endpoint = endpoint
-        self.request_id = request_id
-        self.http_status = http_status
-
-    def __reduce__(self):  # keep keyword attributes when pickled (dlt may move errors across processes)
-        return (_rebuild_error, (type(self), self.message, self.__dict__))
-
-
-def _rebuild_error(cls: type, message: str, attrs: dict[str, Any]) -> TikTokError:
-    err = cls.__new__(cls)
-    Exception.__init__(err, message)
-    err.__dict__.update(attrs)
-    return err
-
-
-class TikTokRetryableError(TikTokError):
-    """A transient failure: retried with backoff, then :class:`TikTokRetryExhausted`."""
-
-
-class TikTokRateLimitError(TikTokRetryableError):
-    """40100 / 40016 (app QPS/QPM/QPD), 40133 (advertiser QPS), 40132 (QPS by field value)."""
-
-
-class TikTokServerError(TikTokRetryableError):
-    """5xxxx codes, HTTP 5xx, HTML or other non-JSON bodies, timeouts, dropped connections."""
-
-
-class TikTokRetryExhausted(TikTokError):
-    """A transient failure persisted through every attempt."""
-
-    def __init__(self, message: str, *, attempts: int, last_error: BaseException | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.attempts = attempts
-        self.last_error_type = type(last_error).__name__ if last_error is not None else None
-
-
-class TikTokAuthError(TikTokError):
-    """The token or the account cannot read this advertiser (40001, 40102, 40104, 40105, 40106,
-    40113). Not retried: a person has to act (the message says what to do)."""
-
-
-class TikTokParameterError(TikTokError):
-    """TikTok rejected a request parameter (40000, 40002). Not retried. ``parameter`` names it when
-    TikTok's message does."""
-
-    def __init__(self, message: str, *, parameter: str | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.parameter = parameter
-
-
-class TikTokApiError(TikTokError):
-    """Any other error code (object does not exist, unsupported in sandbox, wrong path...)."""
-
-
-# Advice per authentication code: what the user has to do (DESIGN.md D6, D7).
-AUTH_ADVICE: dict[int, str] = {
-    40001: (
-        "TikTok denied access to advertiser {advertiser} (code 40001: no permission): the connected "
-        "TikTok account is not an admin or operator of this advertiser. Grant it access in TikTok "
-        "Business Center, or reconnect TikTok Ads with an account that has advertiser access"
-    ),
-    40102: ("TikTok says the access token has expired (code 40102): reconnect TikTok Ads to get a new long-term token"),
-    40104: (
-        "No TikTok access token was sent (code 40104): set sources.tiktok_ads.access_token in "
-        ".dlt/secrets.toml or the SOURCES__TIKTOK_ADS__ACCESS_TOKEN environment variable"
-    ),
-    40105: (
-        "TikTok rejected the access token (code 40105): reconnect TikTok Ads with an account that still "
-        "has advertiser access"
-    ),
-    40106: (
-        "TikTok says the access token does not belong to advertiser {advertiser} (code 40106): check "
-        "advertiser_ids, or reconnect TikTok Ads with the account that owns this advertiser"
-    ),
-    40113: (
-        "TikTok blocked the developer app or the token belongs to another app (code 40113): check the "
-        "app in the TikTok developer portal and reconnect TikTok Ads"
-    ),
-}
 
 
 # =================================================================================================
@@ -177,141 +85,6 @@ class RequestStats:
             "retry_reasons": dict(self.retry_reasons),
             "waited_seconds": round(self.waited_seconds, 3),
         }
-
-
-# =================================================================================================
-# Value parsing (reference §3.4: every metric is a string, "-" means no data)
-# =================================================================================================
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() in ("", "-"))
-
-
-def parse_decimal(value: Any) -> Decimal | None:
-    """``"20.000"`` -> ``Decimal("20.000")``; ``"-"``/``""``/``None`` -> ``None``. Never float."""
-    if is_missing(value):
-        return None
-    text = str(value).strip().rstrip("%").replace(",", "")
-    try:
-        return Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError(f"not a decimal: {value!r}") from exc
-
-
-def parse_int(value: Any) -> int | None:
-    """``"4696"`` -> ``4696``; ``"12.0"`` -> ``12``; ``"-"`` -> ``None``."""
-    number = parse_decimal(value)
-    if number is None:
-        return None
-    return int(number)
-
-
-def parse_id(value: Any) -> str | None:
-    """Ids stay strings (they exceed 2^53); ``"-"``/empty -> ``None``."""
-    if is_missing(value):
-        return None
-    if isinstance(value, float):  # never expected in v1.3; avoid "1.7e18" if a float ever appears
-        raise ValueError(f"id received as a float: {value!r}")
-    return str(value)
-
-
-def parse_text(value: Any) -> str | None:
-    return None if is_missing(value) else str(value)
-
-
-def parse_stat_day(value: Any) -> dt.date:
-    """``"2024-05-01 00:00:00"`` (advertiser-local, no offset) -> ``date(2024, 5, 1)``."""
-    return dt.date.fromisoformat(str(value).strip()[:10])
-
-
-def parse_tiktok_time(value: Any) -> dt.datetime | None:
-    """Entity times ``"YYYY-MM-DD HH:MM:SS"`` (UTC) or unix seconds -> aware UTC datetime."""
-    if is_missing(value):
-        return None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
-    text = str(value).strip().replace("T", " ").replace("Z", "+00:00")
-    parsed = dt.datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
-
-
-def parse_bool(value: Any) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "1", "yes")
-
-
-# =================================================================================================
-# Error classification
-# =================================================================================================
-_PARAM_PATTERNS = (
-    # "page_size: Must be ...", "filtering.secondary_status: Invalid value ..." (TikTok's style)
-    re.compile(r"^\s*['\"`]?([A-Za-z_][\w.\[\]]*)['\"`]?\s*:"),
-    # "Invalid value for event_id: ...", "Missing value for parameter x"
-    re.compile(
-        r"(?:invalid|wrong|missing|unsupported)\s+(?:value\s+)?(?:for|of)\s+(?:the\s+)?(?:param(?:eter)?\s+)?"
-        r"['\"`]?([A-Za-z_][\w.\[\]]*)",
-        re.I,
-    ),
-    re.compile(r"(?:param(?:eter)?|field)\s+['\"`]([A-Za-z_][\w.\[\]]*)['\"`]", re.I),
-)
-
-
-def find_parameter(message: str, sent: Sequence[str] = ()) -> str | None:
-    """The parameter TikTok's message names: a leading ``"name: ..."`` or ``"Invalid value for
-    name"``, else the first parameter we sent that the message mentions (longest name first)."""
-    for pattern in _PARAM_PATTERNS[:2]:
-        match = pattern.search(message)
-        if match:
-            return match.group(1).strip(".")
-    for name in sorted(sent, key=len, reverse=True):
-        if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message):
-            return name
-    match = _PARAM_PATTERNS[2].search(message)
-    return match.group(1).strip(".") if match else None
-
-
-def classify_error(
-    code: int,
-    message: str,
-    *,
-    endpoint: str,
-    request_id: str | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> TikTokError:
-    """The exception for a non-zero envelope ``code`` (reference §4.9)."""
-    params = params or {}
-    advertiser = params.get("advertiser_id") or params.get("advertiser_ids") or "?"
-    where = f"{endpoint} (request_id {request_id})" if request_id else endpoint
-    kw = dict(code=code, endpoint=endpoint, request_id=request_id)
-    if code in settings.RATE_LIMIT_CODES:
-        return TikTokRateLimitError(f"TikTok rate limit on {where}: code {code}: {message}", **kw)
-    if 50000 <= code <= 59999 or code in settings.TRANSIENT_CODES:
-        return TikTokServerError(f"TikTok server error on {where}: code {code}: {message}", **kw)
-    if code in settings.AUTH_CODES:
-        advice = AUTH_ADVICE[code].format(advertiser=advertiser)
-        return TikTokAuthError(f"{advice}. TikTok said: {message} [{where}]", **kw)
-    if code in settings.PARAMETER_CODES:
-        parameter = find_parameter(message, list(params))
-        named = f"parameter '{parameter}'" if parameter else "a request parameter"
-        return TikTokParameterError(
-            f"TikTok rejected {named} of {endpoint} (code {code}): {message.rstrip('.')}. This is a configuration "
-            f"or source bug and is not retried; check the tiktok_ads source settings [{where}]",
-            parameter=parameter,
-            **kw,
-        )
-    if code == 40011:
-        return TikTokApiError(f"Too many ids in one request to {where} (code 40011): {message}", **kw)
-    if code in (40300, 40301):
-        return TikTokApiError(
-            f"TikTok does not know advertiser {advertiser} (code {code}): check advertiser_ids. "
-            f"TikTok said: {message} [{where}]",
-            **kw,
-        )
-    return TikTokApiError(f"TikTok error on {where}: code {code}: {message}", **kw)
 
 
 # =================================================================================================
