@@ -13,7 +13,8 @@ Config (``.dlt/config.toml`` / ``.dlt/secrets.toml`` or environment variables)::
     [sources.tiktok_ads]
     access_token = "..."             # env: SOURCES__TIKTOK_ADS__ACCESS_TOKEN
 
-Incremental report (DESIGN.md D1, D5): per advertiser, the resource state remembers the last
+Incremental report (docs/decisions/0001-day-boundary.md, 0005-restatement-and-lookback.md): per
+advertiser, the resource state remembers the last
 advertiser-local day pulled. Each run re-pulls the ``lookback_days`` days up to and including that
 day (restated conversions) plus every day since, up to "today" in the advertiser's timezone, in
 windows of at most 30 days; the load replaces those days whole (merge, delete-insert on
@@ -28,15 +29,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import Any, Dict, List, Optional
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
-from . import settings
-from .client import RequestStats, RetryPolicy, TikTokClient
-from .errors import (
+from signal_campaigns.tiktok.envelope import (
     TikTokApiError,
     TikTokAuthError,
     TikTokError,
@@ -46,9 +46,14 @@ from .errors import (
     TikTokRetryExhausted,
     TikTokServerError,
 )
+from signal_campaigns.tiktok.retry import RetryPolicy
+
+from . import settings
+from .client import TikTokClient
 from .parsing import parse_text
 from .planning import ReportPlan, as_date, as_ids, as_instant, plan_report_days, split_windows, validate_options
 from .rows import day_markers, shape_advertiser, shape_entity, shape_report_row
+from .transport import RequestStats
 
 __all__ = [
     "ReportPlan",
@@ -149,7 +154,7 @@ def tiktok_ads(
         name="advertisers",
         write_disposition="merge",
         primary_key="advertiser_id",
-        columns=copy.deepcopy(settings.ADVERTISER_HINTS),
+        columns=cast("TTableSchemaColumns", copy.deepcopy(settings.ADVERTISER_HINTS)),
     )
     def advertisers() -> Iterator[dict[str, Any]]:
         found = advertiser_infos()
@@ -167,7 +172,11 @@ def tiktok_ads(
                     yield [shape_entity(row, columns, advertiser_id) for row in page]
 
         return dlt.resource(
-            entity_pages, name=table, write_disposition="merge", primary_key=key, columns=copy.deepcopy(hints)
+            entity_pages,
+            name=table,
+            write_disposition="merge",
+            primary_key=key,
+            columns=cast("TTableSchemaColumns", copy.deepcopy(hints)),
         )
 
     @dlt.resource(
@@ -175,7 +184,7 @@ def tiktok_ads(
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=("advertiser_id", "ad_id", "stat_date"),
         merge_key=("advertiser_id", "stat_date"),
-        columns=settings.report_column_hints(metric_list),
+        columns=cast("TTableSchemaColumns", settings.report_column_hints(metric_list)),
     )
     def ad_daily_report() -> Iterator[list[dict[str, Any]]]:
         cursors: dict[str, dict[str, Any]] = dlt.current.resource_state().setdefault("advertisers", {})
@@ -203,7 +212,7 @@ def tiktok_ads(
                 continue
             currency = parse_text(info.get("currency"))
             for window_start, window_end in split_windows(plan.start, plan.end, window_days):
-                # Every day of the window replaces what is stored for it, rows or none (D5).
+                # Every day of the window replaces what is stored for it, rows or none.
                 yield day_markers(advertiser_id, window_start, window_end, str(tz_name), synced_at)
                 for page in client.report_pages(advertiser_id, window_start, window_end, request_metrics):
                     yield [

@@ -61,9 +61,9 @@ def plan_report_days(
     return ReportPlan(start, end)
 
 
-def split_windows(start: dt.date, end: dt.date, window_days: int) -> list[tuple]:
+def split_windows(start: dt.date, end: dt.date, window_days: int) -> list[tuple[dt.date, dt.date]]:
     """``[start, end]`` cut into consecutive windows of at most ``window_days`` days."""
-    windows = []
+    windows: list[tuple[dt.date, dt.date]] = []
     cursor = start
     while cursor <= end:
         stop = min(cursor + dt.timedelta(days=window_days - 1), end)
@@ -100,8 +100,8 @@ def validate_options(*, lookback_days: int, window_days: int, page_size: int, me
     ratios = [m for m in cleaned if m in settings.RATIO_METRICS or m.startswith(settings.RATIO_METRIC_PREFIXES)]
     if ratios:
         raise ValueError(
-            f"ratio metrics are not stored in the raw layer (the models recompute them from sums, "
-            f"DESIGN.md D4): remove {', '.join(ratios)} from metrics"
+            "ratio metrics are not stored in the raw layer (the models recompute them from sums): "
+            f"remove {', '.join(ratios)} from metrics"
         )
     if not cleaned:
         raise ValueError("metrics must name at least one report metric, e.g. spend")

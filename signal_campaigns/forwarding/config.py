@@ -18,7 +18,7 @@ TOKEN_SECRET_KEY = TOKEN_ENV.lower()
 
 def events_api_token() -> str:
     """The Events API token from the environment or .dlt/secrets.toml ("" when unset)."""
-    import dlt
+    import dlt  # noqa: PLC0415 (importing dlt takes ~1.2 s; only runs that send need the token)
 
     return os.environ.get(TOKEN_ENV) or dlt.secrets.get(TOKEN_SECRET_KEY, str) or ""
 

@@ -37,6 +37,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import orjson
@@ -48,8 +49,8 @@ from signal_campaigns.tiktok.events_api import (
     EventsApiRequestError,
     EventsApiUnavailableError,
     ForwardingError,
-    RetryPolicy,
 )
+from signal_campaigns.tiktok.retry import RetryPolicy
 
 from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
 from .config import TOKEN_ENV, TOKEN_SECRET_KEY, ForwarderConfig, ForwardingSummary, PhaseTimer, events_api_token
@@ -84,7 +85,7 @@ def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
         return "main"
     if len(rows) > 1:
         raise ForwardingError(f"{table!r} exists in several schemas {sorted(rows)}: set queue_schema")
-    return rows[0]
+    return str(rows[0])
 
 
 class Forwarder:
@@ -178,7 +179,7 @@ class Forwarder:
                     if status[k] == "pending":
                         codes[k], messages[k] = code, note
                 outcome = Outcome(bid, list(batch.event_ids), status, codes, messages, attempts)
-            exc.outcome = outcome  # type: ignore[attr-defined]
+            exc.outcome = outcome
             raise
         assert status is not None
         return Outcome(bid, list(batch.event_ids), status, codes, messages, attempts)
@@ -306,7 +307,7 @@ class Forwarder:
         cfg = self.config
         self.dry_table.ensure()
         rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events, anti_join=True)
-        buf: dict[str, list] = {"b": [], "p": [], "e": [], "t": [], "j": []}
+        buf: dict[str, list[Any]] = {"b": [], "p": [], "e": [], "t": [], "j": []}
         for batch in self._batches(rows):
             batch.build_events()  # the data[] items only: the dry run stores them, it encodes no request body
             summary.batches += 1
@@ -326,7 +327,7 @@ class Forwarder:
             self.dry_table.fqn,
         )
 
-    def _flush_dry(self, buf: dict[str, list], summary: ForwardingSummary) -> None:
+    def _flush_dry(self, buf: dict[str, list[Any]], summary: ForwardingSummary) -> None:
         self.dry_table.write(buf["b"], buf["p"], buf["e"], buf["t"], buf["j"])
         summary.dry_run_payloads += len(buf["e"])
         for v in buf.values():
@@ -346,11 +347,12 @@ def forward_events(
     """Forward every pending event of the warehouse's queue once; returns the run's summary.
 
     ``warehouse``: a DuckDB file path or an open connection (kept open). ``token`` defaults to
-    :func:`events_api_token` (env ``TIKTOK_EVENTS_API_TOKEN`` or .dlt/secrets.toml). Raises a :class:`~.client.ForwardingError` subclass (with
+    :func:`events_api_token` (env ``TIKTOK_EVENTS_API_TOKEN`` or .dlt/secrets.toml). Raises a
+    :class:`~signal_campaigns.tiktok.events_api.ForwardingError` subclass (with
     ``.summary``) when the run stops early; undelivered events stay ``pending``."""
     config = config or ForwarderConfig()
     own_conn = not isinstance(warehouse, duckdb.DuckDBPyConnection)
-    conn = duckdb.connect(str(Path(warehouse))) if own_conn else warehouse
+    conn = warehouse if isinstance(warehouse, duckdb.DuckDBPyConnection) else duckdb.connect(str(Path(warehouse)))
     own_client = False
     try:
         if client is None and not config.dry_run:

@@ -1,4 +1,4 @@
-"""The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse (DESIGN D6), and the
+"""The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse, and the
 dry-run table ``event_payloads_dry_run``.
 
 Public interface: the view ``event_delivery_ledger``, one row per eligible ``event_id``::
@@ -39,9 +39,10 @@ No secret is ever written here: messages come from TikTok's answers, scrubbed of
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -141,7 +142,8 @@ class Outcome:
 
 
 class DeliveryLedger:
-    """The ledger on an open DuckDB connection (the warehouse's one writer, DESIGN D8)."""
+    """The ledger on an open DuckDB connection (the warehouse's one writer, see
+    docs/decisions/0008-one-writer-and-bi-copy.md)."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str = "main", table: str = LEDGER_TABLE) -> None:
         self.conn = conn
@@ -254,17 +256,15 @@ class DeliveryLedger:
         self.conn.execute(f"DELETE FROM {self.journal_fqn}")
         return int(entries)
 
-    def _in_transaction(self, work):
+    def _in_transaction(self, work: Callable[[], int]) -> int:
         conn = self.conn
         conn.execute("BEGIN TRANSACTION")
         try:
             result = work()
             conn.execute("COMMIT")
         except BaseException:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 conn.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             raise
         return result
 

@@ -1,14 +1,15 @@
-"""The TikTok calls the CLI makes, with the project's error classification and advice.
+"""The small TikTok client the CLI uses: OAuth, a few reporting reads and one Events API test event.
 
-- Reporting reads (``advertiser/info/``, ``campaign/get/``, ``adgroup/get/``, ``pixel/list/``) go
-  through the dlt source's :class:`~dlt_sources.tiktok_ads.client.TikTokClient` (same retries,
-  same :class:`TikTokError` classes and advice) with a short retry budget for interactive use.
-- OAuth calls (``oauth2/access_token/``, ``oauth2/revoke_token/``, ``oauth2/advertiser/get/``) carry
-  the app secret in the body/query, so they are made here with httpx and the envelope is checked
-  with :func:`~dlt_sources.tiktok_ads.errors.classify_error`; messages are scrubbed of the secret
-  and the token and never quote the request.
-- Events API checks use :class:`~signal_campaigns.forwarding.client.EventsApiClient`: one
-  ViewContent **test** event (``test_event_code``), which TikTok keeps out of production counts.
+- One HTTP stack (httpx), the envelope read by :func:`~.envelope.parse_envelope`, codes classified
+  by the one table of :mod:`.codes`, reads retried by :mod:`.retry` with a short interactive
+  budget. OAuth calls are made once (an authorization code is single-use).
+- OAuth calls (``oauth2/access_token/``, ``oauth2/revoke_token/``, ``oauth2/advertiser/get/``)
+  carry the app secret in the body or the query: messages are scrubbed of the secret and the token
+  (:mod:`signal_campaigns.secrets`), and httpx's request log line is switched off for them.
+- Events API checks use :class:`~.events_api.EventsApiClient`: one ViewContent **test** event
+  (``test_event_code``), which TikTok keeps out of production counts.
+
+Every failure is a :class:`~signal_campaigns.cli.errors.CliError` with what to do (``fix``).
 """
 
 from __future__ import annotations
@@ -16,49 +17,34 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from dlt_sources.tiktok_ads import settings as tiktok_settings
-from dlt_sources.tiktok_ads.client import RetryPolicy, TikTokClient
-from dlt_sources.tiktok_ads.errors import TikTokAuthError, TikTokError, classify_error
 from signal_campaigns.cli.errors import CliError
-from signal_campaigns.forwarding.forwarder import DEFAULT_TEST_EVENT_CODE
+from signal_campaigns.forwarding.batching import DEFAULT_TEST_EVENT_CODE
 from signal_campaigns.forwarding.payload import build_event, encode_body
-from signal_campaigns.tiktok.events_api import (
-    API_PREFIX,
-    EventsApiAuthError,
-    EventsApiClient,
-    EventsApiRequestError,
-    EventsApiUnavailableError,
-)
-from signal_campaigns.tiktok.events_api import (
-    RetryPolicy as EventsRetryPolicy,
-)
-from signal_campaigns.tiktok.events_api import api_base as events_api_base
+from signal_campaigns.secrets import scrub
 
-INTERACTIVE_RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.5, max_backoff_seconds=4.0)
+from . import api, codes, retry
+from .codes import Kind
+from .envelope import NotAnEnvelope, TikTokError, error_for_code, parse_envelope
+from .events_api import EventsApiAuthError, EventsApiClient, EventsApiRequestError, EventsApiUnavailableError
+from .retry import RetryPolicy
+
+INTERACTIVE_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0)
+ONCE = RetryPolicy(max_attempts=1)
 TIMEOUT_SECONDS = 30.0
 TEST_EVENT_USER_AGENT = "signal-campaigns-cli (test event)"
+PAGE_SIZE = 1000  # entity endpoints accept 1..1000
+PIXEL_PAGE_SIZE = 20  # pixel/list/ accepts 1..20
+ADVERTISER_IDS_PER_CALL = 100  # advertiser/info/ accepts at most 100 ids
+ADVERTISER_FIELDS = ["advertiser_id", "name", "currency", "timezone", "status"]
+CONNECT_AGAIN = "then run `signal-campaigns connect` again"
 
-OAUTH_ADVICE = {
-    40110: (
-        "TikTok says this authorization code was already used or has expired (code 40110): codes are "
-        "single-use and valid for 1 hour",
-        "run `signal-campaigns connect` again to authorize and get a new code",
-    ),
-    40101: (
-        "TikTok rejected the app id / app secret or the authorization code (code 40101)",
-        "check the app id and secret in the TikTok developer portal (Basic Information), then run "
-        "`signal-campaigns connect` again with a new code",
-    ),
-    40113: (
-        "TikTok blocked the developer app or the app id does not match (code 40113)",
-        "check the app in the TikTok developer portal, then reconnect",
-    ),
-}
 ADMIN_OPERATOR = (
     "the Events API needs the pixel's advertiser to be reachable by a token created by an Admin or "
     "Operator of that advertiser (Standard access cannot create or use the Events API token)"
@@ -71,19 +57,12 @@ PIXEL_40001_FIX = (
 EVENTS_TOKEN_FIX = "generate a new token in Business Center (Events Manager > Pixel > Settings), then run `signal-campaigns pixel` again with it"
 
 
-def api_base(base_url: str | None) -> str:
-    """Any of ``https://host``, ``https://host/open_api/v1.3`` -> ``https://host/open_api/v1.3``
-    (None: production)."""
-    return events_api_base(base_url or tiktok_settings.DEFAULT_BASE_URL)
-
-
 def host_root(base_url: str | None) -> str:
-    base = api_base(base_url)
-    return base[: -len(API_PREFIX)]
+    return api.host_root(base_url)
 
 
 @contextlib.contextmanager
-def _httpx_request_log_off():
+def _httpx_request_log_off() -> Iterator[None]:
     """httpx logs every request URL at INFO; OAuth URLs carry the app secret in the query
     (``oauth2/advertiser/get/``), so that log line is switched off for these calls."""
     httpx_log = logging.getLogger("httpx")
@@ -93,13 +72,6 @@ def _httpx_request_log_off():
         yield
     finally:
         httpx_log.setLevel(level)
-
-
-def _scrub(text: str, *secrets: str | None) -> str:
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return text
 
 
 class TikTokApi:
@@ -114,7 +86,7 @@ class TikTokApi:
         app_secret: str | None = None,
         timeout: float = TIMEOUT_SECONDS,
     ) -> None:
-        self.base_url = api_base(base_url)
+        self.base_url = api.api_base(base_url)
         self._token = access_token
         self.app_id = app_id
         self._secret = app_secret
@@ -123,41 +95,82 @@ class TikTokApi:
     def __repr__(self) -> str:  # never the token or the secret
         return f"TikTokApi(base_url={self.base_url!r})"
 
-    # --- OAuth (httpx; the app secret travels in the request) ------------------------------------
-    def _envelope(self, endpoint: str, call) -> dict[str, Any]:
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._token, self._secret)
+
+    # --- one call: transport, retries, envelope ------------------------------------------------
+    def _call(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        token: bool = True,
+        policy: RetryPolicy = INTERACTIVE_RETRY,
+    ) -> dict[str, Any]:
+        """The ``data`` of a successful call; :class:`CliError` with the fix otherwise."""
+        endpoint = api.endpoint_name(path)
+        headers = {api.ACCESS_TOKEN_HEADER: self._access_token()} if token else {}
+        attempt = 0
+        while True:
+            attempt += 1
+            failure, retry_after = self._attempt(endpoint, path, method, params, body, headers)
+            if isinstance(failure, dict):
+                return failure
+            if not failure.retryable or policy.exhausted(attempt):
+                raise failure.error
+            time.sleep(policy.delay(attempt, retry_after=retry_after))
+
+    def _attempt(
+        self,
+        endpoint: str,
+        path: str,
+        method: str,
+        params: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> tuple[dict[str, Any] | _Failure, float | None]:
         try:
             with _httpx_request_log_off():
-                response = call()
+                response = httpx.request(
+                    method,
+                    api.endpoint_url(self.base_url, path),
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
         except httpx.TimeoutException:
-            raise CliError(
-                f"TikTok did not answer {endpoint} within {self.timeout:g} s",
-                fix="check your network and the base URL, then try again",
-            ) from None
-        except httpx.TransportError as exc:
-            raise CliError(
-                f"cannot reach TikTok at {self.base_url} ({type(exc).__name__})",
-                fix="check the base URL (sources.tiktok_ads.base_url) and your network",
-            ) from None
+            what = f"TikTok did not answer {endpoint} within {self.timeout:g} s"
+            return _Failure(CliError(what, fix="check your network and the base URL, then try again"), True), None
+        except retry.TRANSPORT_ERRORS as exc:
+            what = f"cannot reach TikTok at {self.base_url} ({type(exc).__name__})"
+            fix = "check the base URL (sources.tiktok_ads.base_url) and your network"
+            return _Failure(CliError(what, fix=fix), True), None
+        retry_after = retry.retry_after_seconds(response.headers.get("Retry-After"))
         if response.status_code != 200:
-            raise CliError(
-                f"TikTok answered HTTP {response.status_code} on {endpoint}",
-                fix="check the base URL: it must end in /open_api/v1.3; on 5xx try again later",
-            )
+            what = f"TikTok answered HTTP {response.status_code} on {endpoint}"
+            fix = "check the base URL: it must end in /open_api/v1.3; on 5xx try again later"
+            return _Failure(CliError(what, fix=fix), retry.retryable_status(response.status_code)), retry_after
         try:
-            body = response.json()
-            code = int(body["code"])
-        except (ValueError, KeyError, TypeError):
-            raise CliError(f"TikTok answered {endpoint} without its JSON envelope", fix="try again later") from None
-        if code == 0:
-            data = body.get("data")
-            return data if isinstance(data, dict) else {}
-        message = _scrub(str(body.get("message") or ""), self._token, self._secret)
-        if code in OAUTH_ADVICE:
-            what, fix = OAUTH_ADVICE[code]
-            raise CliError(f"{what}. TikTok said: {message}", fix=fix, code=code)
-        err = classify_error(code, message, endpoint=endpoint, request_id=body.get("request_id"))
-        raise CliError(_scrub(str(err), self._token, self._secret), fix=advice_for(err), code=code)
+            envelope = parse_envelope(response.content)
+        except NotAnEnvelope:
+            what = f"TikTok answered {endpoint} without its JSON envelope"
+            return _Failure(CliError(what, fix="try again later"), True), None
+        if envelope.succeeded:
+            return (envelope.data if isinstance(envelope.data, dict) else {}), None
+        code, message = envelope.code, self._scrub(envelope.message)
+        entry = codes.lookup(code)
+        if entry.kind is Kind.AUTH and endpoint.startswith("oauth2/"):
+            # on an authorization call the fix is always to connect again, after the table's advice
+            what = f"{entry.meaning.format(advertiser='?')} (code {code}). TikTok said: {message}"
+            return _Failure(CliError(what, fix=f"{entry.advice}, {CONNECT_AGAIN}", code=code), False), None
+        err = error_for_code(code, message, endpoint=endpoint, request_id=envelope.request_id, params=params)
+        failure = _Failure(CliError(self._scrub(str(err)), fix=advice_for(err), code=code), entry.retryable)
+        return failure, retry_after
 
+    # --- OAuth (the app secret travels in the request; never retried) ----------------------------
     def _require_app(self) -> tuple[str, str]:
         if not self.app_id or not self._secret:
             raise CliError(
@@ -170,54 +183,35 @@ class TikTokApi:
     def exchange_code(self, auth_code: str) -> dict[str, Any]:
         """``oauth2/access_token/``: ``{access_token, advertiser_ids, scope}``."""
         app_id, secret = self._require_app()
-        data = self._envelope(
-            "oauth2/access_token",
-            lambda: httpx.post(
-                f"{self.base_url}/oauth2/access_token/",
-                json={"app_id": app_id, "secret": secret, "auth_code": auth_code},
-                timeout=self.timeout,
-            ),
-        )
+        body = {"app_id": app_id, "secret": secret, "auth_code": auth_code}
+        data = self._call(api.OAUTH_ACCESS_TOKEN_PATH, method="POST", body=body, token=False, policy=ONCE)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise CliError("TikTok's token answer carried no access_token", fix="run connect again")
         ids = data.get("advertiser_ids") if isinstance(data.get("advertiser_ids"), list) else []
-        return {"access_token": token, "advertiser_ids": [str(a) for a in ids], "scope": data.get("scope") or []}
+        return {"access_token": token, "advertiser_ids": [str(a) for a in ids or []], "scope": data.get("scope") or []}
 
     def revoke(self, access_token: str) -> list[str]:
         """``oauth2/revoke_token/``: the advertiser ids that lost access."""
         app_id, secret = self._require_app()
-        data = self._envelope(
-            "oauth2/revoke_token",
-            lambda: httpx.post(
-                f"{self.base_url}/oauth2/revoke_token/",
-                json={"app_id": app_id, "secret": secret, "access_token": access_token},
-                timeout=self.timeout,
-            ),
-        )
+        body = {"app_id": app_id, "secret": secret, "access_token": access_token}
+        data = self._call(api.OAUTH_REVOKE_TOKEN_PATH, method="POST", body=body, token=False, policy=ONCE)
         ids = data.get("advertiser_ids")
         return [str(a) for a in ids] if isinstance(ids, list) else []
 
     def authorized_advertisers(self) -> list[dict[str, str]]:
         """``oauth2/advertiser/get/``: ``[{advertiser_id, advertiser_name}]`` the token may read."""
         app_id, secret = self._require_app()
-        data = self._envelope(
-            "oauth2/advertiser/get",
-            lambda: httpx.get(
-                f"{self.base_url}/oauth2/advertiser/get/",
-                params={"app_id": app_id, "secret": secret},
-                headers={"Access-Token": self._access_token()},
-                timeout=self.timeout,
-            ),
-        )
+        params = {"app_id": app_id, "secret": secret}
+        data = self._call(api.OAUTH_ADVERTISER_GET_PATH, params=params, policy=ONCE)
         rows = data.get("list") if isinstance(data.get("list"), list) else []
         return [
             {"advertiser_id": str(r.get("advertiser_id")), "advertiser_name": str(r.get("advertiser_name") or "")}
-            for r in rows
+            for r in rows or []
             if isinstance(r, dict) and r.get("advertiser_id")
         ]
 
-    # --- reporting reads (the dlt source's client) -----------------------------------------------
+    # --- reporting reads -----------------------------------------------------------------------
     def _access_token(self) -> str:
         if not self._token:
             raise CliError(
@@ -225,48 +219,60 @@ class TikTokApi:
             )
         return self._token
 
-    def _client(self) -> TikTokClient:
-        return TikTokClient(
-            self._access_token(), self.base_url, retry_policy=INTERACTIVE_RETRY, request_timeout=self.timeout
-        )
-
-    def _read(self, what, *args):
-        try:
-            return what(*args)
-        except TikTokError as exc:
-            raise CliError(_scrub(str(exc), self._token, self._secret), fix=advice_for(exc), code=exc.code) from None
+    def _pages(self, path: str, params: dict[str, Any], *, page_size: int, key: str = "list") -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        page, total = 1, 1
+        while page <= total:
+            data = self._call(path, params={**params, "page": page, "page_size": page_size})
+            found = data.get(key)
+            rows.extend(r for r in found or [] if isinstance(r, dict))
+            info = data.get("page_info")
+            total = int(info.get("total_page") or 1) if isinstance(info, dict) else 1
+            page += 1
+        return rows
 
     def advertiser_info(self, advertiser_ids: list[str]) -> list[dict[str, Any]]:
-        if not advertiser_ids:
-            return []
-        return self._read(lambda: self._client().advertiser_info(advertiser_ids))
+        rows: list[dict[str, Any]] = []
+        for i in range(0, len(advertiser_ids), ADVERTISER_IDS_PER_CALL):
+            chunk = advertiser_ids[i : i + ADVERTISER_IDS_PER_CALL]
+            params = {"advertiser_ids": api.json_param(chunk), "fields": api.json_param(ADVERTISER_FIELDS)}
+            found = self._call(api.ADVERTISER_INFO_PATH, params=params).get("list")
+            rows.extend(r for r in found or [] if isinstance(r, dict))
+        return rows
 
     def campaigns(self, advertiser_id: str) -> list[dict[str, Any]]:
-        client = self._client()
-        return self._read(
-            lambda: [
-                row
-                for page in client.entities(
-                    tiktok_settings.CAMPAIGN_GET_PATH, advertiser_id, tiktok_settings.ENTITY_STATUS_ALL["campaigns"]
-                )
-                for row in page
-            ]
-        )
+        """Every campaign of the advertiser, deleted ones included."""
+        params = {
+            "advertiser_id": advertiser_id,
+            "filtering": api.json_param({"secondary_status": "CAMPAIGN_STATUS_ALL"}),
+        }
+        return self._pages(api.CAMPAIGN_GET_PATH, params, page_size=PAGE_SIZE)
 
     def pixels(self, advertiser_id: str) -> list[dict[str, Any]]:
-        client = self._client()
-        return self._read(lambda: [row for page in client.pixels(advertiser_id) for row in page])
+        params = {"advertiser_id": advertiser_id, "order_by": "EARLIEST_CREATE"}
+        return self._pages(api.PIXEL_LIST_PATH, params, page_size=PIXEL_PAGE_SIZE, key="pixels")
+
+
+class _Failure:
+    """A failed attempt: the error to raise, and whether another attempt may help."""
+
+    __slots__ = ("error", "retryable")
+
+    def __init__(self, error: CliError, retryable: bool) -> None:
+        self.error = error
+        self.retryable = retryable
 
 
 def advice_for(exc: TikTokError) -> str:
     """What to do after a reporting error (the troubleshooting table's first two rows)."""
-    if isinstance(exc, TikTokAuthError) or exc.code in (40001, 40102, 40105, 40106):
+    kind = codes.kind_of(exc.code) if exc.code is not None else None
+    if kind is Kind.AUTH:
         return (
             "disconnect and reconnect (`signal-campaigns disconnect`, then `connect`) with an account that "
             "still has Admin or Operator access to the advertiser and approve advertiser/reporting access; "
             "the Events API token does not grant reporting"
         )
-    if exc.code in (40300, 40301):
+    if kind is Kind.NOT_FOUND:
         return "select an advertiser this connection can read: `signal-campaigns accounts`"
     return "try again later; if it persists run `signal-campaigns doctor`"
 
@@ -300,9 +306,8 @@ def send_test_event(
         }
     )
     body = encode_body(pixel_code, [event], test_event_code=test_event_code, partner_name="signal-campaigns")
-    retry = EventsRetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0)
     try:
-        with EventsApiClient(api_base(base_url), token, timeout=TIMEOUT_SECONDS, retry=retry) as client:
+        with EventsApiClient(api.api_base(base_url), token, timeout=TIMEOUT_SECONDS, retry=INTERACTIVE_RETRY) as client:
             result = client.track(body)
     except EventsApiAuthError as exc:
         if exc.code == 40001:

@@ -61,20 +61,24 @@ class ConnectProcess:
         self.stderr: list[str] = []
 
     def authorization_url(self) -> str:
-        for line in self.proc.stderr:
+        stderr = self.proc.stderr
+        assert stderr is not None
+        for line in stderr:
             self.stderr.append(line)
             if "/portal/auth?" in line:
                 # keep draining stderr so the child never blocks on a full pipe
-                threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
+                threading.Thread(target=lambda: self.stderr.extend(stderr), daemon=True).start()
                 return line.strip()
         raise AssertionError("no authorization URL printed:\n" + "".join(self.stderr))
 
     def finish(self, stdin: str | None = None) -> tuple[int, str, str]:
+        pipe_in, pipe_out = self.proc.stdin, self.proc.stdout
+        assert pipe_in is not None and pipe_out is not None
         if stdin is not None:
-            self.proc.stdin.write(stdin)
-            self.proc.stdin.flush()
-        self.proc.stdin.close()
-        out = self.proc.stdout.read()
+            pipe_in.write(stdin)
+            pipe_in.flush()
+        pipe_in.close()
+        out = pipe_out.read()
         self.proc.wait(timeout=60)
         return self.proc.returncode, out, "".join(self.stderr)
 
@@ -260,6 +264,7 @@ def test_dlt_reads_what_the_cli_wrote(connected, tt, tiny_world):
     env["DLT_PROJECT_DIR"] = str(connected)
     proc = subprocess.run(
         [sys.executable, "-c", script],
+        check=False,
         input=json.dumps({"token": tt.creds.tiktok_access_token, "events": tt.creds.events_api_token}),
         capture_output=True,
         text=True,
