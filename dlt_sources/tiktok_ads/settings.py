@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from signal_campaigns.tiktok import api
+
 # --- endpoints ---------------------------------------------------------------------------------
-# Production Marketing API; the sandbox (DESIGN.md D10) is selected by pointing `base_url` at it.
-DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
+# The API base and paths are TikTok facts, kept in signal_campaigns.tiktok.api; the sandbox is
+# selected by pointing `base_url` at it.
+DEFAULT_BASE_URL = api.DEFAULT_BASE_URL
+CAMPAIGN_GET_PATH = api.CAMPAIGN_GET_PATH
+ADGROUP_GET_PATH = api.ADGROUP_GET_PATH
+AD_GET_PATH = api.AD_GET_PATH
+PIXEL_LIST_PATH = api.PIXEL_LIST_PATH
 
-ADVERTISER_INFO_PATH = "advertiser/info/"
-CAMPAIGN_GET_PATH = "campaign/get/"
-ADGROUP_GET_PATH = "adgroup/get/"
-AD_GET_PATH = "ad/get/"
-PIXEL_LIST_PATH = "pixel/list/"
-REPORT_PATH = "report/integrated/get/"
-
-# --- limits (reference/tiktok_business_api.md §2.6, §3.1, §3.7) ---------------------------------
+# --- limits (docs/tiktok_business_api.md) -------------------------------------------------------
 MAX_PAGE_SIZE = 1000  # entity and report endpoints accept 1..1000
 DEFAULT_PAGE_SIZE = 1000  # never page with TikTok's default of 10: it multiplies requests
 MAX_WINDOW_DAYS = 30  # stat_time_day reports accept at most 30 days per request
@@ -28,30 +28,21 @@ DEFAULT_WINDOW_DAYS = 30
 MAX_ADVERTISERS_PER_INFO_CALL = 100
 MAX_PIXEL_PAGE_SIZE = 20  # pixel/list/ accepts 1..20
 
-# --- incremental (DESIGN.md D5) ------------------------------------------------------------------
+# --- incremental (docs/decisions/0005-restatement-and-lookback.md) -------------------------------
 DEFAULT_LOOKBACK_DAYS = 7  # the default 7-day click window
 MAX_LOOKBACK_DAYS = 28  # the longest click-through attribution window TikTok offers
 MIN_LOOKBACK_DAYS = 1  # the last run's (partial) "today" is always re-pulled
 # First run without `start_date`: this many days up to the advertiser's today.
 DEFAULT_BACKFILL_DAYS = 30
 
-# --- retry policy (bounded exponential backoff with jitter) --------------------------------------
+# --- retry policy defaults (what is retried and how: signal_campaigns.tiktok.retry) -------------
 DEFAULT_MAX_ATTEMPTS = 6  # 1 try + 5 retries
 DEFAULT_BACKOFF_SECONDS = 1.0  # first wait ~1 s, then 2, 4, 8 ... (each with jitter)
 DEFAULT_MAX_BACKOFF_SECONDS = 60.0
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 60.0
 
-# --- TikTok return codes (reference §4.9) --------------------------------------------------------
-RATE_LIMIT_CODES = frozenset({40016, 40100, 40132, 40133})
-# 40202 write conflict, 40700 internal validation error (Rudder retries it as a 500), 60001
-# maintenance: transient [INF]. 50000-59999 are server errors.
-TRANSIENT_CODES = frozenset({40202, 40700, 60001})
-AUTH_CODES = frozenset({40001, 40102, 40104, 40105, 40106, 40113})
-PARAMETER_CODES = frozenset({40000, 40002})
-PARTIAL_SUCCESS_CODE = 20001
-
 # --- entities ------------------------------------------------------------------------------------
-# All statuses, deleted included, so that no spend is orphaned (reference §3.7).
+# All statuses, deleted included, so that no spend is orphaned.
 ENTITY_STATUS_ALL = {
     "campaigns": "CAMPAIGN_STATUS_ALL",
     "adgroups": "ADGROUP_STATUS_ALL",
@@ -127,7 +118,7 @@ PIXEL_COLUMNS: list[str] = [
 
 # --- report --------------------------------------------------------------------------------------
 REPORT_DIMENSIONS: list[str] = ["ad_id", "stat_time_day"]
-# Attribute "metrics": requested in `metrics`, not in `dimensions` (reference §3.4).
+# Attribute "metrics": requested in `metrics`, not in `dimensions` (docs/tiktok_business_api.md).
 REPORT_ATTRIBUTE_METRICS: list[str] = [
     "campaign_id",
     "campaign_name",
@@ -137,7 +128,8 @@ REPORT_ATTRIBUTE_METRICS: list[str] = [
     "currency",
 ]
 # The default metric list: the components the models need. No ratios (ctr, cpc, cpm, cost_per_*):
-# the models recompute ratios from sums (DESIGN.md D4), so they are not requested.
+# the models recompute ratios from sums (docs/decisions/0004-metric-formulas.md), so they are not
+# requested.
 DEFAULT_METRICS: list[str] = [
     "spend",
     "impressions",
@@ -217,7 +209,7 @@ COUNT_METRICS = frozenset(
         "cta_conversion",
     }
 )
-# Ratios are not stored in the raw layer (DESIGN.md D4: the models recompute them from sums).
+# Ratios are not stored in the raw layer: the models recompute them from sums.
 RATIO_METRIC_PREFIXES = ("cost_per_", "real_time_cost_per_", "value_per_")
 RATIO_METRICS = frozenset(
     {

@@ -4,10 +4,11 @@ mapping, link, doctor, report, status. See docs/cli.md.
 Modules: :mod:`.app` (the typer app and its global options), :mod:`.commands` (one module per
 command group: options, help, output), :mod:`.state` (what the commands share: the global options,
 errors -> message and exit code 1), :mod:`.settings_store` (``.dlt/config.toml`` and the
-0600 ``.dlt/secrets.toml``), :mod:`.tiktok` (the TikTok calls the CLI makes), :mod:`.oauth`
-(authorization URL, localhost callback), :mod:`.mapping` (the event-mapping seed), :mod:`.link`,
+0600 ``.dlt/secrets.toml``), :mod:`.mapping` (the event-mapping seed), :mod:`.link`,
 :mod:`.warehouse_reads` (read-only queries of the marts), :mod:`.doctor`, :mod:`.report`,
-:mod:`.status`, :mod:`.render` (tables, JSON, masking).
+:mod:`.status`, :mod:`.render` (tables, JSON, masking). The TikTok calls it makes (the Marketing
+API reads, the test event, OAuth) are :mod:`signal_campaigns.tiktok.marketing` and
+:mod:`signal_campaigns.tiktok.oauth`.
 """
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ from typing import Any, NoReturn
 
 import typer
 
+from signal_campaigns.tiktok.marketing import TikTokApi
+
 from . import settings_store as keys
 from .errors import CliError
 from .render import Output
 from .settings_store import SettingsStore
-from .tiktok import TikTokApi
 
 
 @dataclasses.dataclass

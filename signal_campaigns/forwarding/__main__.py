@@ -12,7 +12,9 @@ import json
 import logging
 import sys
 
-from .client import EventsApiAuthError, ForwardingError, RetryPolicy
+from signal_campaigns.tiktok.events_api import EventsApiAuthError, ForwardingError
+from signal_campaigns.tiktok.retry import RetryPolicy
+
 from .forwarder import ForwarderConfig, events_api_token, forward_events
 
 
@@ -69,17 +71,12 @@ def main(argv: list[str] | None = None) -> int:
             retry=retry,
             timeout=args.timeout,
         )
-    except EventsApiAuthError as exc:
-        print(str(exc), file=sys.stderr)
-        if exc.summary is not None:
-            print(json.dumps(exc.summary.to_dict(), default=str))
-        return 2
     except ForwardingError as exc:
-        print(str(exc), file=sys.stderr)
+        sys.stderr.write(f"{exc}\n")
         if exc.summary is not None:
-            print(json.dumps(exc.summary.to_dict(), default=str))
-        return 3
-    print(json.dumps(summary.to_dict(), default=str))
+            sys.stdout.write(json.dumps(exc.summary.to_dict(), default=str) + "\n")
+        return 2 if isinstance(exc, EventsApiAuthError) else 3
+    sys.stdout.write(json.dumps(summary.to_dict(), default=str) + "\n")
     return 0
 
 

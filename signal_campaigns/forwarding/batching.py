@@ -1,5 +1,5 @@
-"""Batches of queue rows and their request bodies (DESIGN D6: <= 1,000 events of one pixel; test
-events alone).
+"""Batches of queue rows and their request bodies (<= 1,000 events of one pixel; test
+events alone; docs/decisions/0006-forwarding-rules.md).
 
 :func:`plan_batches` cuts the ordered pending rows into :class:`Batch` es (ids only: cheap);
 :meth:`Batch.build` makes the ``data[]`` items and the request body. :class:`PayloadPipeline`
@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .client import ForwardingError
+from signal_campaigns.tiktok.events_api import ForwardingError
+
 from .payload import build_events, encode_body
 
 DEFAULT_TEST_EVENT_CODE = "SIGNAL_CAMPAIGNS_TEST"
@@ -57,7 +58,7 @@ class Batch:
     pixel_code: str
     test_event_code: str | None
     event_ids: list[str]
-    columns: dict[str, list] = dataclasses.field(repr=False)
+    columns: dict[str, list[Any]] = dataclasses.field(repr=False)
     lo: int = 0
     hi: int = 0
     events: list[dict[str, Any]] = dataclasses.field(default_factory=list, repr=False)

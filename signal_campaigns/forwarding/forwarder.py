@@ -31,7 +31,6 @@ sent; the ledger is not touched.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -44,33 +43,21 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
-from .client import (
+from signal_campaigns.tiktok.events_api import (
     EventsApiAuthError,
     EventsApiClient,
     EventsApiRequestError,
     EventsApiUnavailableError,
     ForwardingError,
-    RetryPolicy,
 )
-from .ledger import DeliveryLedger, DryRunTable, Outcome, qualified
-from .payload import MAX_BATCH_EVENTS
+from signal_campaigns.tiktok.retry import RetryPolicy
+
+from .batching import DEFAULT_TEST_EVENT_CODE, Batch, PayloadPipeline, plan_batches
+from .config import TOKEN_ENV, TOKEN_SECRET_KEY, ForwarderConfig, ForwardingSummary, PhaseTimer, events_api_token
+from .dry_run import DryRunTable
+from .ledger import DeliveryLedger, Outcome, qualified
 
 log = logging.getLogger(__name__)
-
-TOKEN_ENV = "TIKTOK_EVENTS_API_TOKEN"
-# The same secret as dlt names it: dlt reads TIKTOK_EVENTS_API_TOKEN from the environment first,
-# then `tiktok_events_api_token` from .dlt/secrets.toml (where `signal-campaigns pixel` saves it).
-TOKEN_SECRET_KEY = TOKEN_ENV.lower()
-
-
-def events_api_token() -> str:
-    """The Events API token from the environment or .dlt/secrets.toml ("" when unset)."""
-    import dlt
-
-    return os.environ.get(TOKEN_ENV) or dlt.secrets.get(TOKEN_SECRET_KEY, str) or ""
-
-
 __all__ = [
     "DEFAULT_TEST_EVENT_CODE",
     "TOKEN_ENV",
@@ -81,80 +68,6 @@ __all__ = [
     "events_api_token",
     "forward_events",
 ]
-
-
-@dataclasses.dataclass
-class ForwarderConfig:
-    """Knobs of one forwarding run."""
-
-    queue_table: str = "events_to_forward"
-    queue_schema: str | None = None  # None: "main" if it has the queue, else the one schema that does
-    ledger_schema: str | None = None  # None: the queue's schema
-    batch_size: int = MAX_BATCH_EVENTS
-    dry_run: bool = False
-    test_event_code: str | None = None  # for is_test rows without their own test_event_code
-    partner_name: str | None = None
-    max_events: int | None = None  # at most this many events per run (None: all pending)
-    chunk_rows: int = 50_000  # queue rows converted to Python at a time
-    progress_every_seconds: float = 5.0
-    fold_every_batches: int = 100  # fold the ledger journal this often (and at the end of a run)
-    build_in_background: bool = True  # build the next batch's payloads on a thread while one is posted
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= MAX_BATCH_EVENTS:
-            raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
-        if self.fold_every_batches < 1:
-            raise ValueError("fold_every_batches must be >= 1")
-
-
-@dataclasses.dataclass
-class ForwardingSummary:
-    """What one run did. ``pending`` / ``sent_total`` / ``dead_total`` are ledger totals after it."""
-
-    run_id: str
-    dry_run: bool = False
-    recovered_in_flight: int = 0
-    enqueued: int = 0
-    sent: int = 0
-    dead: int = 0
-    partial_success_batches: int = 0
-    batches: int = 0
-    requests: int = 0
-    retries: dict[str, int] = dataclasses.field(default_factory=dict)
-    dry_run_payloads: int = 0
-    pending: int = 0
-    sent_total: int = 0
-    dead_total: int = 0
-    in_flight: int = 0
-    elapsed_seconds: float = 0.0
-    stopped_reason: str | None = None
-    phases: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per phase
-
-    @property
-    def events_per_second(self) -> float:
-        done = self.sent + self.dead + self.dry_run_payloads
-        return done / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["events_per_second"] = round(self.events_per_second, 1)
-        return out
-
-
-class _PhaseTimer:
-    """Accumulates wall seconds per phase into ``ForwardingSummary.phases``."""
-
-    def __init__(self, phases: dict[str, float]) -> None:
-        self.phases = phases
-
-    def __call__(self, phase: str, since: float) -> float:
-        """Add the time since ``since`` to ``phase``; returns now (the next phase's start)."""
-        now = time.perf_counter()
-        self.add(phase, now - since)
-        return now
-
-    def add(self, phase: str, seconds: float) -> None:
-        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
 
 
 def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -172,7 +85,7 @@ def find_queue_schema(conn: duckdb.DuckDBPyConnection, table: str) -> str:
         return "main"
     if len(rows) > 1:
         raise ForwardingError(f"{table!r} exists in several schemas {sorted(rows)}: set queue_schema")
-    return rows[0]
+    return str(rows[0])
 
 
 class Forwarder:
@@ -266,7 +179,7 @@ class Forwarder:
                     if status[k] == "pending":
                         codes[k], messages[k] = code, note
                 outcome = Outcome(bid, list(batch.event_ids), status, codes, messages, attempts)
-            exc.outcome = outcome  # type: ignore[attr-defined]
+            exc.outcome = outcome
             raise
         assert status is not None
         return Outcome(bid, list(batch.event_ids), status, codes, messages, attempts)
@@ -301,7 +214,7 @@ class Forwarder:
     def _run(self, summary: ForwardingSummary, started: float) -> None:
         cfg = self.config
         ledger = self.ledger
-        timer = _PhaseTimer(summary.phases)
+        timer = PhaseTimer(summary.phases)
         t = time.perf_counter()
         ledger.ensure()
         summary.recovered_in_flight = ledger.recover()
@@ -369,7 +282,7 @@ class Forwarder:
             rate,
         )
 
-    def _record_and_fold(self, previous: Outcome | None, timer: _PhaseTimer) -> None:
+    def _record_and_fold(self, previous: Outcome | None, timer: PhaseTimer) -> None:
         """Journal the last outcome, then fold the journal (call with no batch in flight)."""
         t = time.perf_counter()
         self.ledger.transition(previous, None)
@@ -394,7 +307,7 @@ class Forwarder:
         cfg = self.config
         self.dry_table.ensure()
         rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events, anti_join=True)
-        buf: dict[str, list] = {"b": [], "p": [], "e": [], "t": [], "j": []}
+        buf: dict[str, list[Any]] = {"b": [], "p": [], "e": [], "t": [], "j": []}
         for batch in self._batches(rows):
             batch.build_events()  # the data[] items only: the dry run stores them, it encodes no request body
             summary.batches += 1
@@ -414,7 +327,7 @@ class Forwarder:
             self.dry_table.fqn,
         )
 
-    def _flush_dry(self, buf: dict[str, list], summary: ForwardingSummary) -> None:
+    def _flush_dry(self, buf: dict[str, list[Any]], summary: ForwardingSummary) -> None:
         self.dry_table.write(buf["b"], buf["p"], buf["e"], buf["t"], buf["j"])
         summary.dry_run_payloads += len(buf["e"])
         for v in buf.values():
@@ -434,11 +347,12 @@ def forward_events(
     """Forward every pending event of the warehouse's queue once; returns the run's summary.
 
     ``warehouse``: a DuckDB file path or an open connection (kept open). ``token`` defaults to
-    :func:`events_api_token` (env ``TIKTOK_EVENTS_API_TOKEN`` or .dlt/secrets.toml). Raises a :class:`~.client.ForwardingError` subclass (with
+    :func:`events_api_token` (env ``TIKTOK_EVENTS_API_TOKEN`` or .dlt/secrets.toml). Raises a
+    :class:`~signal_campaigns.tiktok.events_api.ForwardingError` subclass (with
     ``.summary``) when the run stops early; undelivered events stay ``pending``."""
     config = config or ForwarderConfig()
     own_conn = not isinstance(warehouse, duckdb.DuckDBPyConnection)
-    conn = duckdb.connect(str(Path(warehouse))) if own_conn else warehouse
+    conn = warehouse if isinstance(warehouse, duckdb.DuckDBPyConnection) else duckdb.connect(str(Path(warehouse)))
     own_client = False
     try:
         if client is None and not config.dry_run:

@@ -1,4 +1,4 @@
-"""The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse (DESIGN D6), and the
+"""The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse, and the
 dry-run table ``event_payloads_dry_run``.
 
 Public interface: the view ``event_delivery_ledger``, one row per eligible ``event_id``::
@@ -39,9 +39,10 @@ No secret is ever written here: messages come from TikTok's answers, scrubbed of
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -91,7 +92,7 @@ def qualified(schema: str | None, table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(table)}" if schema else quote_ident(table)
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
@@ -141,7 +142,8 @@ class Outcome:
 
 
 class DeliveryLedger:
-    """The ledger on an open DuckDB connection (the warehouse's one writer, DESIGN D8)."""
+    """The ledger on an open DuckDB connection (the warehouse's one writer, see
+    docs/decisions/0008-one-writer-and-bi-copy.md)."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str = "main", table: str = LEDGER_TABLE) -> None:
         self.conn = conn
@@ -254,17 +256,15 @@ class DeliveryLedger:
         self.conn.execute(f"DELETE FROM {self.journal_fqn}")
         return int(entries)
 
-    def _in_transaction(self, work):
+    def _in_transaction(self, work: Callable[[], int]) -> int:
         conn = self.conn
         conn.execute("BEGIN TRANSACTION")
         try:
             result = work()
             conn.execute("COMMIT")
         except BaseException:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 conn.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             raise
         return result
 
@@ -283,7 +283,7 @@ class DeliveryLedger:
             return int(
                 self.conn.execute(
                     f"UPDATE {self.folded_fqn} SET status = 'pending', updated_at = ? WHERE status = 'in_flight'",
-                    [_now()],
+                    [utc_now()],
                 ).fetchall()[0][0]
             )
 
@@ -300,7 +300,7 @@ class DeliveryLedger:
             WHERE q.event_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
             GROUP BY q.event_id""",
-                [_now()],
+                [utc_now()],
             ).fetchall()[0][0]
         )
 
@@ -344,7 +344,7 @@ class DeliveryLedger:
         ``in_flight`` in ONE statement (one transaction). Committed when this returns."""
         params: list[Any] = []
         values: list[str] = []
-        now = _now()
+        now = utc_now()
 
         def add(
             batch_id: str,
@@ -378,56 +378,3 @@ class DeliveryLedger:
     def journal_entries(self) -> int:
         """Journal rows not folded yet (0 after a completed run)."""
         return int(self.conn.execute(f"SELECT count(*) FROM {self.journal_fqn}").fetchall()[0][0])
-
-
-class DryRunTable:
-    """``event_payloads_dry_run``: batch_id, pixel_code, event_id, test_event_code, payload (the
-    exact, hashed ``data[]`` item as JSON), created_at."""
-
-    def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str = "main", table: str = DRY_RUN_TABLE) -> None:
-        self.conn = conn
-        self.schema = schema
-        self.fqn = qualified(schema, table)
-
-    def ensure(self) -> None:
-        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        for payload_type in ("JSON", "VARCHAR"):  # JSON needs the json extension; VARCHAR otherwise
-            try:
-                self.conn.execute(f"""
-                    CREATE TABLE IF NOT EXISTS {self.fqn} (
-                        batch_id VARCHAR, pixel_code VARCHAR, event_id VARCHAR, test_event_code VARCHAR,
-                        payload {payload_type}, created_at TIMESTAMPTZ)""")
-                return
-            except duckdb.Error:
-                continue
-
-    def write(
-        self,
-        batch_ids: list[str],
-        pixel_codes: list[str],
-        event_ids: list[str],
-        test_codes: list[str | None],
-        payloads: list[str],
-    ) -> None:
-        if not event_ids:
-            return
-        table = pa.table(
-            {
-                "batch_id": pa.array(batch_ids, pa.string()),
-                "pixel_code": pa.array(pixel_codes, pa.string()),
-                "event_id": pa.array(event_ids, pa.string()),
-                "test_event_code": pa.array(test_codes, pa.string()),
-                "payload": pa.array(payloads, pa.string()),
-            }
-        )
-        self.conn.register("_fwd_dry", table)
-        try:
-            self.conn.execute(
-                f"""INSERT INTO {self.fqn} (batch_id, pixel_code, event_id, test_event_code, payload,
-                                  created_at)
-                                  SELECT batch_id, pixel_code, event_id, test_event_code, payload, ?::TIMESTAMPTZ
-                                  FROM _fwd_dry""",
-                [_now()],
-            )
-        finally:
-            self.conn.unregister("_fwd_dry")

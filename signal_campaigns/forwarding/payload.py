@@ -1,4 +1,4 @@
-"""Events API 2.0 (web) payloads and the project's one hashing rule (reference §4.2, §4.7).
+"""Events API 2.0 (web) payloads and the project's one hashing rule (docs/tiktok_business_api.md).
 
 - :func:`hash_identifier` is THE hashing function of the project: SHA-256, lower-case hex, of the
   trimmed value; a value that already is 64 hex characters (``^[A-Fa-f0-9]{64}$``) is never hashed
@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 EVENT_SOURCE = "web"
-MAX_BATCH_EVENTS = 1000  # reference §4.4: more than 1,000 events -> the whole request is rejected
+MAX_BATCH_EVENTS = 1000  # more than 1,000 events -> the whole request is rejected
 
 _HEX64 = re.compile(r"[A-Fa-f0-9]{64}").fullmatch
 _sha256 = hashlib.sha256
@@ -85,7 +85,7 @@ def _number(value: Any) -> float | int | None:
         value = float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return value
+    return value if isinstance(value, (int, float)) else None
 
 
 def build_event(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,8 +128,7 @@ def build_events(
     for name, t, eid, click, addr, ua, ext, val, cur, url in zip(
         tiktok_event, event_time, event_id, ttclid, ip, user_agent, external_id_source, value, currency, page_url
     ):
-        if type(t) is not int:
-            t = int(t.timestamp()) if hasattr(t, "timestamp") else int(t)
+        when = t if type(t) is int else (int(t.timestamp()) if hasattr(t, "timestamp") else int(t))
         user: dict[str, Any] = {}
         if click:
             user["ttclid"] = click
@@ -138,24 +137,23 @@ def build_events(
         if ua:
             user["user_agent"] = ua
         if ext is not None:
-            if type(ext) is not str:
-                ext = str(ext)
-            ext = ext.strip()
-            if ext:
-                user["external_id"] = ext.lower() if hx(ext) is not None else sha(ext.encode("utf-8")).hexdigest()
+            ext_text = (ext if type(ext) is str else str(ext)).strip()
+            if ext_text:
+                user["external_id"] = (
+                    ext_text.lower() if hx(ext_text) is not None else sha(ext_text.encode("utf-8")).hexdigest()
+                )
         ev: dict[str, Any] = {
             "event": name,
-            "event_time": t,
+            "event_time": when,
             "event_id": eid if type(eid) is str else str(eid),
             "user": user,
         }
         if val is not None or cur is not None:
             props: dict[str, Any] = {}
             if val is not None:
-                if type(val) is not float and type(val) is not int:
-                    val = _number(val)
-                if val is not None:
-                    props["value"] = val
+                number = val if type(val) is float or type(val) is int else _number(val)
+                if number is not None:
+                    props["value"] = number
             if cur:
                 props["currency"] = cur
             if props:

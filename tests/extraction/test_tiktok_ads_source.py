@@ -28,11 +28,11 @@ from dlt_sources.tiktok_ads import (
     split_windows,
     tiktok_ads,
 )
-from dlt_sources.tiktok_ads.helpers import parse_decimal, parse_int, parse_stat_day
+from dlt_sources.tiktok_ads.parsing import parse_decimal, parse_int, parse_stat_day
 
 TABLES = ("advertisers", "campaigns", "adgroups", "ads", "pixels", "ad_daily_report")
 REPORT_KEY = ("advertiser_id", "ad_id", "stat_date")
-FAST_RETRY = dict(backoff_seconds=0.01, max_backoff_seconds=0.05)
+FAST_RETRY = {"backoff_seconds": 0.01, "max_backoff_seconds": 0.05}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -99,10 +99,12 @@ def make_source(
 
 
 def rows(pipeline: dlt.Pipeline, table: str, drop: tuple[str, ...] = ("_dlt_load_id", "_dlt_id", "synced_at")):
-    with pipeline.sql_client() as client:
-        with client.execute_query(f"SELECT * FROM {client.make_qualified_table_name(table)}") as cursor:
-            columns = [c[0] for c in cursor.description]
-            data = cursor.fetchall()
+    with (
+        pipeline.sql_client() as client,
+        client.execute_query(f"SELECT * FROM {client.make_qualified_table_name(table)}") as cursor,
+    ):
+        columns = [c[0] for c in cursor.description]
+        data = cursor.fetchall()
     keep = [i for i, c in enumerate(columns) if c not in drop]
     out = [{columns[i]: record[i] for i in keep} for record in data]
     return sorted(out, key=lambda r: tuple(str(r.get(k)) for k in sorted(r)))
@@ -123,7 +125,7 @@ def all_tables(pipeline: dlt.Pipeline) -> dict[str, list[dict]]:
 
 def tiktok_cause(exc: BaseException) -> TikTokError | None:
     seen = set()
-    stack = [exc]
+    stack: list[BaseException | None] = [exc]
     while stack:
         current = stack.pop()
         if current is None or id(current) in seen:
@@ -151,6 +153,7 @@ def world_daily(world) -> dict[tuple, dict]:
 # --------------------------------------------------------------------------------------------------
 def test_plan_first_run_backfills_from_start_date():
     plan = plan_report_days(today=dt.date(2026, 6, 15), lookback_days=7, start_date=dt.date(2026, 5, 1))
+    assert plan is not None
     assert (plan.start, plan.end) == (dt.date(2026, 5, 1), dt.date(2026, 6, 15))
 
 
@@ -162,6 +165,7 @@ def test_plan_next_run_repulls_lookback_and_new_days():
         first_stat_date=dt.date(2026, 5, 1),
         start_date=dt.date(2026, 5, 1),
     )
+    assert plan is not None
     assert (plan.start, plan.end) == (dt.date(2026, 6, 9), dt.date(2026, 6, 16))
     assert plan.days == 8  # 7 re-pulled days + the new day
 
@@ -174,6 +178,7 @@ def test_plan_start_date_moved_earlier_backfills_gap():
         first_stat_date=dt.date(2026, 5, 1),
         start_date=dt.date(2026, 4, 1),
     )
+    assert plan is not None
     assert plan.start == dt.date(2026, 4, 1)
 
 
@@ -194,14 +199,14 @@ def test_value_parsing():
 
 @pytest.mark.parametrize("lookback", [0, 29, 60])
 def test_lookback_out_of_range_is_rejected(lookback):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(Exception, match="lookback_days") as info:
         tiktok_ads(advertiser_ids=["1"], access_token="x", lookback_days=lookback)
     text = str(info.value)
     assert "lookback_days" in text and "28" in text
 
 
 def test_ratio_metrics_are_rejected():
-    with pytest.raises(Exception) as info:
+    with pytest.raises(Exception, match="ratio metrics") as info:
         tiktok_ads(advertiser_ids=["1"], access_token="x", metrics=["spend", "ctr", "cpc"])
     assert "ctr" in str(info.value) and "recompute" in str(info.value)
 
@@ -342,6 +347,7 @@ def test_restated_conversions_replace_lookback_days_without_duplicates(sandbox, 
             "SELECT min(stat_date) FROM ad_daily_report "
             "WHERE _dlt_load_id = (SELECT max(_dlt_load_id) FROM ad_daily_report)"
         )
+    assert loads is not None
     assert loads[0][0] == dt.date(2026, 6, 9)
 
 
@@ -375,6 +381,7 @@ def test_a_repulled_day_reported_empty_loses_its_stale_rows(sandbox, tiny_world,
             f"SELECT count(*) FROM {client.make_qualified_table_name('ad_daily_report')} "
             "WHERE _day_replaced IS NOT NULL OR ad_id = '(day marker)'"
         )
+    assert markers is not None
     assert markers[0][0] == 0
 
 
@@ -457,13 +464,13 @@ def test_deleted_ads_and_their_spend_are_loaded(sandbox, tiny_world, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "fault, reason",
+    ("fault", "reason"),
     [
-        (dict(kind="code", code=40100, count=2), "40100"),
-        (dict(kind="code", code=40133, count=2), "40133"),
-        (dict(kind="code", code=50000, count=2), "50000"),
-        (dict(kind="http", status=502, count=2), "http_502"),
-        (dict(kind="timeout", seconds=6, count=1), "ReadTimeout"),
+        ({"kind": "code", "code": 40100, "count": 2}, "40100"),
+        ({"kind": "code", "code": 40133, "count": 2}, "40133"),
+        ({"kind": "code", "code": 50000, "count": 2}, "50000"),
+        ({"kind": "http", "status": 502, "count": 2}, "http_502"),
+        ({"kind": "timeout", "seconds": 6, "count": 1}, "ReadTimeout"),
     ],
     ids=["40100", "40133", "50000", "http502_html", "timeout"],
 )

@@ -130,7 +130,7 @@ def ledger_state(path) -> tuple[dict[str, int], int]:
 def test_sigkill_at_random_points_loses_nothing(sandbox, make_warehouse, tmp_path):
     path, rows = make_warehouse(20_000)
     log_path = tmp_path / "forwarder.log"
-    killed, runs = run_with_kills(
+    killed, _runs = run_with_kills(
         path,
         sandbox,
         "--batch-size",
@@ -197,7 +197,7 @@ def test_sigkill_100k_events(sandbox, make_warehouse, tmp_path):
     path, rows = make_warehouse(100_000)
     log_path = tmp_path / "forwarder.log"
     started = time.monotonic()
-    killed, runs = run_with_kills(
+    killed, _runs = run_with_kills(
         path,
         sandbox,
         "--batch-size",

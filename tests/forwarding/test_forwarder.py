@@ -1,4 +1,4 @@
-"""The forwarder against the sandbox TikTok server over real HTTP (DESIGN D6/D7)."""
+"""The forwarder against the sandbox TikTok server over real HTTP."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def received(ep, pixel: str | None = None) -> dict:
 def stored(ep, pixel: str | None = None, kind: str = "production") -> list[dict]:
     out: list[dict] = []
     while True:
-        params = {"payloads": "true", "limit": 10000, "offset": len(out), "kind": kind}
+        params: dict[str, str | int] = {"payloads": "true", "limit": 10000, "offset": len(out), "kind": kind}
         if pixel:
             params["pixel_code"] = pixel
         page = httpx.get(f"{ep.tiktok_url}/_sandbox/events/received", params=params, timeout=60).json()["payloads"]
@@ -166,7 +166,7 @@ def test_batches_per_pixel_of_at_most_1000_and_test_events_alone(sandbox, make_w
     ids=["40100", "40133", "40132", "50000", "http502", "timeout"],
 )
 def test_retryable_faults_are_retried_until_all_sent(sandbox, make_warehouse, fault):
-    path, rows = make_warehouse(2500)
+    path, _rows = make_warehouse(2500)
     arm(sandbox, count=3, **fault)
     # The client timeout sits well above a normal 1,000-event POST on a loaded 2-core CI machine
     # (0.5 s once timed out a healthy request) and well below the fault's 6 s hold.
@@ -268,12 +268,12 @@ def test_a_row_that_cannot_become_a_payload_stops_the_run_clearly_and_loses_noth
 
 
 def test_dry_run_writes_payloads_and_sends_nothing(sandbox, make_warehouse):
-    path, rows = make_warehouse(1200)
+    path, _rows = make_warehouse(1200)
     summary = forward_events(path, config=ForwarderConfig(dry_run=True))
     assert summary.dry_run_payloads == 1200 and summary.sent == 0
     assert received(sandbox)["requests"] == 0
     with duckdb.connect(str(path), read_only=True) as conn:
-        n, batches, max_per = conn.execute(
+        n, _batches, max_per = conn.execute(
             "SELECT count(*), count(DISTINCT batch_id), max(c) FROM main.event_payloads_dry_run, "
             "(SELECT batch_id b, count(*) c FROM main.event_payloads_dry_run GROUP BY 1) WHERE b = batch_id"
         ).fetchall()[0]

@@ -64,8 +64,8 @@ def test_view_is_current_at_every_step_and_a_fold_changes_nothing_visible(wareho
     ledger.transition(Outcome.uniform("b1", b1, "sent", 0, None, 1), ("b2", b2))
     # batch 2: 10 dead-lettered after bisection, 5 left pending by a stop, the rest partially successful
     statuses = ["dead"] * 10 + ["pending"] * 5 + ["sent"] * 985
-    codes = [40002] * 10 + [50000] * 5 + [20001] * 985
-    messages = ["event_time too old"] * 10 + ["EventsApiUnavailableError"] * 5 + ["partial"] * 985
+    codes: list[int | None] = [*[40002] * 10, *[50000] * 5, *[20001] * 985]
+    messages: list[str | None] = [*["event_time too old"] * 10, *["EventsApiUnavailableError"] * 5, *["partial"] * 985]
     attempts = [4] * 10 + [2] * 5 + [2] * 985
     ledger.transition(Outcome("b2", b2, statuses, codes, messages, attempts), None)
 

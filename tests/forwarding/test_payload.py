@@ -1,4 +1,4 @@
-"""Hashing (reference §4.7 vectors) and payload building, without HTTP."""
+"""Hashing (TikTok's published test vectors) and payload building, without HTTP."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ ALICE = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 PHONE = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
 
 
-def test_reference_vectors():
+def test_published_hash_vectors():
     assert hash_external_id("user_123") == USER_123
     assert hash_external_id("  user_123\n") == USER_123  # trimmed
     assert hash_email(" ALICE_abc@gmail.com ") == ALICE
@@ -80,7 +80,7 @@ def test_build_event_shape():
 def test_encode_body_limits_and_test_code():
     body = orjson.loads(encode_body("PIX", [build_event(row())], test_event_code="TEST1"))
     assert body["event_source"] == "web" and body["event_source_id"] == "PIX" and body["test_event_code"] == "TEST1"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a request holds"):
         encode_body("PIX", [build_event(row())] * (MAX_BATCH_EVENTS + 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a request holds"):
         encode_body("PIX", [])

@@ -10,7 +10,7 @@ from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.render import Output
 from signal_campaigns.cli.state import State, run, tiktok_api
-from signal_campaigns.cli.tiktok import TikTokApi
+from signal_campaigns.tiktok.marketing import TikTokApi
 
 app = typer.Typer()
 

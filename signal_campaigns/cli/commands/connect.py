@@ -10,7 +10,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.errors import CliError
-from signal_campaigns.cli.oauth import (
+from signal_campaigns.cli.render import mask
+from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
+from signal_campaigns.tiktok.marketing import TikTokApi, host_root
+from signal_campaigns.tiktok.oauth import (
     CALLBACK_PATH,
     DEFAULT_CALLBACK_PORT,
     CallbackServer,
@@ -19,9 +22,6 @@ from signal_campaigns.cli.oauth import (
     new_state,
     parse_pasted,
 )
-from signal_campaigns.cli.render import mask
-from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
-from signal_campaigns.cli.tiktok import TikTokApi, host_root
 
 from .accounts import advertiser_rows, show_advertisers
 

@@ -11,7 +11,7 @@ from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.render import mask
 from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
-from signal_campaigns.cli.tiktok import send_test_event
+from signal_campaigns.tiktok.marketing import send_test_event
 
 app = typer.Typer()
 

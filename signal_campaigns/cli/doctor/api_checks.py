@@ -8,7 +8,13 @@ from typing import Any
 from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.settings_store import SettingsStore
-from signal_campaigns.cli.tiktok import ADMIN_OPERATOR, EVENTS_TOKEN_FIX, PIXEL_40001_FIX, TikTokApi, send_test_event
+from signal_campaigns.tiktok.marketing import (
+    ADMIN_OPERATOR,
+    EVENTS_TOKEN_FIX,
+    PIXEL_40001_FIX,
+    TikTokApi,
+    send_test_event,
+)
 
 from .check import Check
 

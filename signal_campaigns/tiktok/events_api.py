@@ -1,13 +1,13 @@
-"""Events API client: one keep-alive ``httpx.Client``, TikTok error classification (DESIGN D6,
-reference §4.9) and bounded exponential backoff with jitter.
+"""The Events API client: ``POST /open_api/v1.3/event/track/`` over one keep-alive ``httpx.Client``.
 
-Classification of one ``POST /open_api/v1.3/event/track/``:
+Each answer is classified through the one table of :mod:`.codes` and retried as :mod:`.retry`
+says (docs/decisions/0006-forwarding-rules.md):
 
-- ``ok``: code 0, or 20001 (partial success: counted as success, logged as a warning);
-- ``retry``: 40100 / 40016 (app QPS), 40133 (advertiser QPS), 40132 (pixel QPS), 40202, 40700,
-  5xxxx, 60001, HTTP 5xx / 429 (HTML or not), unreadable bodies, timeouts and connection errors;
-- ``auth``: 40001, 40102, 40104, 40105, 40106 -> :class:`EventsApiAuthError` (stop, keep pending);
-- ``invalid``: 40002 -> returned to the caller, who bisects the batch;
+- ``ok``: success, or partial success (counted as success, logged as a warning by the caller);
+- ``retry``: rate-limit and server codes, HTTP 5xx / 429, unreadable bodies, timeouts and
+  connection errors, with backoff until the attempts are spent -> :class:`EventsApiUnavailableError`;
+- ``auth``: authorization codes -> :class:`EventsApiAuthError` (stop, keep pending);
+- ``invalid``: 40002 (an invalid event) -> returned to the caller, who bisects the batch;
 - anything else -> :class:`EventsApiRequestError` (stop, keep pending: a configuration problem).
 
 The token is only ever put in the ``Access-Token`` header: never in a message, a log line, an
@@ -24,30 +24,33 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import orjson
+
+from signal_campaigns.secrets import Scrubber
+
+from . import api, codes, retry
+from .codes import Kind
+from .envelope import NotAnEnvelope, parse_envelope
+from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/open_api/v1.3"
-TRACK_PATH = "/event/track/"
-
-AUTH_CODES = frozenset({40001, 40102, 40104, 40105, 40106})
-RETRY_CODES = frozenset({40016, 40100, 40132, 40133, 40202, 40700, 60001})
-INVALID_CODES = frozenset({40002})
-PARTIAL_SUCCESS = 20001
+# The forwarder's defaults: patient, the events stay pending anyway when it gives up.
+EVENTS_API_RETRY = RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=30.0)
+# What to do when the Events API refuses the token (any authorization code).
 AUTH_ADVICE = "Events API token rejected: generate a new token in Business Center, then reconnect"
 
 
 class ForwardingError(RuntimeError):
     """A forwarding run stopped. The events it did not deliver stay ``pending`` in the ledger.
-    ``summary`` (a :class:`~signal_campaigns.forwarding.forwarder.ForwardingSummary`) is set by
+    ``summary`` (a :class:`~signal_campaigns.forwarding.config.ForwardingSummary`) is set by
     the forwarder."""
 
     summary: Any = None
+    outcome: Any = None  # what the forwarder knows of the batch it was sending
 
 
 class EventsApiAuthError(ForwardingError):
-    """The Events API rejected the token (40001/40102/40104/40105/40106)."""
+    """The Events API rejected the token (an authorization code of :mod:`.codes`)."""
 
     def __init__(self, code: int, tiktok_message: str = "") -> None:
         self.code = code
@@ -79,22 +82,6 @@ class EventsApiRequestError(ForwardingError):
         super().__init__(f"Events API request refused ({where}): {message}; events stay pending.")
 
 
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential backoff with jitter: attempt ``n`` (1-based) that failed waits
-    ``min(max_delay, base_delay * 2**(n-1))`` scaled by a random factor in ``[1-jitter, 1]``."""
-
-    max_attempts: int = 8
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    jitter: float = 0.5
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        raw = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
-        r = (rng or random).random()
-        return raw * (1.0 - self.jitter * r)
-
-
 @dataclasses.dataclass
 class TrackResult:
     """The outcome of one request (after retries): ``kind`` is ``ok`` or ``invalid``."""
@@ -113,12 +100,7 @@ class _Answer:
     message: str
     reason: str  # for retries: a short label (code_40100, http_502, timeout, ...)
     http_status: int | None = None
-
-
-def api_base(base_url: str) -> str:
-    """``https://business-api.tiktok.com`` or ``.../open_api/v1.3`` -> ``.../open_api/v1.3``."""
-    base = base_url.rstrip("/")
-    return base if base.endswith(API_PREFIX) else base + API_PREFIX
+    retry_after: float | None = None
 
 
 class EventsApiClient:
@@ -137,13 +119,13 @@ class EventsApiClient:
         rng: random.Random | None = None,
     ) -> None:
         if not token:
-            raise EventsApiAuthError(40104, "Access token is empty.")
-        self.url = api_base(base_url) + TRACK_PATH
-        self._token = token
-        self.retry = retry or RetryPolicy()
+            raise EventsApiAuthError(codes.NO_TOKEN, "Access token is empty.")
+        self.url = api.endpoint_url(base_url, api.TRACK_PATH)
+        self.scrub = Scrubber([token])
+        self.retry = retry or EVENTS_API_RETRY
         self._own_http = http is None
         self._http = http or httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=4))
-        self._headers = {"Access-Token": token, "Content-Type": "application/json"}
+        self._headers = {api.ACCESS_TOKEN_HEADER: token, "Content-Type": "application/json"}
         self._sleep = sleep
         self._rng = rng or random.Random()
 
@@ -160,38 +142,33 @@ class EventsApiClient:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def scrub(self, text: str) -> str:
-        """``text`` with the token replaced (defence in depth: TikTok never echoes it)."""
-        return text.replace(self._token, "***") if self._token and self._token in text else text
-
     def _post_once(self, body: bytes) -> _Answer:
         try:
             resp = self._http.post(self.url, content=body, headers=self._headers)
         except httpx.TimeoutException:
             return _Answer("retry", None, "request timed out", "timeout")
-        except httpx.TransportError as exc:
+        except retry.TRANSPORT_ERRORS as exc:
             return _Answer("retry", None, f"transport error: {type(exc).__name__}", "network")
         status = resp.status_code
+        retry_after = retry.retry_after_seconds(resp.headers.get("Retry-After"))
         if status != 200:
-            if status >= 500 or status == 429:
-                return _Answer("retry", None, f"HTTP {status}", f"http_{status}", status)
+            if retry.retryable_status(status):
+                return _Answer("retry", None, f"HTTP {status}", f"http_{status}", status, retry_after)
             return _Answer("fatal", None, self.scrub(resp.text[:200]), f"http_{status}", status)
         try:
-            payload = orjson.loads(resp.content)
-            code = int(payload.get("code"))
-            message = self.scrub(str(payload.get("message") or ""))
-        except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
+            envelope = parse_envelope(resp.content)
+        except NotAnEnvelope:
             return _Answer("retry", None, "unreadable response body", "bad_response", status)
-        if code == 0:
-            return _Answer("ok", 0, message, "")
-        if code == PARTIAL_SUCCESS:
+        code, message = envelope.code, self.scrub(envelope.message)
+        kind = envelope.kind
+        if kind in (Kind.OK, Kind.PARTIAL):
             return _Answer("ok", code, message, "")
-        if code in AUTH_CODES:
+        if kind is Kind.AUTH:
             return _Answer("auth", code, message, f"code_{code}")
-        if code in INVALID_CODES:
+        if code == codes.INVALID_PARAMETER:
             return _Answer("invalid", code, message, f"code_{code}")
-        if code in RETRY_CODES or 50000 <= code <= 59999:
-            return _Answer("retry", code, message, f"code_{code}")
+        if retry.retryable_code(code):
+            return _Answer("retry", code, message, f"code_{code}", retry_after=retry_after)
         return _Answer("fatal", code, message, f"code_{code}")
 
     def track(self, body: bytes, retries: dict[str, int] | None = None) -> TrackResult:
@@ -213,9 +190,9 @@ class EventsApiClient:
             if ans.kind == "fatal":
                 raise EventsApiRequestError(ans.code, ans.message, ans.http_status)
             retries[ans.reason] = retries.get(ans.reason, 0) + 1
-            if attempt >= self.retry.max_attempts:
+            if self.retry.exhausted(attempt):
                 raise EventsApiUnavailableError(ans.reason, attempt)
-            delay = self.retry.delay(attempt, self._rng)
+            delay = self.retry.delay(attempt, self._rng, ans.retry_after)
             log.warning(
                 "Events API %s (%s); retry %d/%d in %.2fs",
                 ans.reason,

@@ -1,4 +1,4 @@
-"""TikTok advertiser authorization (reference/tiktok_business_api.md §2): the authorization URL
+"""TikTok advertiser authorization (docs/tiktok_business_api.md): the authorization URL
 with a random ``state``, a one-shot localhost redirect server that receives
 ``?auth_code=..&state=..``, and parsing of a pasted code or redirect URL.
 
@@ -13,10 +13,12 @@ import http.server
 import secrets
 import threading
 import urllib.parse
+from typing import Any
 
-from .errors import CliError
+from signal_campaigns.cli.errors import CliError
 
-AUTH_PATH = "/portal/auth"
+from . import api
+
 DEFAULT_CALLBACK_PORT = 8765
 CALLBACK_PATH = "/tiktok/callback"
 
@@ -37,7 +39,7 @@ def new_state() -> str:
 
 def authorization_url(host_root: str, app_id: str, redirect_uri: str, state: str) -> str:
     query = urllib.parse.urlencode({"app_id": app_id, "state": state, "redirect_uri": redirect_uri})
-    return f"{host_root.rstrip('/')}{AUTH_PATH}?{query}"
+    return f"{host_root.rstrip('/')}{api.AUTHORIZATION_PAGE_PATH}?{query}"
 
 
 @dataclasses.dataclass
@@ -47,14 +49,18 @@ class CallbackResult:
     error: str | None = None
 
 
+def _first(params: dict[str, list[str]], key: str) -> str | None:
+    values = params.get(key)
+    return values[0] if values else None
+
+
 def parse_pasted(text: str) -> CallbackResult:
     """A pasted redirect URL (``...?auth_code=..&state=..``) or a bare code."""
     text = text.strip()
     if "auth_code=" in text or "code=" in text:
         query = urllib.parse.urlsplit(text).query or text.split("?", 1)[-1]
         params = urllib.parse.parse_qs(query)
-        code = (params.get("auth_code") or params.get("code") or [None])[0]
-        return CallbackResult(code, (params.get("state") or [None])[0])
+        return CallbackResult(_first(params, "auth_code") or _first(params, "code"), _first(params, "state"))
     return CallbackResult(text or None, None)
 
 
@@ -88,9 +94,10 @@ class CallbackServer:
                     self._reply(404, "Not found", "This is the signal-campaigns authorization callback.")
                     return
                 params = urllib.parse.parse_qs(split.query)
-                first = lambda k: (params.get(k) or [None])[0]  # noqa: E731
                 result = CallbackResult(
-                    first("auth_code") or first("code"), first("state"), first("error_description") or first("error")
+                    _first(params, "auth_code") or _first(params, "code"),
+                    _first(params, "state"),
+                    _first(params, "error_description") or _first(params, "error"),
                 )
                 ok = (
                     result.error is None
@@ -113,7 +120,7 @@ class CallbackServer:
                 self.end_headers()
                 self.wfile.write(page)
 
-            def log_message(self, *args) -> None:  # the query holds the code: never log it
+            def log_message(self, format: str, *args: Any) -> None:  # the query holds the code: never log it
                 return
 
         try:
@@ -136,7 +143,7 @@ class CallbackServer:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
 
