@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dagster import ScheduleDefinition
 
-from .jobs import appsprint_sync_job, daily_refresh_job, tiktok_ads_sync_job
-from .settings import AutomationSettings
+from dagster_project.jobs import appsprint_sync_job, daily_refresh_job, tiktok_ads_sync_job
+from dagster_project.settings import AutomationSettings
 
 
 def build_schedules(settings: AutomationSettings) -> list[ScheduleDefinition]:

@@ -14,8 +14,8 @@ from dagster import (
     build_sensor_context,
 )
 
-from dagster_project.resources import AppSprintApiResource
-from dagster_project.sensors import build_forwarding_sensor
+from dagster_project.defs.forwarding.resources import AppSprintApiResource
+from dagster_project.defs.forwarding.sensors import build_forwarding_sensor
 from dagster_project.settings import AutomationSettings
 from signal_campaigns.warehouse import temporary_env
 

@@ -7,9 +7,9 @@ request) fail it the same way. The token is never logged: the forwarder keeps it
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
+from dagster_project.defs.forwarding.resources import EventsApiResource
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
-
-from ..resources import WAREHOUSE_POOL, EventsApiResource, WarehouseResource
 
 LEDGER_KEY = AssetKey(["event_delivery_ledger"])
 QUEUE_KEY = AssetKey(["events_to_forward"])

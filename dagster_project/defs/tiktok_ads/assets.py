@@ -4,10 +4,9 @@ dlt into the ``tiktok_ads`` raw dataset. Connection and token: dlt config ``sour
 from dagster import AssetExecutionContext, Config
 from dagster_dlt import DagsterDltResource, dlt_assets
 
+from dagster_project.defs.raw_tables import RawTableTranslator
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from dlt_sources.tiktok_ads import tiktok_ads
-
-from ..resources import WAREHOUSE_POOL, WarehouseResource
-from .raw_tables import RawTableTranslator
 
 
 class TikTokSyncConfig(Config):

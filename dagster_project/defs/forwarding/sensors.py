@@ -14,12 +14,11 @@ An AppSprint error is a skipped tick with the reason; the next tick asks again.
 
 from dagster import DagsterRunStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from dagster_project.defs.forwarding.appsprint_probe import probe_new_events
+from dagster_project.defs.forwarding.resources import AppSprintApiResource
+from dagster_project.jobs import daily_refresh_job, forwarding_job
+from dagster_project.settings import AutomationSettings
 from dlt_sources.appsprint.helpers import AppSprintError
-
-from .appsprint_probe import probe_new_events
-from .jobs import daily_refresh_job, forwarding_job
-from .resources import AppSprintApiResource
-from .settings import AutomationSettings
 
 RUN_KEY_PREFIX = "appsprint-events-through-"
 NOT_STARTED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]

@@ -9,9 +9,9 @@ import json
 from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
+from dagster_project.defs.dbt.resources import DBT_PROJECT
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, temporary_env
-
-from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
 
 # The models between the AppSprint sources and the forwarding queue and its skips: what new AppSprint
 # data changes. Seeds and TikTok staging (upstream too) change only with the scheduled syncs.
