@@ -11,7 +11,7 @@ from dagster import ConfigurableResource
 from signal_campaigns.pipeline import warehouse_pipeline
 from signal_campaigns.warehouse import (
     LOCK_WAIT_SECONDS,
-    WAREHOUSE_ENV,
+    WAREHOUSE_VAR,
     duckdb_destination,
     publish_read_only_copy,
     wait_for_write_access,
@@ -41,9 +41,9 @@ class WarehouseResource(ConfigurableResource):
         pipelines_dir = Path(self.pipelines_dir) if self.pipelines_dir else self.file().parent / "pipelines"
         return warehouse_pipeline(dataset, duckdb_destination(self.file()), pipelines_dir)
 
-    def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt invocation on this warehouse (dbt/profiles.yml reads it)."""
-        return {WAREHOUSE_ENV: str(self.file())}
+    def dbt_vars(self) -> dict[str, str]:
+        """The dbt vars that point a dbt invocation at this warehouse (dbt/profiles.yml reads them)."""
+        return {WAREHOUSE_VAR: str(self.file())}
 
     def claim(self, log) -> Path:
         """Wait (bounded) until no other process holds the file, then return it."""

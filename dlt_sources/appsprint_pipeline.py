@@ -64,21 +64,18 @@ def load_appsprint(pipeline: dlt.Pipeline | None = None, **source_kwargs: Any):
 
 
 @contextlib.contextmanager
-def sandbox_config(seed: int, scale: str) -> Iterator[None]:
-    """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
-    from signal_campaigns.pipeline import Connection
+def sandbox_config(seed: int, scale: str) -> Iterator[dict[str, str]]:
+    """Start both sandbox servers (child processes); yields the source's arguments for AppSprint's."""
     from signal_campaigns.sandbox.runner import sandbox_processes
-    from signal_campaigns.warehouse import temporary_env
 
     with sandbox_processes(seed=seed, scale=scale) as endpoints:
-        env = {
-            k: v
-            for k, v in Connection.from_sandbox(endpoints, []).dlt_environment().items()
-            if k.startswith("SOURCES__APPSPRINT__")
-        }
+        creds = endpoints.credentials
         print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")
-        with temporary_env(env):
-            yield
+        yield {
+            "base_url": endpoints.appsprint_api_url,
+            "app_id": creds.appsprint_app_id,
+            "export_token": creds.appsprint_export_token,
+        }
 
 
 def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
@@ -131,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.wire:
         kwargs["wire"] = args.wire
     pipeline = appsprint_pipeline(args.warehouse, pipelines_dir=args.pipelines_dir)
-    ctx = sandbox_config(args.seed, args.scale) if args.sandbox else contextlib.nullcontext()
-    with ctx:
-        pipeline, source, info, elapsed = load_appsprint(pipeline, **kwargs)
+    ctx = sandbox_config(args.seed, args.scale) if args.sandbox else contextlib.nullcontext({})
+    with ctx as connection:
+        pipeline, source, info, elapsed = load_appsprint(pipeline, **connection, **kwargs)
     print(summary(pipeline, source, elapsed))
     return 0
 

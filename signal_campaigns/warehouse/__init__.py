@@ -2,7 +2,7 @@
 writer with a read-only copy for readers (:mod:`.access`)."""
 
 from .access import LOCK_WAIT_SECONDS, WarehouseLockedError, publish_read_only_copy, wait_for_write_access
-from .dbt_runner import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, DbtError, DbtRun, release_duckdb, run_dbt, temporary_env
+from .dbt_runner import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, WAREHOUSE_VAR, DbtError, DbtRun, release_duckdb, run_dbt
 from .location import (
     BI_COPY_SUFFIX,
     DBT_PROJECT_DIR,
@@ -27,6 +27,7 @@ __all__ = [
     "REPO_ROOT",
     "SYNC_EXCLUDE",
     "WAREHOUSE_ENV",
+    "WAREHOUSE_VAR",
     "DbtError",
     "DbtRun",
     "WarehouseLockedError",
@@ -35,7 +36,6 @@ __all__ = [
     "publish_read_only_copy",
     "release_duckdb",
     "run_dbt",
-    "temporary_env",
     "wait_for_write_access",
     "warehouse_path",
 ]

@@ -16,10 +16,10 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .location import DBT_PROJECT_DIR, WAREHOUSE_ENV, warehouse_path
+from .location import DBT_PROJECT_DIR, warehouse_path
 
 
 class DbtError(RuntimeError):
@@ -56,21 +56,6 @@ class DbtRun:
         return out
 
 
-@contextlib.contextmanager
-def temporary_env(updates: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of a ``with`` block, then restore them."""
-    saved = {k: os.environ.get(k) for k in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def release_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation, so
     the file can be opened by others (read-only readers, the next writer; DESIGN.md D8)."""
@@ -99,6 +84,9 @@ SYNC_EXCLUDE = "config.materialized:view"
 # Dagster's definitions load) and builds run by hand still write them.
 NO_JSON_ARTIFACTS = "--no-write-json"
 
+# The dbt var dbt/profiles.yml reads the DuckDB file from (before env SIGNAL_WAREHOUSE_PATH).
+WAREHOUSE_VAR = "warehouse_path"
+
 
 def run_dbt(
     args: Sequence[str],
@@ -106,16 +94,17 @@ def run_dbt(
     target: str = "duckdb",
     vars: Mapping[str, Any] | None = None,
     warehouse: str | os.PathLike[str] | None = None,
-    env: Mapping[str, str] | None = None,
     threads: int | None = None,
     check: bool = True,
     quiet: bool = True,
 ) -> DbtRun:
     """Run ``dbt <args>`` on the project in ``dbt/`` in this process.
 
-    ``target``: ``duckdb`` (the file from :func:`warehouse_path`) or ``postgres`` (connection from
-    the ``SIGNAL_PG_*`` env vars, see dbt/profiles.yml). ``env`` adds environment variables for
-    the duration of the call (e.g. the PostgreSQL connection).
+    ``target``: ``duckdb`` (the file from :func:`warehouse_path`, passed to dbt/profiles.yml as the
+    var ``warehouse_path``) or ``postgres`` (the connection from the vars ``pg_host``, ``pg_port``,
+    ``pg_user``, ``pg_dbname``, ``pg_schema`` given in ``vars``, else the ``SIGNAL_PG_*`` env vars;
+    the password from ``SIGNAL_PG_PASSWORD`` only). Configuration reaches dbt as arguments: the
+    process environment is left as it is.
     """
     from dbt.cli.main import dbtRunner
 
@@ -127,21 +116,20 @@ def run_dbt(
         "--target",
         target,
     ]
-    if vars:
-        full += ["--vars", json.dumps(dict(vars), default=str)]
+    all_vars = dict(vars or {})
+    if target == "duckdb":
+        all_vars.setdefault(WAREHOUSE_VAR, str(warehouse_path(warehouse)))
+    if all_vars:
+        full += ["--vars", json.dumps(all_vars, default=str)]
     if threads:
         full += ["--threads", str(threads)]
     if quiet:
         full = ["--quiet", "--no-use-colors"] + full
-    updates = {WAREHOUSE_ENV: str(warehouse_path(warehouse))}
-    if env:
-        updates.update(env)
-    with temporary_env(updates):
-        try:
-            res = dbtRunner().invoke(full)
-        finally:
-            if target == "duckdb":
-                release_duckdb()
+    try:
+        res = dbtRunner().invoke(full)
+    finally:
+        if target == "duckdb":
+            release_duckdb()
     run = DbtRun(args=full, success=bool(res.success), result=res.result, exception=res.exception)
     if check and not run.success:
         detail = run.failures()

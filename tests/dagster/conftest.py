@@ -6,17 +6,17 @@ import httpx
 import pytest
 
 from signal_campaigns.pipeline import Connection
-from signal_campaigns.warehouse import temporary_env
 
 
 @pytest.fixture
-def sandbox_env(sandbox):
+def sandbox_env(sandbox, monkeypatch):
     """Both sandbox servers, with dlt's ``SOURCES__*`` variables and the Events API token pointing
-    at them for the test (as ``make dev`` sets them). Yields the sandbox endpoints."""
+    at them for the test (as ``make dev`` sets them). Returns the sandbox endpoints."""
     env = Connection.from_sandbox(sandbox).dlt_environment()
     env["TIKTOK_EVENTS_API_TOKEN"] = sandbox.credentials.events_api_token
-    with temporary_env(env):
-        yield sandbox
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return sandbox
 
 
 def control(base_url: str, path: str, body=None, method: str = "POST") -> dict:

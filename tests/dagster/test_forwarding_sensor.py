@@ -17,7 +17,6 @@ from dagster import (
 from dagster_project.defs.forwarding.resources import AppSprintApiResource
 from dagster_project.defs.forwarding.sensors import build_forwarding_sensor
 from dagster_project.settings import AutomationSettings
-from signal_campaigns.warehouse import temporary_env
 
 from .conftest import control
 
@@ -99,7 +98,7 @@ def test_new_events_are_left_to_a_run_still_waiting_in_the_queue(sandbox_env, ti
     assert newer > cursor
 
 
-def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick):
+def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick, monkeypatch):
     cursor = only_run(tick(None))[1]
     control(sandbox_env.appsprint_url, "clock", {"advance_seconds": 86400})
 
@@ -113,7 +112,8 @@ def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick):
     assert isinstance(result, SkipReason) and "timed out" in result.skip_message
 
     wrong = "not-the-export-token-123"
-    with temporary_env({"SOURCES__APPSPRINT__EXPORT_TOKEN": wrong}):
+    with monkeypatch.context() as patch:
+        patch.setenv("SOURCES__APPSPRINT__EXPORT_TOKEN", wrong)
         result = tick(cursor)
     assert isinstance(result, SkipReason) and "export token was rejected" in result.skip_message
     assert wrong not in result.skip_message
