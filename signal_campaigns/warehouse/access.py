@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from .location import bi_copy_path, warehouse_path
 
 # --- one writer, and a published copy for readers (DESIGN.md D8) ---------------------------------
@@ -48,8 +50,6 @@ def wait_for_write_access(
     process holds it open: a BI tool on the main file, a writer outside the ``warehouse``
     pool). Logs who holds it once, with what to do; raises :class:`WarehouseLockedError` after
     ``timeout`` seconds. A file that does not exist yet is writable (DuckDB creates it)."""
-    import duckdb
-
     path = warehouse_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
@@ -90,8 +90,6 @@ def publish_read_only_copy(
     dest = Path(target) if target is not None else bi_copy_path(source)
     if not source.exists():
         raise FileNotFoundError(f"no warehouse at {source} to publish")
-    import duckdb
-
     with contextlib.closing(duckdb.connect(str(source))) as con:
         con.execute("checkpoint")  # fold a write-ahead log left behind into the file being copied
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -43,16 +43,18 @@ def bi_copy_path(warehouse: str | os.PathLike[str] | None = None) -> Path:
 DLT_DUCKDB_SETTINGS = {"preserve_insertion_order": False}
 # dlt's load files for the local DuckDB file are written, read once by DuckDB on the same machine
 # and deleted: compressing them only costs time (snappy: ~0.35 s per million events).
-DLT_LOAD_FILE_COMPRESSION = "none"
+DLT_LOAD_FILE_COMPRESSION: Final = "none"
 
 
 def duckdb_destination(path: str | os.PathLike[str] | None = None) -> Any:
     """dlt's DuckDB destination for the warehouse file (:func:`warehouse_path`), loading with
     :data:`DLT_DUCKDB_SETTINGS` from uncompressed Parquet files. Every dlt pipeline into the
     warehouse uses it."""
-    import dlt
-    from dlt.common.destination.configuration import ParquetFormatConfiguration
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+    # dlt's destinations take 0.9 s to import: only the loaders pay it, not the readers of the
+    # warehouse path (the CLI)
+    import dlt  # noqa: PLC0415
+    from dlt.common.destination.configuration import ParquetFormatConfiguration  # noqa: PLC0415
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415
 
     target = warehouse_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
