@@ -14,16 +14,13 @@ Runs execute in one process (``in_process_executor``): the steps of a run are se
 which is most of the forwarding loop's latency.
 """
 
-import sys
-from pathlib import Path
-
 from dagster import Definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
 from dagster_project.defs.appsprint.assets import appsprint_assets
 from dagster_project.defs.bi_copy.assets import warehouse_bi_copy
 from dagster_project.defs.dbt.assets import dbt_models
-from dagster_project.defs.dbt.resources import DBT_PROJECT, ProjectDbtCliResource
+from dagster_project.defs.dbt.resources import dbt_resource
 from dagster_project.defs.forwarding.assets import event_delivery_ledger
 from dagster_project.defs.forwarding.resources import AppSprintApiResource, EventsApiResource
 from dagster_project.defs.forwarding.sensors import build_forwarding_sensor
@@ -42,7 +39,7 @@ def default_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(),
         "dlt": DagsterDltResource(),
-        "dbt": ProjectDbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": dbt_resource(),
         "events_api": EventsApiResource(),
         "appsprint_api": AppSprintApiResource(),
     }

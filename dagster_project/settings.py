@@ -18,7 +18,13 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from dagster import DefaultScheduleStatus, DefaultSensorStatus
+from dagster import (
+    AssetSelection,
+    DagsterInvalidDefinitionError,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    ScheduleDefinition,
+)
 
 
 class SettingsError(ValueError):
@@ -35,11 +41,11 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
 
 
 def _cron(name: str, default: str) -> str:
-    from dagster._utils.schedules import is_valid_cron_string
-
     value = os.environ.get(name, "").strip() or default
-    if not is_valid_cron_string(value):
-        raise SettingsError(f"{name}={value!r} is not a cron schedule (five fields, e.g. {default!r})")
+    try:  # Dagster's own check: a schedule definition refuses a cron string Dagster cannot run
+        ScheduleDefinition(name="cron_check", cron_schedule=value, target=AssetSelection.all())
+    except DagsterInvalidDefinitionError:
+        raise SettingsError(f"{name}={value!r} is not a cron schedule (five fields, e.g. {default!r})") from None
     return value
 
 

@@ -1,11 +1,17 @@
-"""Fixtures of the Dagster tests: the sandbox's connection as the environment a deployment sets."""
+"""Fixtures of the Dagster tests: the sandbox's connection as the environment a deployment sets.
+
+The code location reads a prepared dbt manifest (it never parses dbt when it loads): it is parsed
+here, once per test session, before the test modules import the definitions."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
+from dagster_project.defs.dbt.resources import prepare_manifest
 from signal_campaigns.pipeline import Connection
+
+prepare_manifest()
 
 
 @pytest.fixture

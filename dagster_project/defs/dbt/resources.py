@@ -1,35 +1,49 @@
-"""The dbt project (``dbt/``) and the dbt CLI resource that runs it."""
+"""The dbt project (``dbt/``) and the dbt CLI resource that runs it.
+
+The code location reads dbt's manifest (``dbt/target/manifest.json``); it never parses the project
+when it loads, except under ``dagster dev``. The manifest is prepared:
+
+- under ``dagster dev`` (``make dev``): by :meth:`DbtProject.prepare_if_dev` when the location
+  loads, so model changes show on reload (it runs the ``dbt`` on the PATH: ``make dev`` puts the
+  virtualenv's first);
+- for a deployment: at build time, ``dagster-dbt project prepare-and-package --file
+  dagster_project/defs/dbt/resources.py``;
+- for the tests: once per session by ``tests/dagster/conftest.py`` (:func:`prepare_manifest`).
+"""
 
 from __future__ import annotations
 
-import importlib.metadata
-from functools import cached_property
+import json
+import sys
+from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
-from packaging import version
 
-from signal_campaigns.warehouse import DBT_PROJECT_DIR, run_dbt
+from signal_campaigns.warehouse import DBT_PROJECT_DIR, WAREHOUSE_VAR, run_dbt, warehouse_path
 
-DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-if not DBT_PROJECT.manifest_path.exists():  # a fresh checkout: parse once to get the manifest
-    run_dbt(["parse", "--target-path", str(DBT_PROJECT.manifest_path.parent)])
+# The dbt beside this Python (the project's virtualenv), whatever the PATH of the process.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+# The manifest is parsed with the var the dbt steps pass for the default warehouse: dbt keeps its
+# partial-parse state only for the same vars, so the steps then reuse it instead of parsing the
+# whole project again (about 4 s a step on the 2-core machine).
+PARSE_VARS = {WAREHOUSE_VAR: str(warehouse_path())}
+
+DBT_PROJECT = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    prepare_project_cli_args=["parse", "--quiet", "--vars", json.dumps(PARSE_VARS)],
+)
+DBT_PROJECT.prepare_if_dev()
 
 
-class ProjectDbtCliResource(DbtCliResource):
-    """dagster-dbt's ``DbtCliResource`` for this project's own dbt (the ``dbt`` beside this Python).
+def prepare_manifest() -> Path:
+    """Parse the dbt project into the manifest the code location reads (as ``prepare_if_dev``
+    does under ``dagster dev``, but with this Python's dbt, in process) and return its path."""
+    run_dbt(["parse", "--target-path", str(DBT_PROJECT.manifest_path.parent)], vars=PARSE_VARS)
+    return DBT_PROJECT.manifest_path
 
-    Two start-up costs of every dbt step are skipped, because the forwarding loop's latency is
-    mostly fixed costs (docs/orchestration.md): asking the executable for its version (a whole
-    ``dbt --version`` process: the installed dbt-core's version is the answer), and building a
-    dbt adapter inside Dagster's process (a macro parse of several seconds) that dagster-dbt only
-    uses to fetch row counts or column metadata, which these assets do not ask for. Both are
-    private hooks of dagster-dbt 0.29 (pinned in requirements/requirements.lock); should they
-    change, the stock behaviour comes back, only slower.
-    """
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):
-        return None
+def dbt_resource() -> DbtCliResource:
+    """dagster-dbt's CLI resource on this project, with this virtualenv's dbt."""
+    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE))
