@@ -3,7 +3,7 @@
 - assets (``defs/``, one folder per integration): dlt (``tiktok_ads``, ``appsprint``) keyed as the
   dbt sources they feed, dbt (``dbt``, tests as asset checks), the forwarder's
   ``event_delivery_ledger`` (``forwarding``), and ``warehouse_bi_copy`` (``bi_copy``), published last
-  in every job: one lineage graph, every writer in the ``warehouse`` pool (D8);
+  in every job: one lineage graph, every writer in the ``warehouse`` pool (one DuckDB writer);
 - jobs (``jobs.py``), schedules (``schedules.py``), the forwarding sensor
   (``defs/forwarding/sensors.py``), configured from the environment (``settings.py``);
 - resources: warehouse (``warehouse.py``), dlt, dbt (``defs/dbt/resources.py``), Events API and

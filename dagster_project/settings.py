@@ -5,7 +5,7 @@
 | ``SIGNAL_TIKTOK_SYNC_CRON`` | ``0 * * * *`` | TikTok Ads reporting sync + models (hourly) |
 | ``SIGNAL_APPSPRINT_SYNC_CRON`` | ``*/15 * * * *`` | AppSprint attribution sync + models |
 | ``SIGNAL_DAILY_REFRESH_CRON`` | ``30 3 * * *`` | daily lookback refresh: everything, TikTok re-pulled over the long lookback |
-| ``SIGNAL_DAILY_LOOKBACK_DAYS`` | ``28`` | days the daily refresh re-pulls (1..28, D5) |
+| ``SIGNAL_DAILY_LOOKBACK_DAYS`` | ``28`` | days the daily refresh re-pulls (1..28, see docs/decisions/0005-restatement-and-lookback.md) |
 | ``SIGNAL_SCHEDULE_TIMEZONE`` | ``UTC`` | timezone of the cron schedules |
 | ``SIGNAL_FORWARDING_SENSOR_SECONDS`` | ``30`` | how often the forwarding sensor checks AppSprint |
 | ``SIGNAL_AUTOMATION`` | ``stopped`` | ``running``: schedules and sensor start switched on (``make dev`` sets it) |

@@ -18,7 +18,7 @@ from signal_campaigns.warehouse import (
     warehouse_path,
 )
 
-WAREHOUSE_POOL = "warehouse"  # every asset that writes the warehouse (D8: DuckDB has one writer)
+WAREHOUSE_POOL = "warehouse"  # every asset that writes the warehouse (DuckDB has one writer: docs/decisions/0008-one-writer-and-bi-copy.md)
 
 
 class WarehouseResource(ConfigurableResource):

@@ -1,4 +1,4 @@
-"""One writer, readers on a copy (DESIGN.md D8).
+"""One writer, readers on a copy (docs/decisions/0008-one-writer-and-bi-copy.md).
 
 - :func:`wait_for_write_access`: a writer waits, bounded, for another process to let go of the file;
 - :func:`publish_read_only_copy`: the atomically replaced ``<stem>_bi.duckdb`` for BI tools.
@@ -18,7 +18,6 @@ import duckdb
 
 from .location import bi_copy_path, warehouse_path
 
-# --- one writer, and a published copy for readers (DESIGN.md D8) ---------------------------------
 # DuckDB locks the file for the process that opens it: a BI tool holding data/warehouse.duckdb
 # open (even read-only) blocks every writer. Readers should open the published copy instead
 # (:func:`publish_read_only_copy`); writers wait a bounded time for a foreign lock to go

@@ -94,7 +94,7 @@ def test_new_events_are_left_to_a_run_still_waiting_in_the_queue(sandbox_env, ti
     result = tick(cursor)
     assert isinstance(result, SkipReason) and queued.run_id in result.skip_message
     instance.delete_run(queued.run_id)  # it started (and loaded what was new then), or went away
-    run, newer = only_run(tick(cursor))  # the cursor stayed: nothing is lost
+    _run, newer = only_run(tick(cursor))  # the cursor stayed: nothing is lost
     assert newer > cursor
 
 
@@ -121,7 +121,7 @@ def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick, mon
 
     # once the API answers again, the events of the failed ticks are requested (nothing lost)
     control(sandbox_env.appsprint_url, "faults", method="DELETE")
-    run, newer = only_run(tick(cursor))
+    _run, newer = only_run(tick(cursor))
     assert newer > cursor
 
 

@@ -117,14 +117,14 @@ def built_duckdb(raw_warehouse, tmp_path_factory, dbt_target_paths):
 def postgres_server() -> Iterator[dict[str, str]]:
     """A throwaway PostgreSQL cluster from scripts/postgres.sh. Fails (never skips) when it cannot start."""
     script = REPO_ROOT / "scripts" / "postgres.sh"
-    proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
         pytest.fail(
             f"PostgreSQL could not be installed/started by scripts/postgres.sh:\n{proc.stderr[-3000:]}", pytrace=False
         )
     env: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        line = line.strip()
+    for raw_line in proc.stdout.splitlines():
+        line = raw_line.strip()
         if line.startswith("export ") and "=" in line:
             key, _, value = line[len("export ") :].partition("=")
             env[key] = value
@@ -133,7 +133,9 @@ def postgres_server() -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        subprocess.run(["bash", str(script), "stop", env["SIGNAL_PG_DIR"]], capture_output=True, timeout=120)
+        subprocess.run(
+            ["bash", str(script), "stop", env["SIGNAL_PG_DIR"]], capture_output=True, timeout=120, check=False
+        )
 
 
 def postgres_vars(env: dict[str, str]) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """``warehouse_bi_copy``: the read-only copy of the warehouse for BI tools and SQL clients
-(``<stem>_bi.duckdb``, DESIGN.md D8), published once at the end of every run that wrote the
+(``<stem>_bi.duckdb``, docs/decisions/0008-one-writer-and-bi-copy.md), published once at the end of every run that wrote the
 warehouse.
 
 It depends on every asset that writes the warehouse, so a job that selects it runs it last, after

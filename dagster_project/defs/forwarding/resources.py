@@ -3,7 +3,7 @@ API for the forwarding sensor's probe.
 
 Connection details and secrets are resolved when a run (or a sensor tick) uses them, from the
 environment or dlt's config providers (env vars / ``.dlt/config.toml`` / ``.dlt/secrets.toml``),
-never stored in a definition and never logged (DESIGN.md D7).
+never stored in a definition and never logged (docs/decisions/0007-secrets.md).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import dlt
 from dagster import ConfigurableResource
 
+from dlt_sources.appsprint.helpers import AppSprintClient
+from dlt_sources.tiktok_ads.settings import DEFAULT_BASE_URL
 from signal_campaigns.forwarding import ForwarderConfig, RetryPolicy
 from signal_campaigns.forwarding.forwarder import events_api_token
 
@@ -32,8 +34,6 @@ class EventsApiResource(ConfigurableResource):
     dry_run: bool = False
 
     def resolved_base_url(self) -> str:
-        from dlt_sources.tiktok_ads.settings import DEFAULT_BASE_URL
-
         return self.base_url or dlt.config.get("sources.tiktok_ads.base_url", str) or DEFAULT_BASE_URL
 
     def token(self) -> str:
@@ -58,9 +58,7 @@ class AppSprintApiResource(ConfigurableResource):
     probe_page_limit: int = 1000
     probe_max_pages: int = 200
 
-    def client(self):
-        from dlt_sources.appsprint.helpers import AppSprintClient
-
+    def client(self) -> AppSprintClient:
         token = dlt.secrets.get("sources.appsprint.export_token", str) or ""
         return AppSprintClient(
             self.base_url or dlt.config.get("sources.appsprint.base_url", str) or "",

@@ -8,7 +8,7 @@ from the new cursor (so a repeated tick cannot start a second run for the same e
 the cursor on. While a requested run is still waiting in the queue, new events are left to it
 (it loads whatever is new when it starts): the tick is skipped and the cursor stays, so runs do
 not pile up when they take longer than the interval. The sensor never opens the warehouse
-(DESIGN.md D8): the run does the loading, and dlt's own incremental state decides what it loads.
+(one writer: docs/decisions/0008-one-writer-and-bi-copy.md): the run does the loading, and dlt's own incremental state decides what it loads.
 An AppSprint error is a skipped tick with the reason; the next tick asks again.
 """
 

@@ -12,7 +12,9 @@ from dlt_sources.tiktok_ads import tiktok_ads
 class TikTokSyncConfig(Config):
     """Run config of a TikTok sync (all optional; dlt config otherwise)."""
 
-    lookback_days: int | None = None  # days re-pulled for restated conversions (1..28; D5)
+    lookback_days: int | None = (
+        None  # days re-pulled for restated conversions (1..28; docs/decisions/0005-restatement-and-lookback.md)
+    )
     now: str | None = None  # "today" of the report window, ISO-8601 (a sandbox clock); default: now
     start_date: str | None = None  # first report day of a backfill, YYYY-MM-DD
 
