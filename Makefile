@@ -43,9 +43,9 @@ format: $(STAMP)
 	@$(BIN)/ruff format .
 	@cd dbt && SIGNAL_WAREHOUSE_PATH=$(CURDIR)/data/.sqlfluff.duckdb ../$(BIN)/sqlfluff fix --processes 2 models tests analyses
 
-## dev: the Dagster UI on the local sandbox
+## dev: the Dagster UI on the local sandbox (the virtualenv first on the PATH: dagster dev parses dbt with the dbt it finds there)
 dev: $(STAMP)
-	@$(BIN)/python -m sandbox.dev
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m sandbox.dev
 
 ## sandbox: keep both sandbox servers running (Ctrl-C stops them)
 sandbox: $(STAMP)

@@ -1,1 +1,1 @@
-"""Dagster code location: thin wiring of the dlt sources and the dbt project (DESIGN.md §3)."""
+"""Dagster code location: thin wiring of the dlt sources and the dbt project (docs/orchestration.md)."""

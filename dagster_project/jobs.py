@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from .assets.appsprint import appsprint_assets
-from .assets.bi_copy import BI_COPY_KEY
-from .assets.dbt import dbt_models, forwarding_models_selection, sync_models_selection
-from .assets.forwarding import LEDGER_KEY
-from .assets.tiktok_ads import tiktok_ads_assets
+from dagster_project.defs.appsprint.assets import appsprint_assets
+from dagster_project.defs.bi_copy.assets import BI_COPY_KEY
+from dagster_project.defs.dbt.assets import dbt_models, forwarding_models_selection, sync_models_selection
+from dagster_project.defs.forwarding.assets import LEDGER_KEY
+from dagster_project.defs.tiktok_ads.assets import tiktok_ads_assets
 
 
 def warehouse_job(name: str, selection: AssetSelection, description: str):

@@ -5,7 +5,7 @@
 | ``SIGNAL_TIKTOK_SYNC_CRON`` | ``0 * * * *`` | TikTok Ads reporting sync + models (hourly) |
 | ``SIGNAL_APPSPRINT_SYNC_CRON`` | ``*/15 * * * *`` | AppSprint attribution sync + models |
 | ``SIGNAL_DAILY_REFRESH_CRON`` | ``30 3 * * *`` | daily lookback refresh: everything, TikTok re-pulled over the long lookback |
-| ``SIGNAL_DAILY_LOOKBACK_DAYS`` | ``28`` | days the daily refresh re-pulls (1..28, D5) |
+| ``SIGNAL_DAILY_LOOKBACK_DAYS`` | ``28`` | days the daily refresh re-pulls (1..28, see docs/decisions/0005-restatement-and-lookback.md) |
 | ``SIGNAL_SCHEDULE_TIMEZONE`` | ``UTC`` | timezone of the cron schedules |
 | ``SIGNAL_FORWARDING_SENSOR_SECONDS`` | ``30`` | how often the forwarding sensor checks AppSprint |
 | ``SIGNAL_AUTOMATION`` | ``stopped`` | ``running``: schedules and sensor start switched on (``make dev`` sets it) |
@@ -18,7 +18,13 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from dagster import DefaultScheduleStatus, DefaultSensorStatus
+from dagster import (
+    AssetSelection,
+    DagsterInvalidDefinitionError,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    ScheduleDefinition,
+)
 
 
 class SettingsError(ValueError):
@@ -35,11 +41,11 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
 
 
 def _cron(name: str, default: str) -> str:
-    from dagster._utils.schedules import is_valid_cron_string
-
     value = os.environ.get(name, "").strip() or default
-    if not is_valid_cron_string(value):
-        raise SettingsError(f"{name}={value!r} is not a cron schedule (five fields, e.g. {default!r})")
+    try:  # Dagster's own check: a schedule definition refuses a cron string Dagster cannot run
+        ScheduleDefinition(name="cron_check", cron_schedule=value, target=AssetSelection.all())
+    except DagsterInvalidDefinitionError:
+        raise SettingsError(f"{name}={value!r} is not a cron schedule (five fields, e.g. {default!r})") from None
     return value
 
 

@@ -1,14 +1,15 @@
 """Load the AppSprint export API into the warehouse (dataset ``appsprint``).
 
-    python dlt_sources/appsprint_pipeline.py              # config from .dlt/ config + secrets or env
-    python dlt_sources/appsprint_pipeline.py --sandbox    # start the local sandbox and load from it
+    python -m dlt_sources.appsprint_pipeline              # config from .dlt/ config + secrets or env
+    python -m dlt_sources.appsprint_pipeline --sandbox    # start the local sandbox and load from it
 
 Configuration (see dlt_sources/appsprint/__init__.py): ``sources.appsprint.base_url``,
 ``sources.appsprint.app_id`` in ``.dlt/config.toml`` (or ``SOURCES__APPSPRINT__BASE_URL``,
 ``SOURCES__APPSPRINT__APP_ID``) and the export token in ``.dlt/secrets.toml`` as
 ``sources.appsprint.export_token`` (or ``SOURCES__APPSPRINT__EXPORT_TOKEN``). The token is never
 printed. With ``--sandbox`` the sandbox servers run as child processes and their (non-secret)
-sandbox credentials are used instead.
+sandbox credentials are used instead. The pipeline is the product's own
+(:func:`signal_campaigns.pipeline.warehouse_pipeline` with the warehouse's DuckDB destination).
 """
 
 from __future__ import annotations
@@ -21,39 +22,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.sources import DltSource
 
-import dlt  # noqa: E402
-
-from dlt_sources.appsprint import appsprint  # noqa: E402
-from dlt_sources.appsprint import settings as appsprint_settings  # noqa: E402
-from signal_campaigns.warehouse import warehouse_path  # noqa: E402
+from dlt_sources.appsprint import appsprint
+from dlt_sources.appsprint import settings as appsprint_settings
+from signal_campaigns.pipeline import warehouse_pipeline
+from signal_campaigns.warehouse import duckdb_destination, warehouse_path
 
 DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
 DATASET = "appsprint"
-PIPELINE_NAME = "appsprint"
 
 
-def appsprint_pipeline(
-    warehouse: Path | str = DEFAULT_WAREHOUSE,
-    *,
-    pipelines_dir: str | None = None,
-    pipeline_name: str = PIPELINE_NAME,
-    dataset_name: str = DATASET,
-) -> dlt.Pipeline:
+def appsprint_pipeline(warehouse: Path | str = DEFAULT_WAREHOUSE, *, pipelines_dir: str | None = None) -> dlt.Pipeline:
     """The dlt pipeline that loads the ``appsprint`` dataset into a DuckDB file."""
-    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
-    return dlt.pipeline(
-        pipeline_name=pipeline_name,
-        destination=dlt.destinations.duckdb(str(warehouse)),
-        dataset_name=dataset_name,
-        pipelines_dir=pipelines_dir,
-    )
+    return warehouse_pipeline(DATASET, duckdb_destination(warehouse), Path(pipelines_dir) if pipelines_dir else None)
 
 
-def load_appsprint(pipeline: dlt.Pipeline | None = None, **source_kwargs: Any):
+def load_appsprint(
+    pipeline: dlt.Pipeline | None = None, **source_kwargs: Any
+) -> tuple[dlt.Pipeline, DltSource, LoadInfo, float]:
     """Run the source once (incremental: only rows updated since the last run)."""
     pipeline = pipeline or appsprint_pipeline()
     source = appsprint(**source_kwargs)
@@ -64,21 +53,20 @@ def load_appsprint(pipeline: dlt.Pipeline | None = None, **source_kwargs: Any):
 
 
 @contextlib.contextmanager
-def sandbox_config(seed: int, scale: str) -> Iterator[None]:
-    """Start both sandbox servers (child processes) and point the source's config at AppSprint's."""
-    from sandbox.connection import sandbox_connection
-    from sandbox.runner import sandbox_processes
-    from signal_campaigns.warehouse import temporary_env
+def sandbox_config(seed: int, scale: str) -> Iterator[dict[str, str]]:
+    """Start both sandbox servers (child processes); yields the source's arguments for AppSprint's."""
+    # the sandbox is a development package, never imported by the product: only this flag needs it
+    from sandbox.connection import sandbox_connection  # noqa: PLC0415
+    from sandbox.runner import sandbox_processes  # noqa: PLC0415
 
     with sandbox_processes(seed=seed, scale=scale) as endpoints:
-        env = {
-            k: v
-            for k, v in sandbox_connection(endpoints, []).dlt_environment().items()
-            if k.startswith("SOURCES__APPSPRINT__")
+        connection = sandbox_connection(endpoints, advertiser_ids=[])
+        print(f"AppSprint sandbox at {connection.appsprint_api_url} (seed={seed}, scale={scale})")
+        yield {
+            "base_url": connection.appsprint_api_url,
+            "app_id": connection.appsprint_app_id,
+            "export_token": connection.appsprint_export_token,
         }
-        print(f"AppSprint sandbox at {endpoints.appsprint_api_url} (seed={seed}, scale={scale})")
-        with temporary_env(env):
-            yield
 
 
 def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
@@ -87,7 +75,7 @@ def summary(pipeline: dlt.Pipeline, source: Any, elapsed: float) -> str:
         for table in ("signal_links", "clicks", "installs", "events", "quarantine"):  # events: deliveries
             try:
                 rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(table)}")
-                count = rows[0][0]
+                count = rows[0][0] if rows else 0
             except Exception:  # table not created yet (nothing quarantined so far)
                 count = 0
             lines.append(f"  {table:<13} {count:>10,} rows")
@@ -131,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.wire:
         kwargs["wire"] = args.wire
     pipeline = appsprint_pipeline(args.warehouse, pipelines_dir=args.pipelines_dir)
-    ctx = sandbox_config(args.seed, args.scale) if args.sandbox else contextlib.nullcontext()
-    with ctx:
-        pipeline, source, info, elapsed = load_appsprint(pipeline, **kwargs)
+    ctx: contextlib.AbstractContextManager[dict[str, str]] = contextlib.nullcontext({})
+    if args.sandbox:
+        ctx = sandbox_config(args.seed, args.scale)
+    with ctx as connection:
+        pipeline, source, _info, elapsed = load_appsprint(pipeline, **connection, **kwargs)
     print(summary(pipeline, source, elapsed))
     return 0
 

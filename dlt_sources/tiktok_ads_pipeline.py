@@ -5,15 +5,16 @@ Against TikTok (config from dlt's config providers)::
     export SOURCES__TIKTOK_ADS__ACCESS_TOKEN=...                       # or .dlt/secrets.toml
     export SOURCES__TIKTOK_ADS__ADVERTISER_IDS='["7002238017842757633"]'  # or .dlt/config.toml
     export SOURCES__TIKTOK_ADS__START_DATE=2026-01-01                   # first backfill (optional)
-    python dlt_sources/tiktok_ads_pipeline.py
+    python -m dlt_sources.tiktok_ads_pipeline
 
 Against the local sandbox (starts both sandbox servers, reads every advertiser the sandbox token
 can see, takes "today" from the sandbox clock)::
 
-    python dlt_sources/tiktok_ads_pipeline.py --sandbox
+    python -m dlt_sources.tiktok_ads_pipeline --sandbox
 
 Every run is incremental: the first one backfills from ``start_date``; later ones re-pull the
-trailing ``lookback_days`` (default 7) and replace those days.
+trailing ``lookback_days`` (default 7) and replace those days. The pipeline is the product's own
+(:func:`signal_campaigns.pipeline.warehouse_pipeline` with the warehouse's DuckDB destination).
 """
 
 from __future__ import annotations
@@ -27,30 +28,21 @@ from typing import Any
 
 import dlt
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from dlt_sources.tiktok_ads import RequestStats, TikTokError, tiktok_ads  # noqa: E402
-from signal_campaigns.warehouse import warehouse_path  # noqa: E402
+from dlt_sources.tiktok_ads import RequestStats, TikTokError, tiktok_ads
+from signal_campaigns.pipeline import warehouse_pipeline
+from signal_campaigns.warehouse import duckdb_destination, warehouse_path
 
 DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
 DATASET = "tiktok_ads"
-PIPELINE_NAME = "tiktok_ads"
 
 log = logging.getLogger("tiktok_ads_pipeline")
 
 
 def make_pipeline(
-    warehouse: Path = DEFAULT_WAREHOUSE, pipelines_dir: Path | None = None, pipeline_name: str = PIPELINE_NAME
+    warehouse: Path = DEFAULT_WAREHOUSE, pipelines_dir: Path | None = None, suffix: str = ""
 ) -> dlt.Pipeline:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return dlt.pipeline(
-        pipeline_name=pipeline_name,
-        destination=dlt.destinations.duckdb(str(warehouse)),
-        dataset_name=DATASET,
-        pipelines_dir=str(pipelines_dir) if pipelines_dir else None,
-    )
+    """The ``tiktok_ads`` dlt pipeline into the DuckDB file ``warehouse`` (name ``tiktok_ads<suffix>``)."""
+    return warehouse_pipeline(DATASET, duckdb_destination(warehouse), pipelines_dir, suffix)
 
 
 def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> dict[str, Any]:
@@ -58,9 +50,8 @@ def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> dict[str, Any
     stats = RequestStats()
     # Parquet load files: DuckDB ingests them several times faster than the default insert files
     # (a choice of this DuckDB pipeline, not of the source: other destinations keep their default).
-    file_format = "parquet" if pipeline.destination.destination_name == "duckdb" else None
-    info = pipeline.run(tiktok_ads(stats=stats, **source_args), loader_file_format=file_format)
-    normalize = pipeline.last_trace.last_normalize_info
+    info = pipeline.run(tiktok_ads(stats=stats, **source_args), loader_file_format="parquet")
+    normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     return {
         "load_info": info,
         "row_counts": dict(normalize.row_counts) if normalize else {},
@@ -96,24 +87,22 @@ def main(argv: list[str] | None = None) -> int:
         source_args["start_date"] = args.start_date
     if args.lookback_days is not None:
         source_args["lookback_days"] = args.lookback_days
-    pipeline = make_pipeline(
-        args.warehouse, pipeline_name=f"{PIPELINE_NAME}_sandbox" if args.sandbox else PIPELINE_NAME
-    )
+    pipeline = make_pipeline(args.warehouse, suffix="_sandbox" if args.sandbox else "")
 
     try:
         if args.sandbox:
-            from sandbox.connection import sandbox_advertiser_ids
-            from sandbox.runner import sandbox_processes
+            # the sandbox is a development package, never imported by the product: only this flag needs it
+            from sandbox.connection import sandbox_connection  # noqa: PLC0415
+            from sandbox.runner import sandbox_processes  # noqa: PLC0415
 
             with sandbox_processes(args.seed, args.scale) as endpoints:
-                creds = endpoints.credentials
-                ids = sandbox_advertiser_ids(endpoints)
+                connection = sandbox_connection(endpoints)  # every advertiser the sandbox token can read
                 source_args.setdefault("start_date", (endpoints.anchor - dt.timedelta(days=60)).date().isoformat())
                 result = load_tiktok_ads(
                     pipeline,
-                    advertiser_ids=ids,
-                    access_token=creds.tiktok_access_token,
-                    base_url=endpoints.tiktok_api_url,
+                    advertiser_ids=list(connection.advertiser_ids),
+                    access_token=connection.tiktok_access_token,
+                    base_url=connection.tiktok_api_url,
                     now=endpoints.anchor.isoformat(),  # the sandbox clock, not wall time
                     **source_args,
                 )

@@ -15,6 +15,11 @@ from typing import Any
 
 import dlt
 
+from dlt_sources.appsprint import appsprint
+from dlt_sources.tiktok_ads import tiktok_ads
+
+from .warehouse import NO_JSON_ARTIFACTS, DbtRun, duckdb_destination, run_dbt
+
 
 @dataclasses.dataclass(frozen=True)
 class Connection:
@@ -47,11 +52,9 @@ def warehouse_pipeline(
     if dataset not in ("tiktok_ads", "appsprint"):
         raise ValueError(f"unknown raw dataset {dataset!r}: tiktok_ads or appsprint")
     if destination is None:
-        from .warehouse import duckdb_destination
-
         destination = duckdb_destination()
-    kwargs = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}
-    return dlt.pipeline(pipeline_name=f"{dataset}{suffix}", destination=destination, dataset_name=dataset, **kwargs)
+    where: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}  # else dlt's default
+    return dlt.pipeline(pipeline_name=f"{dataset}{suffix}", destination=destination, dataset_name=dataset, **where)
 
 
 def warehouse_pipelines(
@@ -77,16 +80,13 @@ def extract(
     """Run the TikTok Ads and AppSprint sources into ``warehouse`` (a DuckDB file) or any dlt
     ``destination``. ``now`` is "today" for the TikTok report window (the sandbox clock in the
     demo and tests). Returns the rows loaded per table, per dataset."""
-    from dlt_sources.appsprint import appsprint
-    from dlt_sources.tiktok_ads import tiktok_ads
-
     if destination is None:
-        from .warehouse import duckdb_destination
-
         destination = duckdb_destination(warehouse)
     tiktok_pipeline, appsprint_pipeline = warehouse_pipelines(destination, pipelines_dir, pipeline_suffix)
     # Parquet load files: DuckDB ingests them several times faster than insert files.
-    file_format = "parquet" if tiktok_pipeline.destination.destination_name == "duckdb" else None
+    run_args: dict[str, Any] = {}
+    if tiktok_pipeline.destination.destination_name == "duckdb":
+        run_args["loader_file_format"] = "parquet"
     tiktok_args: dict[str, Any] = {}
     if now is not None:
         tiktok_args["now"] = now.isoformat()
@@ -99,9 +99,9 @@ def extract(
             base_url=connection.tiktok_api_url,
             **tiktok_args,
         ),
-        loader_file_format=file_format,
+        **run_args,
     )
-    loaded = {"tiktok_ads": dict(tiktok_pipeline.last_trace.last_normalize_info.row_counts)}
+    loaded = {"tiktok_ads": row_counts(tiktok_pipeline)}
     appsprint_pipeline.run(
         appsprint(
             base_url=connection.appsprint_api_url,
@@ -109,15 +109,20 @@ def extract(
             export_token=connection.appsprint_export_token,
         )
     )
-    loaded["appsprint"] = dict(appsprint_pipeline.last_trace.last_normalize_info.row_counts)
+    loaded["appsprint"] = row_counts(appsprint_pipeline)
     return {
         dataset: {t: n for t, n in counts.items() if not t.startswith("_dlt")} for dataset, counts in loaded.items()
     }
 
 
-def build_models(warehouse: Path | None = None, *, now: dt.datetime | None = None, **kwargs: Any):
-    """``dbt build`` (seeds, models, tests) on the warehouse; ``now`` is the forwarding clock."""
-    from .warehouse import NO_JSON_ARTIFACTS, run_dbt
+def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per table that the pipeline's last run normalised (empty before any run)."""
+    trace = pipeline.last_trace
+    normalize = trace.last_normalize_info if trace else None
+    return dict(normalize.row_counts) if normalize else {}
 
+
+def build_models(warehouse: Path | None = None, *, now: dt.datetime | None = None, **kwargs: Any) -> DbtRun:
+    """``dbt build`` (seeds, models, tests) on the warehouse; ``now`` is the forwarding clock."""
     vars_ = {"forwarding_now": now.isoformat()} if now is not None else None
     return run_dbt(["build", NO_JSON_ARTIFACTS], warehouse=warehouse, vars=vars_, **kwargs)

@@ -1,22 +1,28 @@
-"""Fixtures of the Dagster tests: the sandbox's connection as the environment a deployment sets."""
+"""Fixtures of the Dagster tests: the sandbox's connection as the environment a deployment sets.
+
+The code location reads a prepared dbt manifest (it never parses dbt when it loads): it is parsed
+here, once per test session, before the test modules import the definitions."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
+from dagster_project.defs.dbt.resources import prepare_manifest
 from sandbox.connection import sandbox_connection
-from signal_campaigns.warehouse import temporary_env
+
+prepare_manifest()
 
 
 @pytest.fixture
-def sandbox_env(sandbox):
+def sandbox_env(sandbox, monkeypatch):
     """Both sandbox servers, with dlt's ``SOURCES__*`` variables and the Events API token pointing
-    at them for the test (as ``make dev`` sets them). Yields the sandbox endpoints."""
+    at them for the test (as ``make dev`` sets them). Returns the sandbox endpoints."""
     env = sandbox_connection(sandbox).dlt_environment()
     env["TIKTOK_EVENTS_API_TOKEN"] = sandbox.credentials.events_api_token
-    with temporary_env(env):
-        yield sandbox
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return sandbox
 
 
 def control(base_url: str, path: str, body=None, method: str = "POST") -> dict:

@@ -88,20 +88,22 @@ def test_jobs_schedules_and_the_forwarding_sensor(defs):
     assert {job.name for job in sensor.jobs} == {"forward_new_events", "daily_refresh"}
 
 
-def test_automation_settings_come_from_the_environment_with_clear_errors():
+def test_automation_settings_come_from_the_environment_with_clear_errors(monkeypatch):
     from dagster_project.settings import AutomationSettings, SettingsError
-    from signal_campaigns.warehouse import temporary_env
 
-    with temporary_env({"SIGNAL_APPSPRINT_SYNC_CRON": "*/5 * * * *", "SIGNAL_AUTOMATION": "running"}):
+    with monkeypatch.context() as patch:
+        patch.setenv("SIGNAL_APPSPRINT_SYNC_CRON", "*/5 * * * *")
+        patch.setenv("SIGNAL_AUTOMATION", "running")
         settings = AutomationSettings.from_env()
     assert settings.appsprint_sync_cron == "*/5 * * * *" and settings.running
-    with (
-        temporary_env({"SIGNAL_TIKTOK_SYNC_CRON": "every hour"}),
-        pytest.raises(SettingsError, match="SIGNAL_TIKTOK_SYNC_CRON"),
-    ):
-        AutomationSettings.from_env()
-    with temporary_env({"SIGNAL_DAILY_LOOKBACK_DAYS": "90"}), pytest.raises(SettingsError, match="1 to 28"):
-        AutomationSettings.from_env()
+    with monkeypatch.context() as patch:
+        patch.setenv("SIGNAL_TIKTOK_SYNC_CRON", "every hour")
+        with pytest.raises(SettingsError, match="SIGNAL_TIKTOK_SYNC_CRON"):
+            AutomationSettings.from_env()
+    with monkeypatch.context() as patch:
+        patch.setenv("SIGNAL_DAILY_LOOKBACK_DAYS", "90")
+        with pytest.raises(SettingsError, match="1 to 28"):
+            AutomationSettings.from_env()
 
 
 def write_snapshot() -> None:

@@ -11,9 +11,10 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, Definitions
 
-from dagster_project.assets import ALL_ASSETS
+from dagster_project.definitions import ALL_ASSETS, default_resources
+from dagster_project.defs.forwarding.resources import EventsApiResource
 from dagster_project.jobs import ALL_JOBS
-from dagster_project.resources import EventsApiResource, WarehouseResource, default_resources
+from dagster_project.warehouse import WarehouseResource
 from signal_campaigns.forwarding import AUTH_ADVICE
 from signal_campaigns.warehouse import bi_copy_path
 

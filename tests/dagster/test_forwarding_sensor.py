@@ -14,10 +14,9 @@ from dagster import (
     build_sensor_context,
 )
 
-from dagster_project.resources import AppSprintApiResource
-from dagster_project.sensors import build_forwarding_sensor
+from dagster_project.defs.forwarding.resources import AppSprintApiResource
+from dagster_project.defs.forwarding.sensors import build_forwarding_sensor
 from dagster_project.settings import AutomationSettings
-from signal_campaigns.warehouse import temporary_env
 
 from .conftest import control
 
@@ -95,11 +94,11 @@ def test_new_events_are_left_to_a_run_still_waiting_in_the_queue(sandbox_env, ti
     result = tick(cursor)
     assert isinstance(result, SkipReason) and queued.run_id in result.skip_message
     instance.delete_run(queued.run_id)  # it started (and loaded what was new then), or went away
-    run, newer = only_run(tick(cursor))  # the cursor stayed: nothing is lost
+    _run, newer = only_run(tick(cursor))  # the cursor stayed: nothing is lost
     assert newer > cursor
 
 
-def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick):
+def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick, monkeypatch):
     cursor = only_run(tick(None))[1]
     control(sandbox_env.appsprint_url, "clock", {"advance_seconds": 86400})
 
@@ -113,7 +112,8 @@ def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick):
     assert isinstance(result, SkipReason) and "timed out" in result.skip_message
 
     wrong = "not-the-export-token-123"
-    with temporary_env({"SOURCES__APPSPRINT__EXPORT_TOKEN": wrong}):
+    with monkeypatch.context() as patch:
+        patch.setenv("SOURCES__APPSPRINT__EXPORT_TOKEN", wrong)
         result = tick(cursor)
     assert isinstance(result, SkipReason) and "export token was rejected" in result.skip_message
     assert wrong not in result.skip_message
@@ -121,7 +121,7 @@ def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick):
 
     # once the API answers again, the events of the failed ticks are requested (nothing lost)
     control(sandbox_env.appsprint_url, "faults", method="DELETE")
-    run, newer = only_run(tick(cursor))
+    _run, newer = only_run(tick(cursor))
     assert newer > cursor
 
 

@@ -1,4 +1,4 @@
-"""One writer and a published copy for readers (DESIGN.md D8): signal_campaigns.warehouse's
+"""One writer and a published copy for readers (docs/decisions/0008-one-writer-and-bi-copy.md): signal_campaigns.warehouse's
 wait_for_write_access and publish_read_only_copy with real DuckDB files and real other processes."""
 
 from __future__ import annotations

@@ -64,7 +64,6 @@ def dbt(
     *,
     target: str = "duckdb",
     warehouse: Path | None = None,
-    env: dict | None = None,
     vars: dict | None = None,
     target_path: Path | None = None,
     check: bool = True,
@@ -74,9 +73,7 @@ def dbt(
     full = list(args)
     if target_path is not None:
         full += ["--target-path", str(target_path)]
-    return run_dbt(
-        full, target=target, warehouse=warehouse, env=env, vars=vars or DBT_VARS, threads=DBT_THREADS, check=check
-    )
+    return run_dbt(full, target=target, warehouse=warehouse, vars=vars or DBT_VARS, threads=DBT_THREADS, check=check)
 
 
 def query(db: Path, sql: str, params: Any = None) -> list[tuple]:
@@ -121,14 +118,14 @@ def built_duckdb(raw_warehouse, tmp_path_factory, dbt_target_paths):
 def postgres_server() -> Iterator[dict[str, str]]:
     """A throwaway PostgreSQL cluster from scripts/postgres.sh. Fails (never skips) when it cannot start."""
     script = REPO_ROOT / "scripts" / "postgres.sh"
-    proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
         pytest.fail(
             f"PostgreSQL could not be installed/started by scripts/postgres.sh:\n{proc.stderr[-3000:]}", pytrace=False
         )
     env: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        line = line.strip()
+    for raw_line in proc.stdout.splitlines():
+        line = raw_line.strip()
         if line.startswith("export ") and "=" in line:
             key, _, value = line[len("export ") :].partition("=")
             env[key] = value
@@ -137,7 +134,20 @@ def postgres_server() -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        subprocess.run(["bash", str(script), "stop", env["SIGNAL_PG_DIR"]], capture_output=True, timeout=120)
+        subprocess.run(
+            ["bash", str(script), "stop", env["SIGNAL_PG_DIR"]], capture_output=True, timeout=120, check=False
+        )
+
+
+def postgres_vars(env: dict[str, str]) -> dict[str, str]:
+    """The cluster's connection as the dbt vars dbt/profiles.yml reads (its password is a
+    placeholder: the cluster trusts loopback connections)."""
+    return {
+        "pg_host": env["SIGNAL_PG_HOST"],
+        "pg_port": env["SIGNAL_PG_PORT"],
+        "pg_user": env["SIGNAL_PG_USER"],
+        "pg_dbname": env["SIGNAL_PG_DBNAME"],
+    }
 
 
 def postgres_url(env: dict[str, str]) -> str:
@@ -155,7 +165,13 @@ def built_postgres(tiny_world, postgres_server, tmp_path_factory, dbt_target_pat
     root = tmp_path_factory.mktemp("pg")
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
         load_raw(endpoints, tiny_world, postgres_url=postgres_url(postgres_server), pipelines_dir=root / "pipelines")
-    run = dbt(["build"], target="postgres", env=postgres_server, target_path=dbt_target_paths["postgres"], check=False)
+    run = dbt(
+        ["build"],
+        target="postgres",
+        vars={**DBT_VARS, **postgres_vars(postgres_server)},
+        target_path=dbt_target_paths["postgres"],
+        check=False,
+    )
     return {"env": postgres_server, "run": run}
 
 

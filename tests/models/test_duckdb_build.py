@@ -9,7 +9,7 @@ from .conftest import query
 from .expectations import expected_installs, expected_revenue
 
 EXPECTED_WARNINGS = {
-    # BRL revenue exists in the sandbox on purpose (D2): flagged, never summed.
+    # BRL revenue exists in the sandbox on purpose (docs/decisions/0002-currency-and-fx.md): flagged, never summed.
     "test.signal_campaigns.warn_revenue_without_fx_rate",
 }
 

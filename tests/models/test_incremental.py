@@ -111,7 +111,7 @@ def test_incremental_build_after_late_rows(sandbox, tiny_world, raw_warehouse, t
     assert readiness == readiness_from_forwarding_decisions(db, now)
 
     # 4. a full refresh gives the same marts
-    dbt(BUILD_MODELS + ["--full-refresh"], warehouse=db, vars=vars_now, target_path=dbt_target_paths["duckdb"])
+    dbt([*BUILD_MODELS, "--full-refresh"], warehouse=db, vars=vars_now, target_path=dbt_target_paths["duckdb"])
     assert query(db, MART_SQL) == incremental
     assert query(db, READINESS_SQL) == readiness
     assert query(db, "select event_id from main.events_to_forward order by event_id") == forwarded

@@ -1,4 +1,4 @@
-"""The same dbt build on PostgreSQL (DESIGN.md D9): raw data loaded with dlt's postgres destination,
+"""The same dbt build on PostgreSQL (docs/decisions/0009-portability.md): raw data loaded with dlt's postgres destination,
 results identical to DuckDB and to the ground truth. Fails loudly if PostgreSQL is unavailable."""
 
 from __future__ import annotations

@@ -1,21 +1,23 @@
 """``event_delivery_ledger``: forward the eligible events of ``events_to_forward`` to TikTok's
-Events API with :func:`signal_campaigns.forwarding.forward_events` (DESIGN.md D6).
+Events API with :func:`signal_campaigns.forwarding.forward_events` (docs/decisions/0006-forwarding-rules.md).
 
 A rejected token fails the run with the forwarder's advice and leaves every undelivered event
 ``pending``; other stopping errors (the Events API down beyond the retry budget, a refused
 request) fail it the same way. The token is never logged: the forwarder keeps it in a header."""
 
+from typing import Any
+
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
+from dagster_project.defs.forwarding.resources import EventsApiResource
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
-
-from ..resources import WAREHOUSE_POOL, EventsApiResource, WarehouseResource
 
 LEDGER_KEY = AssetKey(["event_delivery_ledger"])
 QUEUE_KEY = AssetKey(["events_to_forward"])
 
 
-def summary_metadata(summary: "ForwardingSummary | None") -> dict[str, object]:
+def summary_metadata(summary: ForwardingSummary | None) -> dict[str, Any]:
     if summary is None:
         return {}
     return {

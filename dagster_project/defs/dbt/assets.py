@@ -9,9 +9,9 @@ import json
 from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
-from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, temporary_env
-
-from ..resources import DBT_PROJECT, WAREHOUSE_POOL, WarehouseResource
+from dagster_project.defs.dbt.resources import DBT_PROJECT
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
+from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE
 
 # The models between the AppSprint sources and the forwarding queue and its skips: what new AppSprint
 # data changes. Seeds and TikTok staging (upstream too) change only with the scheduled syncs.
@@ -30,13 +30,13 @@ def dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ):
     warehouse.claim(context.log)
-    args = ["build", NO_JSON_ARTIFACTS]
+    dbt_vars: dict[str, str] = warehouse.dbt_vars()
     if config.forwarding_now:
-        args += ["--vars", json.dumps({"forwarding_now": config.forwarding_now})]
+        dbt_vars["forwarding_now"] = config.forwarding_now
+    args = ["build", NO_JSON_ARTIFACTS, "--vars", json.dumps(dbt_vars)]
     if config.full_refresh:
         args.append("--full-refresh")
-    with temporary_env(warehouse.dbt_env()):
-        yield from dbt.cli(args, context=context).stream()
+    yield from dbt.cli(args, context=context).stream()
 
 
 def sync_models_selection(source: str) -> AssetSelection:

@@ -4,16 +4,17 @@ dlt into the ``tiktok_ads`` raw dataset. Connection and token: dlt config ``sour
 from dagster import AssetExecutionContext, Config
 from dagster_dlt import DagsterDltResource, dlt_assets
 
+from dagster_project.defs.raw_tables import RawTableTranslator
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from dlt_sources.tiktok_ads import tiktok_ads
-
-from ..resources import WAREHOUSE_POOL, WarehouseResource
-from .raw_tables import RawTableTranslator
 
 
 class TikTokSyncConfig(Config):
     """Run config of a TikTok sync (all optional; dlt config otherwise)."""
 
-    lookback_days: int | None = None  # days re-pulled for restated conversions (1..28; D5)
+    lookback_days: int | None = (
+        None  # days re-pulled for restated conversions (1..28; docs/decisions/0005-restatement-and-lookback.md)
+    )
     now: str | None = None  # "today" of the report window, ISO-8601 (a sandbox clock); default: now
     start_date: str | None = None  # first report day of a backfill, YYYY-MM-DD
 

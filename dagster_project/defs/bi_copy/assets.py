@@ -1,5 +1,5 @@
 """``warehouse_bi_copy``: the read-only copy of the warehouse for BI tools and SQL clients
-(``<stem>_bi.duckdb``, DESIGN.md D8), published once at the end of every run that wrote the
+(``<stem>_bi.duckdb``, docs/decisions/0008-one-writer-and-bi-copy.md), published once at the end of every run that wrote the
 warehouse.
 
 It depends on every asset that writes the warehouse, so a job that selects it runs it last, after
@@ -10,11 +10,11 @@ it stops on an error (``assets/forwarding.py``)."""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from ..resources import WAREHOUSE_POOL, WarehouseResource
-from .appsprint import appsprint_assets
-from .dbt import dbt_models
-from .forwarding import LEDGER_KEY
-from .tiktok_ads import tiktok_ads_assets
+from dagster_project.defs.appsprint.assets import appsprint_assets
+from dagster_project.defs.dbt.assets import dbt_models
+from dagster_project.defs.forwarding.assets import LEDGER_KEY
+from dagster_project.defs.tiktok_ads.assets import tiktok_ads_assets
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 BI_COPY_KEY = AssetKey(["warehouse_bi_copy"])
 WAREHOUSE_WRITERS = sorted({*tiktok_ads_assets.keys, *appsprint_assets.keys, *dbt_models.keys, LEDGER_KEY})

@@ -5,10 +5,9 @@
 from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, dlt_assets
 
+from dagster_project.defs.raw_tables import RawTableTranslator
+from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from dlt_sources.appsprint import appsprint
-
-from ..resources import WAREHOUSE_POOL, WarehouseResource
-from .raw_tables import RawTableTranslator
 
 
 @dlt_assets(

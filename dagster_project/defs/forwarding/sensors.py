@@ -8,18 +8,17 @@ from the new cursor (so a repeated tick cannot start a second run for the same e
 the cursor on. While a requested run is still waiting in the queue, new events are left to it
 (it loads whatever is new when it starts): the tick is skipped and the cursor stays, so runs do
 not pile up when they take longer than the interval. The sensor never opens the warehouse
-(DESIGN.md D8): the run does the loading, and dlt's own incremental state decides what it loads.
+(one writer: docs/decisions/0008-one-writer-and-bi-copy.md): the run does the loading, and dlt's own incremental state decides what it loads.
 An AppSprint error is a skipped tick with the reason; the next tick asks again.
 """
 
 from dagster import DagsterRunStatus, RunRequest, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from dagster_project.defs.forwarding.appsprint_probe import probe_new_events
+from dagster_project.defs.forwarding.resources import AppSprintApiResource
+from dagster_project.jobs import daily_refresh_job, forwarding_job
+from dagster_project.settings import AutomationSettings
 from dlt_sources.appsprint.helpers import AppSprintError
-
-from .appsprint_probe import probe_new_events
-from .jobs import daily_refresh_job, forwarding_job
-from .resources import AppSprintApiResource
-from .settings import AutomationSettings
 
 RUN_KEY_PREFIX = "appsprint-events-through-"
 NOT_STARTED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]

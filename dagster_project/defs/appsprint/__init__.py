@@ -1,0 +1,1 @@
+"""AppSprint attribution data loaded with dlt."""

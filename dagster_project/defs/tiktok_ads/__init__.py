@@ -1,0 +1,1 @@
+"""TikTok Ads reporting loaded with dlt."""

@@ -1,0 +1,41 @@
+"""The warehouse: where it is (:mod:`.location`), dbt on it (:mod:`.dbt_runner`), and its one
+writer with a read-only copy for readers (:mod:`.access`)."""
+
+from .access import LOCK_WAIT_SECONDS, WarehouseLockedError, publish_read_only_copy, wait_for_write_access
+from .dbt_runner import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, WAREHOUSE_VAR, DbtError, DbtRun, release_duckdb, run_dbt
+from .location import (
+    BI_COPY_SUFFIX,
+    DBT_PROJECT_DIR,
+    DEFAULT_WAREHOUSE,
+    DLT_DUCKDB_SETTINGS,
+    DLT_LOAD_FILE_COMPRESSION,
+    REPO_ROOT,
+    WAREHOUSE_ENV,
+    bi_copy_path,
+    duckdb_destination,
+    warehouse_path,
+)
+
+__all__ = [
+    "BI_COPY_SUFFIX",
+    "DBT_PROJECT_DIR",
+    "DEFAULT_WAREHOUSE",
+    "DLT_DUCKDB_SETTINGS",
+    "DLT_LOAD_FILE_COMPRESSION",
+    "LOCK_WAIT_SECONDS",
+    "NO_JSON_ARTIFACTS",
+    "REPO_ROOT",
+    "SYNC_EXCLUDE",
+    "WAREHOUSE_ENV",
+    "WAREHOUSE_VAR",
+    "DbtError",
+    "DbtRun",
+    "WarehouseLockedError",
+    "bi_copy_path",
+    "duckdb_destination",
+    "publish_read_only_copy",
+    "release_duckdb",
+    "run_dbt",
+    "wait_for_write_access",
+    "warehouse_path",
+]
