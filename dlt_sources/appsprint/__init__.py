@@ -25,7 +25,7 @@ next run's ``updated_since`` (exclusive on the server, so ``range_start="open"``
 committed only with a completed extract, so a run that dies midway is simply repeated.
 
 Fast path: the client asks for Arrow IPC pages (``wire="arrow"``, docs/appsprint_export_api.md);
-batches of pages are concatenated, typed and validated with ``pyarrow.compute`` (:mod:`.helpers`),
+batches of pages are concatenated, typed and validated with ``pyarrow.compute`` (:mod:`.rows`),
 and yielded as Arrow tables, so dlt writes Parquet without row-by-row normalisation. A server that
 answers JSON instead (no Arrow support) is read too: page bodies stay bytes and batches of them are
 parsed by DuckDB's JSON reader into Arrow columns, then typed the same way. Rows that cannot be
@@ -57,25 +57,21 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
 from . import settings as S
-from .helpers import (
+from .client import AppSprintClient
+from .errors import (
     AppSprintAuthError,
-    AppSprintClient,
     AppSprintError,
     AppSprintRequestError,
     AppSprintResponseError,
     AppSprintRetriesExhausted,
-    DuckDBPageReader,
-    Page,
-    TypedPage,
-    format_updated_since,
-    parse_iso_utc,
-    raw_from_arrow,
-    type_page,
-    type_raw,
 )
+from .pages import DuckDBPageReader, raw_from_arrow
+from .rows import TypedPage, type_page, type_raw
+from .wire import Page, format_updated_since, parse_iso_utc
 
 __all__ = [
     "AppSprintAuthError",
+    "AppSprintClient",
     "AppSprintError",
     "AppSprintRequestError",
     "AppSprintResponseError",

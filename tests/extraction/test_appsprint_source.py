@@ -22,9 +22,17 @@ import pyarrow.compute as pc
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from dlt_sources.appsprint import appsprint
-from dlt_sources.appsprint import helpers as H
+from dlt_sources.appsprint import (
+    AppSprintAuthError,
+    AppSprintClient,
+    AppSprintRequestError,
+    AppSprintResponseError,
+    AppSprintRetriesExhausted,
+    appsprint,
+)
 from dlt_sources.appsprint import settings as S
+from dlt_sources.appsprint.pages import DuckDBPageReader
+from dlt_sources.appsprint.rows import type_page, type_raw
 
 TABLES = ("signal_links", "clicks", "installs", "events")
 KEYS = {"signal_links": "id", "clicks": "click_id", "installs": "appsprint_id", "events": "event_id"}
@@ -359,7 +367,7 @@ def test_run_killed_by_401_midway_then_rerun_equals_clean_run(sandbox, tmp_path)
 
 def test_run_killed_after_n_pages_then_rerun_equals_clean_run(sandbox, tmp_path, monkeypatch):
     pipeline, db = make_pipeline(tmp_path, "killed")
-    original = H.AppSprintClient.get_page
+    original = AppSprintClient.get_page
     seen = {"pages": 0}
 
     def crash_after_five_event_pages(self, endpoint, params):
@@ -369,11 +377,11 @@ def test_run_killed_after_n_pages_then_rerun_equals_clean_run(sandbox, tmp_path,
                 raise RuntimeError("simulated crash mid-run")
         return original(self, endpoint, params)
 
-    monkeypatch.setattr(H.AppSprintClient, "get_page", crash_after_five_event_pages)
+    monkeypatch.setattr(AppSprintClient, "get_page", crash_after_five_event_pages)
     with pytest.raises(PipelineStepFailed, match="simulated crash"):
         pipeline.run(source_for(sandbox, page_limit=100))
     assert seen["pages"] == 6
-    monkeypatch.setattr(H.AppSprintClient, "get_page", original)
+    monkeypatch.setattr(AppSprintClient, "get_page", original)
     # nothing of the failed run is committed: no incremental state, the run starts over
     src2 = source_for(sandbox, page_limit=100)
     pipeline.run(src2)
@@ -434,20 +442,20 @@ def test_wrong_token_gives_advice_without_the_token(sandbox, tmp_path):
 
 
 # --- the HTTP client on its own (mock transport) -----------------------------------------------------
-def _client(handler, **kwargs) -> H.AppSprintClient:
+def _client(handler, **kwargs) -> AppSprintClient:
     kwargs.setdefault("sleep", lambda s: None)
-    return H.AppSprintClient(
+    return AppSprintClient(
         "https://appsprint.test/v1", "app_1", "tok_secret_123", transport=httpx.MockTransport(handler), **kwargs
     )
 
 
 def test_body_with_an_unexpected_shape_is_a_clear_error_naming_the_endpoint():
     client = _client(lambda req: httpx.Response(200, json={"items": []}))
-    with pytest.raises(H.AppSprintResponseError) as exc:
+    with pytest.raises(AppSprintResponseError) as exc:
         client.get_page("installs", {"limit": 10})
     assert "installs" in str(exc.value) and "unexpected reply shape" in str(exc.value)
     client = _client(lambda req: httpx.Response(200, json=[1, 2]))
-    with pytest.raises(H.AppSprintResponseError):
+    with pytest.raises(AppSprintResponseError):
         client.get_page("events", {})
 
 
@@ -466,7 +474,7 @@ def test_html_200_bodies_are_retried_then_reported():
     assert calls[0].headers["authorization"] == "Bearer tok_secret_123"
 
     client = _client(lambda req: httpx.Response(200, text="<html>x</html>"), max_retries=1)
-    with pytest.raises(H.AppSprintRetriesExhausted) as exc:
+    with pytest.raises(AppSprintRetriesExhausted) as exc:
         client.get_page("events", {})
     assert "events" in str(exc.value) and "not JSON" in str(exc.value)
 
@@ -484,20 +492,20 @@ def test_retry_after_is_honoured_and_excessive_waits_stop():
     assert client.get_page("events", {}).rows == [{"a": 1}]
     assert waits == [7.0]
     client = _client(lambda req: httpx.Response(429, headers={"Retry-After": "3600"}), max_retry_after=60)
-    with pytest.raises(H.AppSprintRetriesExhausted, match="Retry-After"):
+    with pytest.raises(AppSprintRetriesExhausted, match="Retry-After"):
         client.get_page("events", {})
 
 
 def test_server_echoing_the_token_is_scrubbed():
     client = _client(lambda req: httpx.Response(400, json={"error": "bad", "message": "token tok_secret_123 is odd"}))
-    with pytest.raises(H.AppSprintRequestError) as exc:
+    with pytest.raises(AppSprintRequestError) as exc:
         client.get_page("events", {})
     assert "tok_secret_123" not in str(exc.value) and "***" in str(exc.value)
 
 
 def test_403_is_an_auth_error_with_advice():
     client = _client(lambda req: httpx.Response(403, json={"error": "forbidden", "message": "no"}))
-    with pytest.raises(H.AppSprintAuthError) as exc:
+    with pytest.raises(AppSprintAuthError) as exc:
         client.get_page("clicks", {})
     assert "create a new export token for app app_1" in str(exc.value)
     assert "tok_secret_123" not in str(exc.value)
@@ -546,12 +554,12 @@ def _event(**kw):
 def type_rows(reader: str, spec, rows):
     """Type rows through one of the two readers: parsed rows (orjson) or page bodies (DuckDB)."""
     if reader == "rows":
-        return H.type_page(spec, rows)
+        return type_page(spec, rows)
     body = orjson.dumps({"data": rows, "meta": {"next_cursor": None, "request_id": "r"}})
-    with H.DuckDBPageReader(spec) as duck:
+    with DuckDBPageReader(spec) as duck:
         raw = duck.read([body, orjson.dumps({"data": [], "meta": {}})])
     assert raw is not None
-    return H.type_raw(spec, raw)
+    return type_raw(spec, raw)
 
 
 READERS = pytest.mark.parametrize("reader", ["rows", "duckdb"])
@@ -608,13 +616,13 @@ def test_type_page_types_and_normalises(reader):
 
 
 def test_rows_that_are_not_objects_are_quarantined():
-    typed = H.type_page(S.EVENTS, [_event(), "not a row", 7])
+    typed = type_page(S.EVENTS, [_event(), "not a row", 7])
     assert typed.table.num_rows == 1
     q = typed.quarantine.to_pylist()
     assert [r["raw"] for r in q] == ['"not a row"', "7"]
     assert all(r["reason"].startswith("not_an_object") for r in q)
     # DuckDB cannot read such a page: the source then types it page by page from orjson
-    with H.DuckDBPageReader(S.EVENTS) as duck:
+    with DuckDBPageReader(S.EVENTS) as duck:
         assert duck.read([orjson.dumps({"data": [_event(), "not a row"], "meta": {}})]) is None
 
 

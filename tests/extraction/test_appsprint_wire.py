@@ -15,9 +15,11 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from dlt_sources.appsprint import appsprint
-from dlt_sources.appsprint import helpers as H
+from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhausted, appsprint
 from dlt_sources.appsprint import settings as S
+from dlt_sources.appsprint.pages import raw_from_arrow
+from dlt_sources.appsprint.rows import TypedPage, _cast_marking_bad, type_raw
+from dlt_sources.appsprint.wire import ARROW_MEDIA_TYPE
 from signal_campaigns.sandbox.appsprint_pages import RESOURCES, arrow_schema, ipc_stream
 from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
 from signal_campaigns.sandbox.control import SandboxClock, SandboxControl
@@ -90,8 +92,8 @@ def _event(**kw):
 EVENTS_SCHEMA = arrow_schema(RESOURCES["events"])
 
 
-def type_arrow(table: pa.Table) -> H.TypedPage:
-    return H.type_raw(S.EVENTS, H.raw_from_arrow(S.EVENTS, table))
+def type_arrow(table: pa.Table) -> TypedPage:
+    return type_raw(S.EVENTS, raw_from_arrow(S.EVENTS, table))
 
 
 @pytest.mark.parametrize(
@@ -185,19 +187,19 @@ def test_install_attribution_that_is_not_a_struct_is_quarantined():
         },
         "updated_at": dt.datetime(2026, 6, 15, tzinfo=dt.UTC),
     }
-    typed = H.type_raw(S.INSTALLS, H.raw_from_arrow(S.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
+    typed = type_raw(S.INSTALLS, raw_from_arrow(S.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
     assert typed.table.to_pylist()[0]["attribution__click_id"] == "c1"
     flat = pa.Table.from_pylist([good], schema=schema)
     flat = flat.set_column(flat.schema.get_field_index("attribution"), "attribution", pa.array(["attributed"]))
-    typed = H.type_raw(S.INSTALLS, H.raw_from_arrow(S.INSTALLS, flat))
+    typed = type_raw(S.INSTALLS, raw_from_arrow(S.INSTALLS, flat))
     assert typed.table.num_rows == 0
     assert typed.quarantine.to_pylist()[0]["reason"] == "bad_nested: attribution is not an object"
 
 
 # --- the client reading Arrow replies (mock transport) --------------------------------------------
-def _client(handler, **kwargs) -> H.AppSprintClient:
+def _client(handler, **kwargs) -> AppSprintClient:
     kwargs.setdefault("sleep", lambda s: None)
-    return H.AppSprintClient(
+    return AppSprintClient(
         "https://appsprint.test/v1",
         "app_1",
         "tok_secret_123",
@@ -214,13 +216,13 @@ def test_client_asks_for_arrow_and_reads_cursor_headers():
     def handler(req):
         seen.append(req)
         return httpx.Response(
-            200, content=body, headers={"content-type": H.ARROW_MEDIA_TYPE, "X-Next-Cursor": "c2", "X-Request-Id": "r1"}
+            200, content=body, headers={"content-type": ARROW_MEDIA_TYPE, "X-Next-Cursor": "c2", "X-Request-Id": "r1"}
         )
 
     page = _client(handler).get_page("events", {})
     assert page.wire == "arrow" and page.next_cursor == "c2" and page.request_id == "r1"
     assert page.table.num_rows == 1
-    assert seen[0].headers["accept"].startswith(H.ARROW_MEDIA_TYPE)
+    assert seen[0].headers["accept"].startswith(ARROW_MEDIA_TYPE)
 
 
 def test_a_cut_arrow_stream_is_retried_then_reported():
@@ -230,15 +232,15 @@ def test_a_cut_arrow_stream_is_retried_then_reported():
     def handler(req):
         calls.append(req)
         cut = body[: len(body) // 2] if len(calls) < 3 else body
-        return httpx.Response(200, content=cut, headers={"content-type": H.ARROW_MEDIA_TYPE})
+        return httpx.Response(200, content=cut, headers={"content-type": ARROW_MEDIA_TYPE})
 
     client = _client(handler)
     page = client.get_page("events", {})
     assert page.table.num_rows == 50 and client.stats.retries_by_reason == {"invalid_body": 2}
     client = _client(
-        lambda req: httpx.Response(200, content=b"nope", headers={"content-type": H.ARROW_MEDIA_TYPE}), max_retries=1
+        lambda req: httpx.Response(200, content=b"nope", headers={"content-type": ARROW_MEDIA_TYPE}), max_retries=1
     )
-    with pytest.raises(H.AppSprintRetriesExhausted, match="Arrow stream that cannot be read"):
+    with pytest.raises(AppSprintRetriesExhausted, match="Arrow stream that cannot be read"):
         client.get_page("events", {})
 
 
@@ -258,7 +260,7 @@ def test_calendar_days_are_checked_in_bulk_leap_years_included():
         "not a time",
         None,
     ]
-    typed, bad = H._cast_marking_bad(pa.array(values, pa.string()), S.TS)
+    typed, bad = _cast_marking_bad(pa.array(values, pa.string()), S.TS)
     assert [v for v, b in zip(values, bad) if b] == [
         "1900-02-29T10:00:00Z",
         "2026-02-29T10:00:00Z",
