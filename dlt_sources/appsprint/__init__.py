@@ -3,9 +3,10 @@
 Loads the ``appsprint`` raw dataset described in docs/raw_layer.md::
 
     import dlt
-    from dlt_sources.appsprint import appsprint
+    from dlt_sources.appsprint import appsprint, configure_pipeline
 
     pipeline = dlt.pipeline("appsprint", destination="duckdb", dataset_name="appsprint")
+    configure_pipeline(pipeline)  # the dlt settings the raw layer relies on (_dlt_load_id)
     pipeline.run(appsprint())
 
 Configuration (dlt config / secrets, or environment variables):
@@ -44,43 +45,54 @@ and then copies it, which doubled the load time of the largest table (docs/raw_l
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 
 import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
-from . import settings as S
+from . import settings
 from .client import AppSprintClient
 from .errors import (
     AppSprintAuthError,
     AppSprintError,
     AppSprintRequestError,
     AppSprintResponseError,
-    AppSprintRetriesExhausted,
+    AppSprintRetriesExhaustedError,
 )
 from .resource import make_resource
 from .wire import parse_iso_utc
 
 __all__ = [
+    "PIPELINE_CONFIG",
     "AppSprintAuthError",
     "AppSprintClient",
     "AppSprintError",
     "AppSprintRequestError",
     "AppSprintResponseError",
-    "AppSprintRetriesExhausted",
+    "AppSprintRetriesExhaustedError",
     "appsprint",
+    "configure_pipeline",
 ]
 
 logger = logging.getLogger("dlt_sources.appsprint")
 
 
-def _enable_load_id_column() -> None:
-    """docs/raw_layer.md promises ``_dlt_load_id`` on every raw table. For Arrow items dlt adds it
-    (cheaply, as a constant column at extract time) only when the Parquet normalizer is told to.
-    An explicit user setting wins."""
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# dlt configuration that a pipeline loading this source needs, set per pipeline by
+# configure_pipeline(). docs/raw_layer.md promises ``_dlt_load_id`` on every raw table; for Arrow
+# items dlt adds it (cheaply, as a constant column at extract time) only when its Parquet
+# normalizer is told to. dlt reads that setting per pipeline (or globally), not per source.
+PIPELINE_CONFIG: dict[str, object] = {"normalize.parquet_normalizer.add_dlt_load_id": True}
+
+
+def configure_pipeline(pipeline: dlt.Pipeline) -> dlt.Pipeline:
+    """Sets :data:`PIPELINE_CONFIG` for ``pipeline`` only (dlt config keyed by the pipeline's name);
+    a value the user configured, for this pipeline or for all, wins. Returns ``pipeline``."""
+    for key, value in PIPELINE_CONFIG.items():
+        scoped = f"{pipeline.pipeline_name}.{key}"
+        if dlt.config.get(scoped) is None and dlt.config.get(key) is None:
+            dlt.config[scoped] = value
+    return pipeline
 
 
 @dlt.source(name="appsprint", max_table_nesting=0)
@@ -89,13 +101,13 @@ def appsprint(
     app_id: str = dlt.config.value,
     export_token: TSecretStrValue = dlt.secrets.value,
     initial_updated_since: str | None = None,
-    page_limit: int = S.DEFAULT_PAGE_LIMIT,
-    timeout: float = S.DEFAULT_TIMEOUT_SECONDS,
-    max_retries: int = S.DEFAULT_MAX_RETRIES,
-    max_retry_after: float = S.DEFAULT_MAX_RETRY_AFTER_SECONDS,
-    prefetch_pages: int = S.DEFAULT_PREFETCH_PAGES,
+    page_limit: int = settings.DEFAULT_PAGE_LIMIT,
+    timeout: float = settings.DEFAULT_TIMEOUT_SECONDS,
+    max_retries: int = settings.DEFAULT_MAX_RETRIES,
+    max_retry_after: float = settings.DEFAULT_MAX_RETRY_AFTER_SECONDS,
+    prefetch_pages: int = settings.DEFAULT_PREFETCH_PAGES,
     bulk_parse: bool = True,
-    wire: str = S.DEFAULT_WIRE,
+    wire: str = settings.DEFAULT_WIRE,
     resources: Sequence[str] | None = None,
 ) -> list[DltResource]:
     """The AppSprint export API as four resources plus the ``quarantine`` table: signal links,
@@ -117,16 +129,15 @@ def appsprint(
             answers JSON (a server without Arrow support); ``"json"`` asks for JSON only.
         resources: subset of ``signal_links``, ``clicks``, ``installs``, ``events``.
     """
-    if wire not in S.WIRES:
-        raise ValueError(f"wire must be one of {list(S.WIRES)}, got {wire!r}")
-    if not 1 <= int(page_limit) <= S.MAX_PAGE_LIMIT:
-        raise ValueError(f"page_limit must be within 1..{S.MAX_PAGE_LIMIT}, got {page_limit}")
+    if wire not in settings.WIRES:
+        raise ValueError(f"wire must be one of {list(settings.WIRES)}, got {wire!r}")
+    if not 1 <= int(page_limit) <= settings.MAX_PAGE_LIMIT:
+        raise ValueError(f"page_limit must be within 1..{settings.MAX_PAGE_LIMIT}, got {page_limit}")
     initial = parse_iso_utc(initial_updated_since) if initial_updated_since else None
-    names = list(resources) if resources else list(S.RESOURCES)
-    unknown = [n for n in names if n not in S.RESOURCES]
+    names = list(resources) if resources else list(settings.RESOURCES)
+    unknown = [n for n in names if n not in settings.RESOURCES]
     if unknown:
-        raise ValueError(f"unknown AppSprint resources {unknown}; choose from {list(S.RESOURCES)}")
-    _enable_load_id_column()
+        raise ValueError(f"unknown AppSprint resources {unknown}; choose from {list(settings.RESOURCES)}")
 
     def new_client() -> AppSprintClient:
         return AppSprintClient(
@@ -141,6 +152,6 @@ def appsprint(
         )
 
     return [
-        make_resource(S.RESOURCES[name], new_client, int(page_limit), initial, int(prefetch_pages), bulk_parse)
+        make_resource(settings.RESOURCES[name], new_client, int(page_limit), initial, int(prefetch_pages), bulk_parse)
         for name in names
     ]

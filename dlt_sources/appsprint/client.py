@@ -23,24 +23,25 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pyarrow as pa
 
-from . import settings as S
+from signal_campaigns.secrets import Scrubber
+
+from . import settings
 from .errors import (
     AppSprintAuthError,
     AppSprintError,
     AppSprintRequestError,
     AppSprintResponseError,
-    AppSprintRetriesExhausted,
-    _error_fields,
-    _snippet,
-    _Transient,
-    scrub,
+    AppSprintRetriesExhaustedError,
+    TransientError,
+    error_fields,
+    snippet,
 )
 from .urllib3_transport import default_transport
 from .wire import ARROW_MEDIA_TYPE, NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, WIRE_ACCEPT, Page, envelope_meta
@@ -109,7 +110,7 @@ _END = object()
 
 
 class AppSprintClient:
-    """Reads the AppSprint export API (docs/appsprint_export_api.md, DESIGN.md §5)."""
+    """Reads the AppSprint export API (docs/appsprint_export_api.md)."""
 
     def __init__(
         self,
@@ -117,11 +118,11 @@ class AppSprintClient:
         app_id: str,
         export_token: str,
         *,
-        timeout: float = S.DEFAULT_TIMEOUT_SECONDS,
-        max_retries: int = S.DEFAULT_MAX_RETRIES,
-        backoff_base: float = S.DEFAULT_BACKOFF_BASE_SECONDS,
-        backoff_max: float = S.DEFAULT_BACKOFF_MAX_SECONDS,
-        max_retry_after: float = S.DEFAULT_MAX_RETRY_AFTER_SECONDS,
+        timeout: float = settings.DEFAULT_TIMEOUT_SECONDS,
+        max_retries: int = settings.DEFAULT_MAX_RETRIES,
+        backoff_base: float = settings.DEFAULT_BACKOFF_BASE_SECONDS,
+        backoff_max: float = settings.DEFAULT_BACKOFF_MAX_SECONDS,
+        max_retry_after: float = settings.DEFAULT_MAX_RETRY_AFTER_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         raw_bodies: bool = False,
@@ -138,7 +139,7 @@ class AppSprintClient:
             )
         self.base_url = base_url.rstrip("/")
         self.app_id = str(app_id)
-        self._token = export_token
+        self._scrub = Scrubber([export_token])
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -172,9 +173,6 @@ class AppSprintClient:
     def url(self, endpoint: str) -> str:
         return f"{self.base_url}/apps/{self.app_id}/{endpoint}"
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self._token)
-
     # -- one request --------------------------------------------------------------------------
     def get_page(self, endpoint: str, params: dict[str, Any]) -> Page:
         """GET one page, retrying transient failures. Raises an :class:`AppSprintError`."""
@@ -182,9 +180,9 @@ class AppSprintClient:
         while True:
             try:
                 return self._try_once(endpoint, params)
-            except _Transient as t:
+            except TransientError as t:
                 if attempt >= self.max_retries:
-                    raise AppSprintRetriesExhausted(
+                    raise AppSprintRetriesExhaustedError(
                         f"AppSprint {endpoint}: giving up after {attempt + 1} attempts; last failure: "
                         f"{self._scrub(t.detail)}"
                     ) from None
@@ -213,19 +211,19 @@ class AppSprintClient:
         try:
             resp = self._http.get(self.url(endpoint), params=params)
         except httpx.TimeoutException as exc:
-            raise _Transient("timeout", f"timed out ({type(exc).__name__})") from None
+            raise TransientError("timeout", f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            raise _Transient("connection", f"connection error ({type(exc).__name__}: {exc})") from None
+            raise TransientError("connection", f"connection error ({type(exc).__name__}: {exc})") from None
         finally:
             self.stats.http_seconds += time.perf_counter() - started
         status = resp.status_code
         body = resp.content
         if status == 200:
             return self._parse_page(endpoint, resp, body)
-        code, message = _error_fields(body)
+        code, message = error_fields(body)
         detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
         if not code and not message and body:
-            detail += f" body: {_snippet(body)!r}"
+            detail += f" body: {snippet(body)!r}"
         if status in (401, 403):
             raise AppSprintAuthError(
                 f"the AppSprint export token was rejected (HTTP {status} on {endpoint}"
@@ -240,13 +238,13 @@ class AppSprintClient:
             if wait is None:
                 wait = min(self.backoff_max, self.backoff_base * 4)
             if wait > self.max_retry_after:
-                raise AppSprintRetriesExhausted(
+                raise AppSprintRetriesExhaustedError(
                     f"AppSprint {endpoint}: rate limited with Retry-After {wait:.0f}s, more than "
                     f"max_retry_after={self.max_retry_after:.0f}s; run again later"
                 )
-            raise _Transient("rate_limited", detail, wait)
+            raise TransientError("rate_limited", detail, wait)
         if status >= 500 or status == 408:
-            raise _Transient(f"http_{status}", detail)
+            raise TransientError(f"http_{status}", detail)
         hint = ""
         if status == 404:
             hint = f" (check sources.appsprint.base_url and sources.appsprint.app_id={self.app_id})"
@@ -271,8 +269,8 @@ class AppSprintClient:
         except orjson.JSONDecodeError:
             # an HTML error page from a proxy, or a truncated body: transient
             ctype = resp.headers.get("content-type", "?")
-            raise _Transient(
-                "invalid_body", f"HTTP 200 with a body that is not JSON ({ctype}): {_snippet(body)!r}"
+            raise TransientError(
+                "invalid_body", f"HTTP 200 with a body that is not JSON ({ctype}): {snippet(body)!r}"
             ) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
             shape = type(doc).__name__ if not isinstance(doc, dict) else f"keys {sorted(doc)[:8]}"
@@ -296,7 +294,7 @@ class AppSprintClient:
             table = pa.ipc.open_stream(pa.BufferReader(body)).read_all()
         except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
             # a truncated or corrupted stream (a proxy cut it): transient, like a cut JSON body
-            raise _Transient(
+            raise TransientError(
                 "invalid_body", f"HTTP 200 with an Arrow stream that cannot be read ({exc}); {len(body)} bytes"
             ) from None
         self.stats.count_page("arrow")
@@ -309,12 +307,12 @@ class AppSprintClient:
         endpoint: str,
         *,
         updated_since: str | None = None,
-        limit: int = S.DEFAULT_PAGE_LIMIT,
-        prefetch: int = S.DEFAULT_PREFETCH_PAGES,
-    ) -> Iterator[Page]:
+        limit: int = settings.DEFAULT_PAGE_LIMIT,
+        prefetch: int = settings.DEFAULT_PREFETCH_PAGES,
+    ) -> Generator[Page, None, None]:
         """All pages of ``endpoint`` newer than ``updated_since``, following ``next_cursor``."""
-        if not 1 <= limit <= S.MAX_PAGE_LIMIT:
-            raise ValueError(f"page limit must be within 1..{S.MAX_PAGE_LIMIT}, got {limit}")
+        if not 1 <= limit <= settings.MAX_PAGE_LIMIT:
+            raise ValueError(f"page limit must be within 1..{settings.MAX_PAGE_LIMIT}, got {limit}")
         base: dict[str, Any] = {"limit": limit}
         if updated_since:
             base["updated_since"] = updated_since

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-class _Problems:
+class Problems:
     """Per-row reasons, collected as (mask, reason builder) pairs and expanded only for bad rows."""
 
     def __init__(self, n: int) -> None:
@@ -23,7 +23,8 @@ class _Problems:
         self.any = np.zeros(n, dtype=bool)
         self._checks: list[tuple[np.ndarray, Callable[[int], str]]] = []
 
-    def add(self, mask: Any, reason: Callable[[int], str]) -> None:
+    def add(self, mask: Any, reason: Callable[..., str]) -> None:
+        """Flags the rows where ``mask`` is true; ``reason(i)`` says why for row ``i``."""
         if isinstance(mask, (pa.Array, pa.ChunkedArray)):
             mask = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
         mask = np.asarray(mask, dtype=bool)
@@ -47,19 +48,19 @@ class RawColumns:
     n: int
     columns: dict[str, pa.Array]
     row_json: Callable[[int], str]
-    problems: _Problems
+    problems: Problems
     odd_rows: list[str] = dataclasses.field(default_factory=list)  # rows that are not objects
     unknown_fields: set[str] = dataclasses.field(default_factory=set)
     extra_field_rows: np.ndarray | None = None
 
 
-def _text(value: Any) -> str | None:
+def value_text(value: Any) -> str | None:
     if value is None or type(value) is str:
         return value
     return orjson.dumps(value).decode()
 
 
-def _number_text(value: Any) -> Any:
+def number_text(value: Any) -> Any:
     """A decimal as its JSON number text, without the scale's trailing zeros (``-59.99``, as the
     JSON wire serves it); other values unchanged."""
     if not isinstance(value, decimal.Decimal):
@@ -70,7 +71,7 @@ def _number_text(value: Any) -> Any:
     return text if text not in ("", "-0") else "0"
 
 
-def _embedded_json(value: Any) -> Any:
+def embedded_json(value: Any) -> Any:
     """JSON text carried in a string column, embedded as JSON (kept a string if it is not JSON)."""
     if type(value) is str:
         try:
@@ -81,19 +82,19 @@ def _embedded_json(value: Any) -> Any:
     return value
 
 
-def _json_texts(arr: pa.Array) -> pa.Array:
+def json_texts(arr: pa.Array) -> pa.Array:
     return pa.array(
         [
             None
             if v is None
-            else orjson.dumps(v, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+            else orjson.dumps(v, default=json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
             for v in arr.to_pylist()
         ],
         pa.string(),
     )
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -103,5 +104,5 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, decimal.Decimal):
-        return orjson.Fragment(_number_text(value)) if value.is_finite() else None
+        return orjson.Fragment(number_text(value)) if value.is_finite() else None
     raise TypeError(type(value).__name__)

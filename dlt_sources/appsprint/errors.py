@@ -24,23 +24,20 @@ class AppSprintRequestError(AppSprintError):
     """A non-retryable HTTP error (4xx other than 401/403/408/429)."""
 
 
-class AppSprintRetriesExhausted(AppSprintError):
+class AppSprintRetriesExhaustedError(AppSprintError):
     """A transient failure persisted through every retry."""
 
 
-def scrub(text: str, secret: str | None) -> str:
-    if secret and text:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _snippet(body: bytes, limit: int = 160) -> str:
+def snippet(body: bytes, limit: int = 160) -> str:
     text = body[:limit].decode("utf-8", "replace")
     text = " ".join(text.split())
     return text + ("..." if len(body) > limit else "")
 
 
-class _Transient(Exception):
+class TransientError(Exception):
+    """A failure worth retrying (rate limit, 5xx, timeout, a cut or non-JSON body); ``reason`` names
+    it in the retry counters, ``wait`` is the server's Retry-After when it gave one."""
+
     def __init__(self, reason: str, detail: str, wait: float | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
@@ -48,7 +45,7 @@ class _Transient(Exception):
         self.wait = wait
 
 
-def _error_fields(body: bytes) -> tuple[str | None, str | None]:
+def error_fields(body: bytes) -> tuple[str | None, str | None]:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:

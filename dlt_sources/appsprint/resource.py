@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 import dlt
 import pyarrow as pa
+from dlt.common.schema.typing import TMergeDispositionDict
 from dlt.extract import DltResource
 
-from . import settings as S
+from . import settings
 from .client import AppSprintClient
 from .pages import DuckDBPageReader, raw_from_arrow
 from .rows import TypedPage, type_page, type_raw
@@ -29,7 +30,7 @@ from .wire import Page, format_updated_since
 
 logger = logging.getLogger("dlt_sources.appsprint")
 
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+MERGE: TMergeDispositionDict = {"disposition": "merge", "strategy": "delete-insert"}
 
 PageKind = Literal["arrow", "body", "rows"]
 
@@ -44,7 +45,7 @@ def page_kind(page: Page) -> PageKind:
 class ResourceRun:
     """One run of one resource: pages in, Arrow tables for dlt out, and the counts of the run."""
 
-    def __init__(self, spec: S.ResourceSpec, reader: DuckDBPageReader | None) -> None:
+    def __init__(self, spec: settings.ResourceSpec, reader: DuckDBPageReader | None) -> None:
         self.spec = spec
         self.reader = reader
         self.rows = 0  # rows received (typed + quarantined)
@@ -71,7 +72,7 @@ class ResourceRun:
                 pending = []
             if page is not None:
                 pending.append(page)
-                if len(pending) >= S.BULK_PAGES or page_kind(page) == "rows":
+                if len(pending) >= settings.BULK_PAGES or page_kind(page) == "rows":
                     typed_pages.extend(self._type_batch(pending))
                     pending = []
             self.typing_s += time.perf_counter() - t1
@@ -132,7 +133,7 @@ class ResourceRun:
         if typed.quarantine is not None:
             self.quarantined += typed.quarantine.num_rows
             self._quarantine.append(typed.quarantine)
-        if self._batch_rows >= S.YIELD_BATCH_ROWS:
+        if self._batch_rows >= settings.YIELD_BATCH_ROWS:
             yield from self._flush()
 
     def _flush(self) -> Iterator[Any]:
@@ -140,12 +141,12 @@ class ResourceRun:
         if self._good:
             yield pa.concat_tables(self._good)
         if self._quarantine:
-            yield dlt.mark.with_table_name(pa.concat_tables(self._quarantine), S.QUARANTINE_TABLE)
+            yield dlt.mark.with_table_name(pa.concat_tables(self._quarantine), settings.QUARANTINE_TABLE)
         self._good, self._quarantine, self._batch_rows = [], [], 0
 
 
 @contextlib.contextmanager
-def page_reader(spec: S.ResourceSpec, bulk: bool) -> Generator[DuckDBPageReader | None, None, None]:
+def page_reader(spec: settings.ResourceSpec, bulk: bool) -> Generator[DuckDBPageReader | None, None, None]:
     """DuckDB's bulk reader of JSON page bodies for ``spec`` (None when ``bulk`` is off)."""
     if not bulk:
         yield None
@@ -155,7 +156,7 @@ def page_reader(spec: S.ResourceSpec, bulk: bool) -> Generator[DuckDBPageReader 
 
 
 def make_resource(
-    spec: S.ResourceSpec,
+    spec: settings.ResourceSpec,
     new_client: Callable[[], AppSprintClient],
     page_limit: int,
     initial: dt.datetime | None,
@@ -184,7 +185,7 @@ def make_resource(
                 spec.endpoint,
                 updated_since=since,
                 limit=page_limit,
-                prefetch=max(prefetch_pages, S.BULK_PAGES) if prefetch_pages else 0,
+                prefetch=max(prefetch_pages, settings.BULK_PAGES) if prefetch_pages else 0,
             )
             try:
                 yield from run.items(pages)
@@ -197,16 +198,16 @@ def make_resource(
                 "AppSprint %s: %d rows could not be typed; they are in the %s table with the reason",
                 spec.endpoint,
                 run.quarantined,
-                S.QUARANTINE_TABLE,
+                settings.QUARANTINE_TABLE,
             )
 
     resource = dlt.resource(read, name=spec.name)
     # The quarantine table has its own hints (append, no key), whichever resource feeds it. A table
     # variant starts from a copy of the resource's hints, so it is created before the merge hints.
     resource.apply_hints(
-        table_name=S.QUARANTINE_TABLE,
+        table_name=settings.QUARANTINE_TABLE,
         write_disposition="append",
-        columns=S.QUARANTINE_COLUMNS,
+        columns=settings.QUARANTINE_COLUMNS,
         create_table_variant=True,
     )
     if spec.write_disposition == "merge":

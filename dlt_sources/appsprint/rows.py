@@ -15,8 +15,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import settings as S
-from .columns import RawColumns, _number_text, _Problems
+from . import settings
+from .columns import Problems, RawColumns, number_text
 from .pages import raw_from_rows
 
 _CURRENCY_RE = r"^[A-Z]{3}$"
@@ -39,7 +39,7 @@ class TypedPage:
     rows: int = 0  # rows received (typed + quarantined)
 
 
-def _cast_marking_bad(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+def cast_marking_bad(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
     """Cast ``raw`` to ``target``; values that cannot be cast become null and are flagged.
 
     One vectorised cast for the whole column; when it fails (a hostile value in the batch) the bad
@@ -49,7 +49,7 @@ def _cast_marking_bad(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     bad = np.zeros(len(raw), dtype=bool)
-    if target == S.TS:
+    if target == settings.TS:
         # bad timestamps either do not look like one or name a day the month does not have:
         # both found in vectorised passes, so the bisection below is for oddities only
         implausible = _implausible_timestamps(raw)
@@ -98,28 +98,32 @@ def _as_float(src: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_floating(src.type) or pa.types.is_integer(src.type) or pa.types.is_decimal(src.type):
         return src.cast(pa.float64()), np.zeros(len(src), dtype=bool)
     src = pc.if_else(pc.equal(src, "null"), pa.scalar(None, src.type), src)
-    return _cast_marking_bad(src, pa.float64())
+    return cast_marking_bad(src, pa.float64())
 
 
-def _param_problem(params: dict) -> str | None:
+def _param_problem(params: dict[str, Any]) -> str | None:
     """Why an event's parameters break the SDK's limits, or None."""
-    if len(params) > S.PARAMETERS_MAX_KEYS:
-        return f"parameters has {len(params)} keys (max {S.PARAMETERS_MAX_KEYS})"
+    if len(params) > settings.PARAMETERS_MAX_KEYS:
+        return f"parameters has {len(params)} keys (max {settings.PARAMETERS_MAX_KEYS})"
     for key, value in params.items():
-        if len(key) > S.PARAMETER_KEY_MAX_CHARS:
-            return f"parameter key {key[:32]!r}... is {len(key)} chars (max {S.PARAMETER_KEY_MAX_CHARS})"
-        if type(value) is str and len(value) > S.PARAMETER_STRING_VALUE_MAX_CHARS:
-            return f"parameter {key!r} is a string of {len(value)} chars (max {S.PARAMETER_STRING_VALUE_MAX_CHARS})"
+        if len(key) > settings.PARAMETER_KEY_MAX_CHARS:
+            return f"parameter key {key[:32]!r}... is {len(key)} chars (max {settings.PARAMETER_KEY_MAX_CHARS})"
+        if type(value) is str and len(value) > settings.PARAMETER_STRING_VALUE_MAX_CHARS:
+            return (
+                f"parameter {key!r} is a string of {len(value)} chars (max {settings.PARAMETER_STRING_VALUE_MAX_CHARS})"
+            )
     return None
 
 
 # --- typing ----------------------------------------------------------------------------------------
-def type_page(spec: S.ResourceSpec, rows: Sequence[Any], *, quarantined_at: dt.datetime | None = None) -> TypedPage:
+def type_page(
+    spec: settings.ResourceSpec, rows: Sequence[Any], *, quarantined_at: dt.datetime | None = None
+) -> TypedPage:
     """Type one page of parsed API rows. Rows that cannot be typed go to the quarantine table."""
     return type_raw(spec, raw_from_rows(spec, rows), quarantined_at=quarantined_at)
 
 
-def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.datetime | None = None) -> TypedPage:
+def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.datetime | None = None) -> TypedPage:
     """Type raw columns with the explicit schema, validating with vectorised masks."""
     n = raw.n
     problems = raw.problems
@@ -139,28 +143,26 @@ def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.dateti
         elif col.kind == "timestamp":
             if pa.types.is_string(src.type):
                 raw_strings[name] = src
-            arr, bad = _cast_marking_bad(src, S.TS)
+            arr, bad = cast_marking_bad(src, settings.TS)
             problems.add(bad, lambda i, c=name, v=src: f"bad_timestamp: {c}={v[i].as_py()!r}")
             if col.required:
                 problems.add(pc.is_null(src), lambda i, c=name: f"bad_timestamp: {c}=None")
         elif col.kind == "money":
             num, bad_type = _as_float(src)
             problems.add(
-                bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} is not a number"
+                bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={number_text(v[i].as_py())} is not a number"
             )
             negative = pc.fill_null(pc.less(num, 0), False)
-            problems.add(negative, lambda i, c=name, v=src: f"negative_revenue: {c}={_number_text(v[i].as_py())}")
-            too_big = pc.fill_null(pc.greater_equal(pc.abs(num), float(S.MONEY_MAX_ABS)), False)
-            problems.add(
-                too_big, lambda i, c=name, v=src: f"bad_revenue: {c}={_number_text(v[i].as_py())} out of range"
-            )
+            problems.add(negative, lambda i, c=name, v=src: f"negative_revenue: {c}={number_text(v[i].as_py())}")
+            too_big = pc.fill_null(pc.greater_equal(pc.abs(num), float(settings.MONEY_MAX_ABS)), False)
+            problems.add(too_big, lambda i, c=name, v=src: f"bad_revenue: {c}={number_text(v[i].as_py())} out of range")
             drop = pc.or_(negative, too_big)
             if pc.any(drop).as_py():
                 num = pc.if_else(drop, pa.scalar(None, pa.float64()), num)
             if pa.types.is_decimal(src.type):  # exact: no round trip through float
-                arr = pc.if_else(pc.is_null(num), pa.scalar(None, S.MONEY), src.cast(S.MONEY, safe=False))
+                arr = pc.if_else(pc.is_null(num), pa.scalar(None, settings.MONEY), src.cast(settings.MONEY, safe=False))
             else:
-                arr = num.cast(S.MONEY)
+                arr = num.cast(settings.MONEY)
         elif col.kind == "double":
             arr, bad_type = _as_float(src)
             problems.add(bad_type, lambda i, c=name, v=src: f"bad_number: {c}={v[i].as_py()} is not a number")
@@ -204,19 +206,19 @@ def type_raw(spec: S.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.dateti
                 "row_key": pa.array(q_key, pa.string()),
                 "reason": pa.array(q_reason, pa.string()),
                 "raw": pa.array(q_raw, pa.string()),
-                "updated_at": pa.array(q_updated, S.TS),
-                "quarantined_at": pa.array([when] * len(q_raw), S.TS),
+                "updated_at": pa.array(q_updated, settings.TS),
+                "quarantined_at": pa.array([when] * len(q_raw), settings.TS),
             },
-            schema=S.QUARANTINE_SCHEMA,
+            schema=settings.QUARANTINE_SCHEMA,
         )
     return TypedPage(table, quarantine, frozenset(raw.unknown_fields), n + len(raw.odd_rows))
 
 
-def _nullable_schema(spec: S.ResourceSpec) -> pa.Schema:
+def _nullable_schema(spec: settings.ResourceSpec) -> pa.Schema:
     return pa.schema([pa.field(f.name, f.type, nullable=True) for f in spec.arrow_schema])
 
 
-def _json_objects(name: str, src: pa.Array, problems: _Problems) -> pa.Array:
+def _json_objects(name: str, src: pa.Array, problems: Problems) -> pa.Array:
     """JSON text that must be an object. A JSON string holding an object is unwrapped; anything
     else (array, number, string) is flagged ``bad_parameters``."""
     not_object = pc.fill_null(pc.invert(pc.starts_with(src, "{")), False)
@@ -246,7 +248,7 @@ def _check_event_limits(
     raw: RawColumns,
     typed: dict[str, pa.Array],
     raw_strings: dict[str, pa.Array],
-    problems: _Problems,
+    problems: Problems,
 ) -> None:
     """The SDK's event limits (16 KiB serialized; parameters <= 64 keys, keys <= 128 chars,
     string values <= 2048 chars), vectorised: only rows that could break them are inspected."""
@@ -261,20 +263,20 @@ def _check_event_limits(
     # typed (Arrow) timestamps: "YYYY-MM-DDTHH:MM:SS.mmmZ" plus quotes
     other += 26 * sum(1 for c in raw.columns.values() if pa.types.is_timestamp(c.type))
     bound = params_len + 6 * other + _EVENT_FIXED_OVERHEAD
-    candidates = bound > S.EVENT_MAX_BYTES
+    candidates = bound > settings.EVENT_MAX_BYTES
     if raw.extra_field_rows is not None:
         candidates |= raw.extra_field_rows
     size_candidates = np.nonzero(candidates)[0]
     # a parameters object under 129 bytes cannot hold a key over 128 chars, a value over
     # 2048 chars or more than 64 keys
-    param_candidates = np.nonzero(params_len > S.PARAMETER_KEY_MAX_CHARS)[0]
+    param_candidates = np.nonzero(params_len > settings.PARAMETER_KEY_MAX_CHARS)[0]
     if not len(size_candidates) and not len(param_candidates):
         return
     too_large: dict[int, str] = {}
     for i in map(int, size_candidates):
         size = len(raw.row_json(i).encode())
-        if size > S.EVENT_MAX_BYTES:
-            too_large[i] = f"event is {size} bytes serialized (max {S.EVENT_MAX_BYTES})"
+        if size > settings.EVENT_MAX_BYTES:
+            too_large[i] = f"event is {size} bytes serialized (max {settings.EVENT_MAX_BYTES})"
     for i in map(int, param_candidates):
         if i in too_large:
             continue

@@ -28,7 +28,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 @dataclasses.dataclass
 class Page:
     endpoint: str
-    rows: list | None  # parsed rows, or None when only the raw body was kept
+    rows: list[Any] | None  # parsed rows, or None when only the raw body was kept
     next_cursor: str | None
     request_id: str | None
     body: bytes | None = None  # the raw JSON body (fast path)
@@ -38,7 +38,7 @@ class Page:
     def wire(self) -> str:
         return "arrow" if self.table is not None else "json"
 
-    def parsed_rows(self) -> list:
+    def parsed_rows(self) -> list[Any]:
         if self.table is not None:
             raise AppSprintResponseError(
                 f"AppSprint {self.endpoint}: this page arrived as Arrow; read page.table, or create "
@@ -55,7 +55,7 @@ class Page:
 _ENVELOPE_START = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
 
 
-def envelope_meta(body: bytes) -> dict | None:
+def envelope_meta(body: bytes) -> dict[str, Any] | None:
     """The ``meta`` object of a ``{"data": [...], "meta": {...}}`` body, parsing only its tail.
 
     Returns None when the body does not look like that exactly (then the caller parses it all);
@@ -86,10 +86,8 @@ def format_updated_since(value: Any) -> str | None:
     if isinstance(value, str):
         value = parse_iso_utc(value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        value = value.astimezone(dt.UTC)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        when = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     raise TypeError(f"cannot use {value!r} as updated_since")
 
 

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhausted
+from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhaustedError
 from dlt_sources.appsprint.urllib3_transport import Urllib3Transport, default_transport
 
 
@@ -30,7 +30,7 @@ def test_pages_come_through_the_urllib3_transport(sandbox):
 
 def test_a_refused_connection_is_retried_then_reported(unused_port):
     c = client(f"http://127.0.0.1:{unused_port}/v1")
-    with pytest.raises(AppSprintRetriesExhausted, match="connection error"):
+    with pytest.raises(AppSprintRetriesExhaustedError, match="connection error"):
         c.get_page("events", {"limit": 10})
     assert c.stats.retries_by_reason == {"connection": 1}
     c.close()
@@ -53,7 +53,7 @@ def test_a_response_cut_midway_is_a_retried_transport_error():
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     c = client(f"http://127.0.0.1:{port}/v1")
-    with pytest.raises(AppSprintRetriesExhausted) as err:
+    with pytest.raises(AppSprintRetriesExhaustedError) as err:
         c.get_page("events", {"limit": 10})
     assert c.stats.retries == 1 and "token-xyz" not in str(err.value)
     c.close()

@@ -15,10 +15,9 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhausted, appsprint
-from dlt_sources.appsprint import settings as S
+from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhaustedError, appsprint, settings
 from dlt_sources.appsprint.pages import raw_from_arrow
-from dlt_sources.appsprint.rows import TypedPage, _cast_marking_bad, type_raw
+from dlt_sources.appsprint.rows import TypedPage, cast_marking_bad, type_raw
 from dlt_sources.appsprint.wire import ARROW_MEDIA_TYPE
 from signal_campaigns.sandbox.appsprint_pages import RESOURCES, arrow_schema, ipc_stream
 from signal_campaigns.sandbox.appsprint_server import create_appsprint_app
@@ -93,11 +92,11 @@ EVENTS_SCHEMA = arrow_schema(RESOURCES["events"])
 
 
 def type_arrow(table: pa.Table) -> TypedPage:
-    return type_raw(S.EVENTS, raw_from_arrow(S.EVENTS, table))
+    return type_raw(settings.EVENTS, raw_from_arrow(settings.EVENTS, table))
 
 
 @pytest.mark.parametrize(
-    "change, reason",
+    ("change", "reason"),
     [
         ({"occurred_at": "2026-13-45T25:61:00Z"}, "bad_timestamp: occurred_at='2026-13-45T25:61:00Z'"),
         ({"occurred_at": "2026-02-30T10:00:00Z"}, "bad_timestamp: occurred_at='2026-02-30T10:00:00Z'"),
@@ -121,6 +120,7 @@ def test_arrow_pages_quarantine_each_hostile_row_and_keep_the_rest(change, reaso
     rows.insert(2, _event(**{"event_id": "ev_bad", **change}))
     typed = type_arrow(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA))
     assert typed.table["event_id"].to_pylist() == [f"ev_{i}" for i in range(5)]
+    assert typed.quarantine is not None
     q = typed.quarantine.to_pylist()
     assert len(q) == 1 and q[0]["reason"].startswith(reason), q[0]["reason"]
     raw = orjson.loads(q[0]["raw"])
@@ -133,7 +133,7 @@ def test_arrow_page_types_exactly():
     )
     assert typed.quarantine is None
     t = typed.table
-    assert t.schema == S.EVENTS.arrow_schema
+    assert t.schema == settings.EVENTS.arrow_schema
     first = t.to_pylist()[0]
     assert first["revenue"] == decimal.Decimal("9.990000") and first["currency"] == "USD"
     assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.UTC)
@@ -158,12 +158,14 @@ def test_arrow_columns_of_unexpected_types():
     assert typed.table["revenue"].to_pylist() == [decimal.Decimal("1.5"), None]
     assert typed.table["currency"].to_pylist() == [None, None]
     assert typed.unknown_fields == {"surprise"}
+    assert typed.quarantine is not None
     q = typed.quarantine.to_pylist()
     assert [r["row_key"] for r in q] == ["103"] and q[0]["reason"] == "bad_timestamp: updated_at='garbage'"
 
     as_text = base.set_column(base.schema.get_field_index("revenue"), "revenue", pa.array(["4.99", None, "1"]))
     typed = type_arrow(as_text)
     assert typed.table["event_id"].to_pylist() == ["ev_1"]  # the row without revenue
+    assert typed.quarantine is not None
     assert all(r["reason"].startswith("bad_revenue") for r in typed.quarantine.to_pylist())
 
 
@@ -187,12 +189,13 @@ def test_install_attribution_that_is_not_a_struct_is_quarantined():
         },
         "updated_at": dt.datetime(2026, 6, 15, tzinfo=dt.UTC),
     }
-    typed = type_raw(S.INSTALLS, raw_from_arrow(S.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
+    typed = type_raw(settings.INSTALLS, raw_from_arrow(settings.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
     assert typed.table.to_pylist()[0]["attribution__click_id"] == "c1"
     flat = pa.Table.from_pylist([good], schema=schema)
     flat = flat.set_column(flat.schema.get_field_index("attribution"), "attribution", pa.array(["attributed"]))
-    typed = type_raw(S.INSTALLS, raw_from_arrow(S.INSTALLS, flat))
+    typed = type_raw(settings.INSTALLS, raw_from_arrow(settings.INSTALLS, flat))
     assert typed.table.num_rows == 0
+    assert typed.quarantine is not None
     assert typed.quarantine.to_pylist()[0]["reason"] == "bad_nested: attribution is not an object"
 
 
@@ -221,6 +224,7 @@ def test_client_asks_for_arrow_and_reads_cursor_headers():
 
     page = _client(handler).get_page("events", {})
     assert page.wire == "arrow" and page.next_cursor == "c2" and page.request_id == "r1"
+    assert page.table is not None
     assert page.table.num_rows == 1
     assert seen[0].headers["accept"].startswith(ARROW_MEDIA_TYPE)
 
@@ -236,11 +240,12 @@ def test_a_cut_arrow_stream_is_retried_then_reported():
 
     client = _client(handler)
     page = client.get_page("events", {})
+    assert page.table is not None
     assert page.table.num_rows == 50 and client.stats.retries_by_reason == {"invalid_body": 2}
     client = _client(
         lambda req: httpx.Response(200, content=b"nope", headers={"content-type": ARROW_MEDIA_TYPE}), max_retries=1
     )
-    with pytest.raises(AppSprintRetriesExhausted, match="Arrow stream that cannot be read"):
+    with pytest.raises(AppSprintRetriesExhaustedError, match="Arrow stream that cannot be read"):
         client.get_page("events", {})
 
 
@@ -260,7 +265,7 @@ def test_calendar_days_are_checked_in_bulk_leap_years_included():
         "not a time",
         None,
     ]
-    typed, bad = _cast_marking_bad(pa.array(values, pa.string()), S.TS)
+    typed, bad = cast_marking_bad(pa.array(values, pa.string()), settings.TS)
     assert [v for v, b in zip(values, bad) if b] == [
         "1900-02-29T10:00:00Z",
         "2026-02-29T10:00:00Z",
