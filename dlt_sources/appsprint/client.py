@@ -8,6 +8,11 @@ connections, with bounded, counted retries. 401/403 stop at once with advice.
 the current ones (the cursor chain itself is sequential). With ``raw_bodies`` the client keeps
 each body as bytes and parses only the small ``meta`` object at its end (for the next cursor).
 
+The JSON path does not use dlt's ``RESTClient``: its ``paginate()`` parses every body in full
+with ``response.json()`` before the bulk reader could see it. Tried with a
+``JSONResponseCursorPaginator`` on ``meta.next_cursor`` (1M events, JSON pages): about twice the
+client CPU (17.6-20.4 s against 7.8-9.9 s) and 26-71 % slower end to end.
+
 The export token lives only in the ``Authorization`` header of the client. It never appears in a
 message, an exception or a log line; every text that came back from the server is scrubbed of it,
 just in case the server echoes it.
