@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import os
 import resource
 import shutil
@@ -43,7 +44,7 @@ import duckdb  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 
-from dlt_sources.appsprint import appsprint  # noqa: E402
+from dlt_sources.appsprint import appsprint, configure_pipeline  # noqa: E402
 from signal_campaigns.warehouse import duckdb_destination  # noqa: E402
 
 TARGET_EVENTS_PER_S = 150_000
@@ -71,6 +72,7 @@ def run_dlt(endpoints, work: Path, wire: str) -> tuple[float, tuple[int, int], d
         dataset_name="appsprint",
         pipelines_dir=str(work / "pipelines"),
     )
+    configure_pipeline(pipeline)
     src = appsprint(
         base_url=endpoints.appsprint_api_url,
         app_id=creds.appsprint_app_id,
@@ -85,9 +87,10 @@ def run_dlt(endpoints, work: Path, wire: str) -> tuple[float, tuple[int, int], d
     cpu1 = cpu_seconds()
     info.raise_on_failed_jobs()
     with duckdb.connect(str(db), read_only=True) as con:
-        loaded = con.execute("select count(*), count(distinct event_id) from appsprint.events").fetchone()
+        loaded = con.execute("select count(*), count(distinct event_id) from appsprint.events").fetchall()[0]
     metrics = dict(src.resources["events"].custom_metrics)
     trace = pipeline.last_trace
+    assert trace is not None  # set by the run above
     # CPU of this process (all threads, DuckDB included): a measure the other load on a shared
     # machine does not inflate as much as wall time
     metrics["cpu_s"] = cpu1 - cpu0
@@ -113,19 +116,12 @@ def dump_ndjson(endpoints, out_dir: Path, rows_per_file: int = 100_000) -> tuple
                 break
         fetch_s = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
+    lines = (orjson.dumps(row) for body in bodies for row in orjson.loads(body)["data"])
     n = 0
-    f = None
-    for body in bodies:
-        for row in orjson.loads(body)["data"]:
-            if n % rows_per_file == 0:
-                if f:
-                    f.close()
-                f = open(out_dir / f"events_{n // rows_per_file:04d}.ndjson", "wb")
-            f.write(orjson.dumps(row))
-            f.write(b"\n")
-            n += 1
-    if f:
-        f.close()
+    while chunk := list(itertools.islice(lines, rows_per_file)):
+        with open(out_dir / f"events_{n // rows_per_file:04d}.ndjson", "wb") as f:
+            f.write(b"\n".join(chunk) + b"\n")
+        n += len(chunk)
     return fetch_s, n
 
 
@@ -146,7 +142,7 @@ def run_duckdb_ndjson(ndjson_dir: Path, work: Path) -> tuple[float, int, float]:
     elapsed = time.perf_counter() - started  # the file closed: checkpoint included, as for dlt
     cpu = cpu_seconds() - cpu0
     with duckdb.connect(str(db), read_only=True) as con:
-        n = con.execute("select count(*) from events").fetchone()[0]
+        n = con.execute("select count(*) from events").fetchall()[0][0]
     return elapsed, n, cpu
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import dlt
 
 from dlt_sources.appsprint import appsprint
+from dlt_sources.appsprint import configure_pipeline as configure_appsprint_pipeline
 from dlt_sources.tiktok_ads import tiktok_ads
 
 from .warehouse import NO_JSON_ARTIFACTS, DbtRun, duckdb_destination, run_dbt
@@ -54,7 +55,9 @@ def warehouse_pipeline(
     if destination is None:
         destination = duckdb_destination()
     where: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}  # else dlt's default
-    return dlt.pipeline(pipeline_name=f"{dataset}{suffix}", destination=destination, dataset_name=dataset, **where)
+    pipeline = dlt.pipeline(pipeline_name=f"{dataset}{suffix}", destination=destination, dataset_name=dataset, **where)
+    # the AppSprint source's load settings are per pipeline (staging orders versions by _dlt_load_id)
+    return configure_appsprint_pipeline(pipeline) if dataset == "appsprint" else pipeline
 
 
 def warehouse_pipelines(

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Literal
 
 import pyarrow as pa
+from dlt.common.schema.typing import TColumnSchema
 
 # --- paging and HTTP ---------------------------------------------------------------------------
 MAX_PAGE_LIMIT = 1000  # the export API's maximum `limit`
@@ -33,7 +34,7 @@ DEFAULT_WIRE = "arrow"
 # a Parquet row group) is then paid every ~100 pages, not every 20.
 YIELD_BATCH_ROWS = 100_000
 
-# --- SDK limits (reference/appsprint.md §2): an event the SDK would not send is not typed ------
+# --- SDK limits (docs/appsprint_integration.md): an event the SDK would not send is not typed --
 EVENT_MAX_BYTES = 16 * 1024  # whole event, serialized
 PARAMETERS_MAX_KEYS = 64
 PARAMETER_KEY_MAX_CHARS = 128
@@ -112,12 +113,12 @@ class ResourceSpec:
     def top_level_fields(self) -> frozenset[str]:
         return frozenset(c.source_path[0] for c in self.columns)
 
-    def dlt_columns(self) -> dict[str, dict]:
+    def dlt_columns(self) -> dict[str, TColumnSchema]:
         """dlt column hints. Types come from the Arrow schema; these add what Arrow cannot say."""
-        cols: dict[str, dict] = {c.name: {"nullable": not c.required} for c in self.columns if c.required}
+        cols: dict[str, TColumnSchema] = {c.name: {"nullable": False} for c in self.columns if c.required}
         if self.write_disposition == "merge":
             # merge keeps the latest version of a key (an install whose attribution changed)
-            cols[self.cursor] = {**cols.get(self.cursor, {}), "dedup_sort": "desc"}
+            cols.setdefault(self.cursor, {})["dedup_sort"] = "desc"
         return cols
 
 
@@ -219,7 +220,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("quarantined_at", TS, nullable=False),
     ]
 )
-QUARANTINE_COLUMNS: dict[str, dict] = {
+QUARANTINE_COLUMNS: dict[str, TColumnSchema] = {
     "resource": {"nullable": False},
     "reason": {"nullable": False},
     "raw": {"nullable": False},

@@ -21,10 +21,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.sources import DltSource
 
-from dlt_sources.appsprint import appsprint
-from dlt_sources.appsprint import helpers as H
-from dlt_sources.appsprint import settings as S
+from dlt_sources.appsprint import (
+    AppSprintAuthError,
+    AppSprintClient,
+    AppSprintRequestError,
+    AppSprintResponseError,
+    AppSprintRetriesExhaustedError,
+    appsprint,
+    configure_pipeline,
+    settings,
+)
+from dlt_sources.appsprint.pages import DuckDBPageReader
+from dlt_sources.appsprint.rows import type_page, type_raw
 
 TABLES = ("signal_links", "clicks", "installs", "events")
 KEYS = {"signal_links": "id", "clicks": "click_id", "installs": "appsprint_id", "events": "event_id"}
@@ -35,7 +45,7 @@ WORLD_KEYS = {"signal_links": "link_id", "clicks": "click_id", "installs": "apps
 @dataclasses.dataclass
 class Run:
     pipeline: dlt.Pipeline
-    source: object
+    source: DltSource
     db: Path
 
     def metrics(self, resource: str) -> dict:
@@ -54,7 +64,7 @@ def make_pipeline(tmp_path: Path, name: str = "appsprint") -> tuple[dlt.Pipeline
         dataset_name="appsprint",
         pipelines_dir=str(tmp_path / "pipelines"),
     )
-    return pipeline, db
+    return configure_pipeline(pipeline), db
 
 
 def source_for(sandbox, **kwargs):
@@ -91,10 +101,10 @@ def visible(world, table: str, clock: dt.datetime) -> pa.Table:
     if table == "clicks":
         t = t.filter(pc.is_in(t["link_id"], value_set=app_links["link_id"].combine_chunks()))
     upd = pc.floor_temporal(t["updated_at"], unit="millisecond")
-    mask = pc.less_equal(upd, pa.scalar(clock, S.TS))
+    mask = pc.less_equal(upd, pa.scalar(clock, settings.TS))
     if table == "installs":
         sup = pc.floor_temporal(t["superseded_at"], unit="millisecond")
-        mask = pc.and_(mask, pc.or_kleene(pc.is_null(sup), pc.greater(sup, pa.scalar(clock, S.TS))))
+        mask = pc.and_(mask, pc.or_kleene(pc.is_null(sup), pc.greater(sup, pa.scalar(clock, settings.TS))))
     return t.filter(mask)
 
 
@@ -155,7 +165,7 @@ def test_full_load_equals_visible_world(sandbox, tiny_world, tmp_path):
         match = [reason for key, reason in got if key == event_id]
         assert match, f"hostile event {event_id} ({kind}) not quarantined"
         assert any(reason.startswith(kind) or f"; {kind}" in reason for reason in match), (kind, match)
-    for key, reason, raw, updated_at, resource in rows:
+    for key, _reason, raw, updated_at, resource in rows:
         assert resource == "events"
         assert orjson.loads(raw)["event_id"] == key
         assert updated_at is not None
@@ -219,7 +229,7 @@ def test_token_never_in_the_warehouse_or_state(sandbox, tmp_path):
         for schema, table, col in cols:
             n = con.execute(
                 f'select count(*) from "{schema}"."{table}" where "{col}" like ?', [f"%{token}%"]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             assert n == 0, f"token found in {schema}.{table}.{col}"
     state = orjson.dumps(r.pipeline.state, default=str).decode()
     assert token not in state
@@ -243,7 +253,9 @@ def test_incremental_second_run_brings_exactly_the_new_rows(sandbox, tiny_world,
     for table in TABLES:
         w = tiny_world.table(table)
         upd = pc.floor_temporal(w["updated_at"], unit="millisecond")
-        new = pc.and_(pc.greater(upd, pa.scalar(clock1, S.TS)), pc.less_equal(upd, pa.scalar(clock2, S.TS)))
+        new = pc.and_(
+            pc.greater(upd, pa.scalar(clock1, settings.TS)), pc.less_equal(upd, pa.scalar(clock2, settings.TS))
+        )
         if table == "signal_links":
             new = pc.and_(new, pc.equal(w["app_id"], tiny_world.credentials.appsprint_app_id))
         n_new = pc.sum(pc.cast(new, pa.int64())).as_py() or 0
@@ -264,8 +276,8 @@ def test_incremental_second_run_brings_exactly_the_new_rows(sandbox, tiny_world,
     inst = tiny_world.table("installs")
     late = inst.filter(
         pc.and_(
-            pc.greater(inst["updated_at"], pa.scalar(clock1, S.TS)),
-            pc.less_equal(inst["updated_at"], pa.scalar(clock2, S.TS)),
+            pc.greater(inst["updated_at"], pa.scalar(clock1, settings.TS)),
+            pc.less_equal(inst["updated_at"], pa.scalar(clock2, settings.TS)),
         )
     )
     late_ids = set(late["appsprint_id"].to_pylist()) & set(installs_before)
@@ -359,7 +371,7 @@ def test_run_killed_by_401_midway_then_rerun_equals_clean_run(sandbox, tmp_path)
 
 def test_run_killed_after_n_pages_then_rerun_equals_clean_run(sandbox, tmp_path, monkeypatch):
     pipeline, db = make_pipeline(tmp_path, "killed")
-    original = H.AppSprintClient.get_page
+    original = AppSprintClient.get_page
     seen = {"pages": 0}
 
     def crash_after_five_event_pages(self, endpoint, params):
@@ -369,11 +381,11 @@ def test_run_killed_after_n_pages_then_rerun_equals_clean_run(sandbox, tmp_path,
                 raise RuntimeError("simulated crash mid-run")
         return original(self, endpoint, params)
 
-    monkeypatch.setattr(H.AppSprintClient, "get_page", crash_after_five_event_pages)
+    monkeypatch.setattr(AppSprintClient, "get_page", crash_after_five_event_pages)
     with pytest.raises(PipelineStepFailed, match="simulated crash"):
         pipeline.run(source_for(sandbox, page_limit=100))
     assert seen["pages"] == 6
-    monkeypatch.setattr(H.AppSprintClient, "get_page", original)
+    monkeypatch.setattr(AppSprintClient, "get_page", original)
     # nothing of the failed run is committed: no incremental state, the run starts over
     src2 = source_for(sandbox, page_limit=100)
     pipeline.run(src2)
@@ -434,20 +446,20 @@ def test_wrong_token_gives_advice_without_the_token(sandbox, tmp_path):
 
 
 # --- the HTTP client on its own (mock transport) -----------------------------------------------------
-def _client(handler, **kwargs) -> H.AppSprintClient:
+def _client(handler, **kwargs) -> AppSprintClient:
     kwargs.setdefault("sleep", lambda s: None)
-    return H.AppSprintClient(
+    return AppSprintClient(
         "https://appsprint.test/v1", "app_1", "tok_secret_123", transport=httpx.MockTransport(handler), **kwargs
     )
 
 
 def test_body_with_an_unexpected_shape_is_a_clear_error_naming_the_endpoint():
     client = _client(lambda req: httpx.Response(200, json={"items": []}))
-    with pytest.raises(H.AppSprintResponseError) as exc:
+    with pytest.raises(AppSprintResponseError) as exc:
         client.get_page("installs", {"limit": 10})
     assert "installs" in str(exc.value) and "unexpected reply shape" in str(exc.value)
     client = _client(lambda req: httpx.Response(200, json=[1, 2]))
-    with pytest.raises(H.AppSprintResponseError):
+    with pytest.raises(AppSprintResponseError):
         client.get_page("events", {})
 
 
@@ -466,13 +478,13 @@ def test_html_200_bodies_are_retried_then_reported():
     assert calls[0].headers["authorization"] == "Bearer tok_secret_123"
 
     client = _client(lambda req: httpx.Response(200, text="<html>x</html>"), max_retries=1)
-    with pytest.raises(H.AppSprintRetriesExhausted) as exc:
+    with pytest.raises(AppSprintRetriesExhaustedError) as exc:
         client.get_page("events", {})
     assert "events" in str(exc.value) and "not JSON" in str(exc.value)
 
 
 def test_retry_after_is_honoured_and_excessive_waits_stop():
-    waits = []
+    waits: list[float] = []
     responses = [httpx.Response(429, json={"error": "rate_limited"}, headers={"Retry-After": "7"})]
 
     def handler(req):
@@ -484,20 +496,20 @@ def test_retry_after_is_honoured_and_excessive_waits_stop():
     assert client.get_page("events", {}).rows == [{"a": 1}]
     assert waits == [7.0]
     client = _client(lambda req: httpx.Response(429, headers={"Retry-After": "3600"}), max_retry_after=60)
-    with pytest.raises(H.AppSprintRetriesExhausted, match="Retry-After"):
+    with pytest.raises(AppSprintRetriesExhaustedError, match="Retry-After"):
         client.get_page("events", {})
 
 
 def test_server_echoing_the_token_is_scrubbed():
     client = _client(lambda req: httpx.Response(400, json={"error": "bad", "message": "token tok_secret_123 is odd"}))
-    with pytest.raises(H.AppSprintRequestError) as exc:
+    with pytest.raises(AppSprintRequestError) as exc:
         client.get_page("events", {})
     assert "tok_secret_123" not in str(exc.value) and "***" in str(exc.value)
 
 
 def test_403_is_an_auth_error_with_advice():
     client = _client(lambda req: httpx.Response(403, json={"error": "forbidden", "message": "no"}))
-    with pytest.raises(H.AppSprintAuthError) as exc:
+    with pytest.raises(AppSprintAuthError) as exc:
         client.get_page("clicks", {})
     assert "create a new export token for app app_1" in str(exc.value)
     assert "tok_secret_123" not in str(exc.value)
@@ -515,7 +527,7 @@ def test_cursor_paging_follows_next_cursor_with_prefetch():
 
     client = _client(handler)
     pages = list(client.iter_pages("events", updated_since="2026-06-15T12:00:00.000000Z", limit=5, prefetch=2))
-    assert [p.rows[0]["i"] for p in pages] == [0, 1, 2, 3, 4]
+    assert [p.parsed_rows()[0]["i"] for p in pages] == [0, 1, 2, 3, 4]
     assert seen[0] == (None, "2026-06-15T12:00:00.000000Z", "5")
     assert [s[0] for s in seen] == [None, "1", "2", "3", "4"]
 
@@ -546,12 +558,12 @@ def _event(**kw):
 def type_rows(reader: str, spec, rows):
     """Type rows through one of the two readers: parsed rows (orjson) or page bodies (DuckDB)."""
     if reader == "rows":
-        return H.type_page(spec, rows)
+        return type_page(spec, rows)
     body = orjson.dumps({"data": rows, "meta": {"next_cursor": None, "request_id": "r"}})
-    with H.DuckDBPageReader(spec) as duck:
+    with DuckDBPageReader(spec) as duck:
         raw = duck.read([body, orjson.dumps({"data": [], "meta": {}})])
     assert raw is not None
-    return H.type_raw(spec, raw)
+    return type_raw(spec, raw)
 
 
 READERS = pytest.mark.parametrize("reader", ["rows", "duckdb"])
@@ -559,7 +571,7 @@ READERS = pytest.mark.parametrize("reader", ["rows", "duckdb"])
 
 @READERS
 @pytest.mark.parametrize(
-    "change, reason",
+    ("change", "reason"),
     [
         ({"occurred_at": "2026-13-45T25:61:00Z"}, "bad_timestamp: occurred_at='2026-13-45T25:61:00Z'"),
         ({"occurred_at": "2026-02-30T10:00:00Z"}, "bad_timestamp: occurred_at='2026-02-30T10:00:00Z'"),
@@ -580,7 +592,7 @@ READERS = pytest.mark.parametrize("reader", ["rows", "duckdb"])
 def test_type_page_quarantines_each_hostile_row_and_keeps_the_rest(reader, change, reason):
     rows = [_event(event_id=f"ev_{i}") for i in range(5)]
     rows.insert(2, _event(**{"event_id": "ev_bad", **change}))
-    typed = type_rows(reader, S.EVENTS, rows)
+    typed = type_rows(reader, settings.EVENTS, rows)
     assert typed.table.num_rows == 5
     assert typed.table["event_id"].to_pylist() == [f"ev_{i}" for i in range(5)]
     q = typed.quarantine.to_pylist()
@@ -595,9 +607,9 @@ def test_type_page_types_and_normalises(reader):
         _event(event_id=12345, revenue=None, currency=None, parameters=None, ip=None),
         _event(event_id="ev_3", parameters='{"a": 1}'),
     ]
-    typed = type_rows(reader, S.EVENTS, rows)
+    typed = type_rows(reader, settings.EVENTS, rows)
     t = typed.table
-    assert t.schema == S.EVENTS.arrow_schema
+    assert t.schema == settings.EVENTS.arrow_schema
     first = t.slice(0, 1).to_pylist()[0]
     assert str(first["revenue"]) == "9.990000" and first["currency"] == "USD"
     assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.UTC)
@@ -608,13 +620,14 @@ def test_type_page_types_and_normalises(reader):
 
 
 def test_rows_that_are_not_objects_are_quarantined():
-    typed = H.type_page(S.EVENTS, [_event(), "not a row", 7])
+    typed = type_page(settings.EVENTS, [_event(), "not a row", 7])
     assert typed.table.num_rows == 1
+    assert typed.quarantine is not None
     q = typed.quarantine.to_pylist()
     assert [r["raw"] for r in q] == ['"not a row"', "7"]
     assert all(r["reason"].startswith("not_an_object") for r in q)
     # DuckDB cannot read such a page: the source then types it page by page from orjson
-    with H.DuckDBPageReader(S.EVENTS) as duck:
+    with DuckDBPageReader(settings.EVENTS) as duck:
         assert duck.read([orjson.dumps({"data": [_event(), "not a row"], "meta": {}})]) is None
 
 
@@ -650,7 +663,7 @@ def test_type_page_flattens_install_attribution(reader):
         },
         {"appsprint_id": "as_2", "attribution": None, "updated_at": "2026-06-15T10:00:06.000Z"},
     ]
-    t = type_rows(reader, S.INSTALLS, rows).table.to_pylist()
+    t = type_rows(reader, settings.INSTALLS, rows).table.to_pylist()
     assert t[0]["attribution__status"] == "attributed" and t[0]["attribution__confidence"] == 0.98
     assert t[0]["attribution__click_id"] == "clk_1"
     assert t[1]["attribution__status"] is None

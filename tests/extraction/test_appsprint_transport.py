@@ -9,17 +9,17 @@ import threading
 
 import pytest
 
-from dlt_sources.appsprint import helpers as H
+from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhaustedError
 from dlt_sources.appsprint.urllib3_transport import Urllib3Transport, default_transport
 
 
-def client(base_url: str, **kwargs) -> H.AppSprintClient:
-    return H.AppSprintClient(base_url, "app-1", "token-xyz", max_retries=1, sleep=lambda s: None, **kwargs)
+def client(base_url: str, **kwargs) -> AppSprintClient:
+    return AppSprintClient(base_url, "app-1", "token-xyz", max_retries=1, sleep=lambda s: None, **kwargs)
 
 
 def test_pages_come_through_the_urllib3_transport(sandbox):
     creds = sandbox.credentials
-    c = H.AppSprintClient(sandbox.appsprint_api_url, creds.appsprint_app_id, creds.appsprint_export_token, wire="arrow")
+    c = AppSprintClient(sandbox.appsprint_api_url, creds.appsprint_app_id, creds.appsprint_export_token, wire="arrow")
     assert isinstance(c._http._transport, Urllib3Transport)
     with c:
         pages = list(c.iter_pages("events", limit=200, prefetch=0))
@@ -30,7 +30,7 @@ def test_pages_come_through_the_urllib3_transport(sandbox):
 
 def test_a_refused_connection_is_retried_then_reported(unused_port):
     c = client(f"http://127.0.0.1:{unused_port}/v1")
-    with pytest.raises(H.AppSprintRetriesExhausted, match="connection error"):
+    with pytest.raises(AppSprintRetriesExhaustedError, match="connection error"):
         c.get_page("events", {"limit": 10})
     assert c.stats.retries_by_reason == {"connection": 1}
     c.close()
@@ -53,7 +53,7 @@ def test_a_response_cut_midway_is_a_retried_transport_error():
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     c = client(f"http://127.0.0.1:{port}/v1")
-    with pytest.raises(H.AppSprintRetriesExhausted) as err:
+    with pytest.raises(AppSprintRetriesExhaustedError) as err:
         c.get_page("events", {"limit": 10})
     assert c.stats.retries == 1 and "token-xyz" not in str(err.value)
     c.close()

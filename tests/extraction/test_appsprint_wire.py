@@ -15,9 +15,10 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from dlt_sources.appsprint import appsprint
-from dlt_sources.appsprint import helpers as H
-from dlt_sources.appsprint import settings as S
+from dlt_sources.appsprint import AppSprintClient, AppSprintRetriesExhaustedError, appsprint, settings
+from dlt_sources.appsprint.pages import raw_from_arrow
+from dlt_sources.appsprint.rows import TypedPage, cast_marking_bad, type_raw
+from dlt_sources.appsprint.wire import ARROW_MEDIA_TYPE
 from sandbox.appsprint_arrow import arrow_schema, ipc_stream
 from sandbox.appsprint_resources import RESOURCES
 from sandbox.appsprint_server import create_appsprint_app
@@ -91,12 +92,12 @@ def _event(**kw):
 EVENTS_SCHEMA = arrow_schema(RESOURCES["events"])
 
 
-def type_arrow(table: pa.Table) -> H.TypedPage:
-    return H.type_raw(S.EVENTS, H.raw_from_arrow(S.EVENTS, table))
+def type_arrow(table: pa.Table) -> TypedPage:
+    return type_raw(settings.EVENTS, raw_from_arrow(settings.EVENTS, table))
 
 
 @pytest.mark.parametrize(
-    "change, reason",
+    ("change", "reason"),
     [
         ({"occurred_at": "2026-13-45T25:61:00Z"}, "bad_timestamp: occurred_at='2026-13-45T25:61:00Z'"),
         ({"occurred_at": "2026-02-30T10:00:00Z"}, "bad_timestamp: occurred_at='2026-02-30T10:00:00Z'"),
@@ -120,6 +121,7 @@ def test_arrow_pages_quarantine_each_hostile_row_and_keep_the_rest(change, reaso
     rows.insert(2, _event(**{"event_id": "ev_bad", **change}))
     typed = type_arrow(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA))
     assert typed.table["event_id"].to_pylist() == [f"ev_{i}" for i in range(5)]
+    assert typed.quarantine is not None
     q = typed.quarantine.to_pylist()
     assert len(q) == 1 and q[0]["reason"].startswith(reason), q[0]["reason"]
     raw = orjson.loads(q[0]["raw"])
@@ -132,7 +134,7 @@ def test_arrow_page_types_exactly():
     )
     assert typed.quarantine is None
     t = typed.table
-    assert t.schema == S.EVENTS.arrow_schema
+    assert t.schema == settings.EVENTS.arrow_schema
     first = t.to_pylist()[0]
     assert first["revenue"] == decimal.Decimal("9.990000") and first["currency"] == "USD"
     assert first["occurred_at"] == dt.datetime(2026, 6, 15, 11, tzinfo=dt.UTC)
@@ -157,12 +159,14 @@ def test_arrow_columns_of_unexpected_types():
     assert typed.table["revenue"].to_pylist() == [decimal.Decimal("1.5"), None]
     assert typed.table["currency"].to_pylist() == [None, None]
     assert typed.unknown_fields == {"surprise"}
+    assert typed.quarantine is not None
     q = typed.quarantine.to_pylist()
     assert [r["row_key"] for r in q] == ["103"] and q[0]["reason"] == "bad_timestamp: updated_at='garbage'"
 
     as_text = base.set_column(base.schema.get_field_index("revenue"), "revenue", pa.array(["4.99", None, "1"]))
     typed = type_arrow(as_text)
     assert typed.table["event_id"].to_pylist() == ["ev_1"]  # the row without revenue
+    assert typed.quarantine is not None
     assert all(r["reason"].startswith("bad_revenue") for r in typed.quarantine.to_pylist())
 
 
@@ -186,19 +190,20 @@ def test_install_attribution_that_is_not_a_struct_is_quarantined():
         },
         "updated_at": dt.datetime(2026, 6, 15, tzinfo=dt.UTC),
     }
-    typed = H.type_raw(S.INSTALLS, H.raw_from_arrow(S.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
+    typed = type_raw(settings.INSTALLS, raw_from_arrow(settings.INSTALLS, pa.Table.from_pylist([good], schema=schema)))
     assert typed.table.to_pylist()[0]["attribution__click_id"] == "c1"
     flat = pa.Table.from_pylist([good], schema=schema)
     flat = flat.set_column(flat.schema.get_field_index("attribution"), "attribution", pa.array(["attributed"]))
-    typed = H.type_raw(S.INSTALLS, H.raw_from_arrow(S.INSTALLS, flat))
+    typed = type_raw(settings.INSTALLS, raw_from_arrow(settings.INSTALLS, flat))
     assert typed.table.num_rows == 0
+    assert typed.quarantine is not None
     assert typed.quarantine.to_pylist()[0]["reason"] == "bad_nested: attribution is not an object"
 
 
 # --- the client reading Arrow replies (mock transport) --------------------------------------------
-def _client(handler, **kwargs) -> H.AppSprintClient:
+def _client(handler, **kwargs) -> AppSprintClient:
     kwargs.setdefault("sleep", lambda s: None)
-    return H.AppSprintClient(
+    return AppSprintClient(
         "https://appsprint.test/v1",
         "app_1",
         "tok_secret_123",
@@ -215,13 +220,14 @@ def test_client_asks_for_arrow_and_reads_cursor_headers():
     def handler(req):
         seen.append(req)
         return httpx.Response(
-            200, content=body, headers={"content-type": H.ARROW_MEDIA_TYPE, "X-Next-Cursor": "c2", "X-Request-Id": "r1"}
+            200, content=body, headers={"content-type": ARROW_MEDIA_TYPE, "X-Next-Cursor": "c2", "X-Request-Id": "r1"}
         )
 
     page = _client(handler).get_page("events", {})
     assert page.wire == "arrow" and page.next_cursor == "c2" and page.request_id == "r1"
+    assert page.table is not None
     assert page.table.num_rows == 1
-    assert seen[0].headers["accept"].startswith(H.ARROW_MEDIA_TYPE)
+    assert seen[0].headers["accept"].startswith(ARROW_MEDIA_TYPE)
 
 
 def test_a_cut_arrow_stream_is_retried_then_reported():
@@ -231,15 +237,16 @@ def test_a_cut_arrow_stream_is_retried_then_reported():
     def handler(req):
         calls.append(req)
         cut = body[: len(body) // 2] if len(calls) < 3 else body
-        return httpx.Response(200, content=cut, headers={"content-type": H.ARROW_MEDIA_TYPE})
+        return httpx.Response(200, content=cut, headers={"content-type": ARROW_MEDIA_TYPE})
 
     client = _client(handler)
     page = client.get_page("events", {})
+    assert page.table is not None
     assert page.table.num_rows == 50 and client.stats.retries_by_reason == {"invalid_body": 2}
     client = _client(
-        lambda req: httpx.Response(200, content=b"nope", headers={"content-type": H.ARROW_MEDIA_TYPE}), max_retries=1
+        lambda req: httpx.Response(200, content=b"nope", headers={"content-type": ARROW_MEDIA_TYPE}), max_retries=1
     )
-    with pytest.raises(H.AppSprintRetriesExhausted, match="Arrow stream that cannot be read"):
+    with pytest.raises(AppSprintRetriesExhaustedError, match="Arrow stream that cannot be read"):
         client.get_page("events", {})
 
 
@@ -259,7 +266,7 @@ def test_calendar_days_are_checked_in_bulk_leap_years_included():
         "not a time",
         None,
     ]
-    typed, bad = H._cast_marking_bad(pa.array(values, pa.string()), S.TS)
+    typed, bad = cast_marking_bad(pa.array(values, pa.string()), settings.TS)
     assert [v for v, b in zip(values, bad) if b] == [
         "1900-02-29T10:00:00Z",
         "2026-02-29T10:00:00Z",

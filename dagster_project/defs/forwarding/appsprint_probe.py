@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from dlt_sources.appsprint.helpers import AppSprintClient, AppSprintResponseError
+from dlt_sources.appsprint import AppSprintClient, AppSprintResponseError
 
 EVENTS_ENDPOINT = "events"
 
@@ -29,7 +29,7 @@ def probe_new_events(
 ) -> Probe:
     """Events served after ``since`` (an ``updated_at`` as served; None: from the beginning).
 
-    Raises the client's :class:`~dlt_sources.appsprint.helpers.AppSprintError` subclasses (HTTP
+    Raises the client's :class:`~dlt_sources.appsprint.AppSprintError` subclasses (HTTP
     errors, rejected token, a reply that is not the contract's shape); their messages never
     contain the export token."""
     newest: str | None = None

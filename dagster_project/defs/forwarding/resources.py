@@ -11,7 +11,7 @@ from __future__ import annotations
 import dlt
 from dagster import ConfigurableResource
 
-from dlt_sources.appsprint.helpers import AppSprintClient
+from dlt_sources.appsprint import AppSprintClient
 from dlt_sources.tiktok_ads.settings import DEFAULT_BASE_URL
 from signal_campaigns.forwarding import ForwarderConfig, RetryPolicy
 from signal_campaigns.forwarding.forwarder import events_api_token

@@ -18,7 +18,7 @@ from dagster_project.defs.forwarding.appsprint_probe import probe_new_events
 from dagster_project.defs.forwarding.resources import AppSprintApiResource
 from dagster_project.jobs import daily_refresh_job, forwarding_job
 from dagster_project.settings import AutomationSettings
-from dlt_sources.appsprint.helpers import AppSprintError
+from dlt_sources.appsprint import AppSprintError
 
 RUN_KEY_PREFIX = "appsprint-events-through-"
 NOT_STARTED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
