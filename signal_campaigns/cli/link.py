@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from .errors import CliError
+from signal_campaigns.errors import ActionableError
 
 # AppSprint redirect parameter -> TikTok macro (double underscores: single ones do not expand)
 MACROS: tuple[tuple[str, str], ...] = (
@@ -39,7 +39,7 @@ def signal_link(base_url: str) -> str:
     """``https://<tracking domain>/s/<link id>`` + the macros, ready to paste."""
     split = urllib.parse.urlsplit(base_url.strip())
     if split.scheme not in ("http", "https") or not split.netloc or "/s/" not in split.path:
-        raise CliError(
+        raise ActionableError(
             f"{base_url!r} is not a Signal link URL",
             fix="use the link's URL from AppSprint, like https://<tracking domain>/s/<link id>",
         )

@@ -19,9 +19,8 @@ import os
 import re
 from pathlib import Path
 
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.warehouse import DBT_PROJECT_DIR
-
-from .errors import CliError
 
 MAPPING_PATH_ENV = "SIGNAL_EVENT_MAPPING_PATH"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
@@ -73,7 +72,7 @@ def tiktok_event_names() -> dict[str, tuple[str, str]]:
 
 
 def validate_tiktok_event(name: str) -> str:
-    """``name`` if TikTok accepts it as a web event ("" disables); :class:`CliError` otherwise.
+    """``name`` if TikTok accepts it as a web event ("" disables); :class:`ActionableError` otherwise.
     Returns the kind: ``standard``, ``legacy``, ``custom`` or ``disabled``."""
     if name == "":
         return "disabled"
@@ -81,20 +80,20 @@ def validate_tiktok_event(name: str) -> str:
     if name in names:
         kind, standard = names[name]
         if kind == "reserved":
-            raise CliError(
+            raise ActionableError(
                 f"'{name}' is a reserved TikTok name (TikTok maps it to {standard}) and cannot be a custom event",
                 fix=f"use the standard name: {standard}",
             )
         return kind
     for known, (kind, _standard) in names.items():
         if kind in ("standard", "legacy") and known.lower() == name.lower():
-            raise CliError(
+            raise ActionableError(
                 f"'{name}' differs from TikTok's standard event '{known}' only in case; TikTok event "
                 "names are case-sensitive",
                 fix=f"use '{known}'",
             )
     if CUSTOM_NAME.fullmatch(name) is None:
-        raise CliError(
+        raise ActionableError(
             f"'{name}' is not a valid TikTok custom event name",
             fix="custom event names start with a letter and use at most 50 letters, digits, "
             "underscores or hyphens (define it in TikTok Events Manager first)",
@@ -105,7 +104,7 @@ def validate_tiktok_event(name: str) -> str:
 def validate_sdk_event(name: str) -> str:
     text = name.strip().lower()
     if SDK_EVENT.fullmatch(text) is None:
-        raise CliError(
+        raise ActionableError(
             f"'{name}' is not an AppSprint SDK event type",
             fix="use the lower-case event type the SDK sends, e.g. purchase, start_trial, login",
         )
@@ -117,13 +116,13 @@ def read_mapping(path: Path | None = None) -> list[MappingRow]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CliError(
+        raise ActionableError(
             f"the event mapping seed {path} does not exist",
             fix="run `signal-campaigns mapping reset` to write the default mapping",
         ) from None
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != HEADER:
-        raise CliError(
+        raise ActionableError(
             f"{path} does not have the columns {', '.join(HEADER)}",
             fix="run `signal-campaigns mapping reset` (it rewrites the default mapping)",
         )

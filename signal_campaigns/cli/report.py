@@ -11,7 +11,8 @@ import datetime as dt
 import io
 from typing import Any
 
-from .errors import CliError
+from signal_campaigns.errors import ActionableError
+
 from .warehouse_reads import MARTS_SCHEMA, Warehouse
 
 GRAINS = ("campaign", "adgroup", "ad")
@@ -48,16 +49,20 @@ def parse_window(start: str | None, end: str | None, days: int, latest: dt.date 
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise CliError(f"--{label} {value!r} is not a date", fix="use YYYY-MM-DD, e.g. 2026-06-01") from None
+            raise ActionableError(f"--{label} {value!r} is not a date", fix="use YYYY-MM-DD, e.g. 2026-06-01") from None
 
     if days < 1:
-        raise CliError(f"--days must be at least 1 (got {days})", fix="e.g. --days 7")
+        raise ActionableError(f"--days must be at least 1 (got {days})", fix="e.g. --days 7")
     end_date = parse("end", end) if end else latest
     if end_date is None:
-        raise CliError("the warehouse has no report days yet", fix="load data first (`make demo` or the pipelines)")
+        raise ActionableError(
+            "the warehouse has no report days yet", fix="load data first (`make demo` or the pipelines)"
+        )
     start_date = parse("start", start) if start else end_date - dt.timedelta(days=days - 1)
     if start_date > end_date:
-        raise CliError(f"the window starts ({start_date}) after it ends ({end_date})", fix="swap --start and --end")
+        raise ActionableError(
+            f"the window starts ({start_date}) after it ends ({end_date})", fix="swap --start and --end"
+        )
     return start_date, end_date
 
 
@@ -65,7 +70,7 @@ def campaign_metrics(
     wh: Warehouse, grain: str, start: str | None = None, end: str | None = None, days: int = 7
 ) -> dict[str, Any]:
     if grain not in GRAINS:
-        raise CliError(f"unknown grain {grain!r}", fix=f"use one of: {', '.join(GRAINS)}")
+        raise ActionableError(f"unknown grain {grain!r}", fix=f"use one of: {', '.join(GRAINS)}")
     wh.require(MARTS_SCHEMA, "signal_campaign_daily")
     latest = wh.scalar(f"select max(report_date) from {MARTS_SCHEMA}.signal_campaign_daily")
     start_date, end_date = parse_window(start, end, days, latest)

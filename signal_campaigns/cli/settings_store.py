@@ -37,9 +37,8 @@ from typing import Any
 import tomlkit
 
 from dlt_sources.tiktok_ads import settings as tiktok_settings
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.forwarding.forwarder import TOKEN_SECRET_KEY
-
-from .errors import CliError
 
 PROJECT_DIR_ENV = "DLT_PROJECT_DIR"
 
@@ -89,7 +88,7 @@ class SettingsStore:
         except Exception as exc:  # tomlkit raises several parse error types
             # the parser's message quotes the offending line: never show it for the secrets file
             detail = "" if path.name == "secrets.toml" else f": {exc}"
-            raise CliError(
+            raise ActionableError(
                 f"{path} is not valid TOML{detail}", fix=f"fix or remove {path}, then run the command again"
             ) from None
 

@@ -1,5 +1,5 @@
 """What every command shares: :class:`State` (the global options, kept in typer's ``ctx.obj``),
-:func:`run` (a :class:`CliError` becomes the message and the fix on stderr, ``{"ok": false, ...}``
+:func:`run` (a :class:`ActionableError` becomes the message and the fix on stderr, ``{"ok": false, ...}``
 with ``--json``, and exit code 1), the TikTok client built from the settings, and the warning when
 git would commit the secrets file."""
 
@@ -11,10 +11,10 @@ from typing import Any, NoReturn
 
 import typer
 
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import TikTokApi
 
 from . import settings_store as keys
-from .errors import CliError
 from .render import Output
 from .settings_store import SettingsStore
 
@@ -31,7 +31,7 @@ def state_of(ctx: typer.Context) -> State:
     return state
 
 
-def fail(out: Output, exc: CliError) -> NoReturn:
+def fail(out: Output, exc: ActionableError) -> NoReturn:
     if out.json_mode:
         out.emit_json(exc.to_dict())
     out.err.print(f"[bold red]Error:[/] {exc.message}", markup=True, highlight=False)
@@ -44,7 +44,7 @@ def run(ctx: typer.Context, fn: Callable[..., Any], *args: Any, **kwargs: Any) -
     st = state_of(ctx)
     try:
         return fn(st, *args, **kwargs)
-    except CliError as exc:
+    except ActionableError as exc:
         fail(st.out, exc)
 
 

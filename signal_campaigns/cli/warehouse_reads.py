@@ -8,9 +8,8 @@ from typing import Any
 
 import duckdb
 
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.warehouse import warehouse_path
-
-from .errors import CliError
 
 MARTS_SCHEMA = "main"
 STAGING_SCHEMA = "staging"
@@ -25,7 +24,7 @@ class Warehouse:
 
     def __enter__(self) -> Warehouse:
         if not self.path.exists():
-            raise CliError(
+            raise ActionableError(
                 f"the warehouse {self.path} does not exist yet",
                 fix="load and build it first (`make demo`, or the pipelines then `dbt build`), or pass "
                 "--warehouse / set SIGNAL_WAREHOUSE_PATH",
@@ -33,7 +32,7 @@ class Warehouse:
         try:
             self._con = duckdb.connect(str(self.path), read_only=True)
         except duckdb.IOException as exc:
-            raise CliError(
+            raise ActionableError(
                 f"cannot open the warehouse {self.path} read-only: {exc}",
                 fix="another process is writing it (one writer at a time): try again when that run finishes",
             ) from None
@@ -64,7 +63,7 @@ class Warehouse:
 
     def require(self, schema: str, table: str) -> None:
         if not self.has(schema, table):
-            raise CliError(
+            raise ActionableError(
                 f"the warehouse {self.path} has no {schema}.{table}",
                 fix="build the models first (`dbt build`, or `make demo`)",
             )

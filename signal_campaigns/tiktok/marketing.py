@@ -9,7 +9,7 @@
 - Events API checks use :class:`~.events_api.EventsApiClient`: one ViewContent **test** event
   (``test_event_code``), which TikTok keeps out of production counts.
 
-Every failure is a :class:`~signal_campaigns.cli.errors.CliError` with what to do (``fix``).
+Every failure is a :class:`~signal_campaigns.errors.ActionableError` with what to do (``fix``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from signal_campaigns.cli.errors import CliError
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.forwarding.batching import DEFAULT_TEST_EVENT_CODE
 from signal_campaigns.forwarding.payload import build_event, encode_body
 from signal_campaigns.secrets import scrub
@@ -109,7 +109,7 @@ class TikTokApi:
         token: bool = True,
         policy: RetryPolicy = INTERACTIVE_RETRY,
     ) -> dict[str, Any]:
-        """The ``data`` of a successful call; :class:`CliError` with the fix otherwise."""
+        """The ``data`` of a successful call; :class:`ActionableError` with the fix otherwise."""
         endpoint = api.endpoint_name(path)
         headers = {api.ACCESS_TOKEN_HEADER: self._access_token()} if token else {}
         attempt = 0
@@ -143,21 +143,23 @@ class TikTokApi:
                 )
         except httpx.TimeoutException:
             what = f"TikTok did not answer {endpoint} within {self.timeout:g} s"
-            return _Failure(CliError(what, fix="check your network and the base URL, then try again"), True), None
+            return _Failure(
+                ActionableError(what, fix="check your network and the base URL, then try again"), True
+            ), None
         except retry.TRANSPORT_ERRORS as exc:
             what = f"cannot reach TikTok at {self.base_url} ({type(exc).__name__})"
             fix = "check the base URL (sources.tiktok_ads.base_url) and your network"
-            return _Failure(CliError(what, fix=fix), True), None
+            return _Failure(ActionableError(what, fix=fix), True), None
         retry_after = retry.retry_after_seconds(response.headers.get("Retry-After"))
         if response.status_code != 200:
             what = f"TikTok answered HTTP {response.status_code} on {endpoint}"
             fix = "check the base URL: it must end in /open_api/v1.3; on 5xx try again later"
-            return _Failure(CliError(what, fix=fix), retry.retryable_status(response.status_code)), retry_after
+            return _Failure(ActionableError(what, fix=fix), retry.retryable_status(response.status_code)), retry_after
         try:
             envelope = parse_envelope(response.content)
         except NotAnEnvelope:
             what = f"TikTok answered {endpoint} without its JSON envelope"
-            return _Failure(CliError(what, fix="try again later"), True), None
+            return _Failure(ActionableError(what, fix="try again later"), True), None
         if envelope.succeeded:
             return (envelope.data if isinstance(envelope.data, dict) else {}), None
         code, message = envelope.code, self._scrub(envelope.message)
@@ -165,15 +167,15 @@ class TikTokApi:
         if entry.kind is Kind.AUTH and endpoint.startswith("oauth2/"):
             # on an authorization call the fix is always to connect again, after the table's advice
             what = f"{entry.meaning.format(advertiser='?')} (code {code}). TikTok said: {message}"
-            return _Failure(CliError(what, fix=f"{entry.advice}, {CONNECT_AGAIN}", code=code), False), None
+            return _Failure(ActionableError(what, fix=f"{entry.advice}, {CONNECT_AGAIN}", code=code), False), None
         err = error_for_code(code, message, endpoint=endpoint, request_id=envelope.request_id, params=params)
-        failure = _Failure(CliError(self._scrub(str(err)), fix=advice_for(err), code=code), entry.retryable)
+        failure = _Failure(ActionableError(self._scrub(str(err)), fix=advice_for(err), code=code), entry.retryable)
         return failure, retry_after
 
     # --- OAuth (the app secret travels in the request; never retried) ----------------------------
     def _require_app(self) -> tuple[str, str]:
         if not self.app_id or not self._secret:
-            raise CliError(
+            raise ActionableError(
                 "the TikTok app id and app secret are needed for this step",
                 fix="pass --app-id and --app-secret (or set SOURCES__TIKTOK_ADS__APP_ID / "
                 "SOURCES__TIKTOK_ADS__APP_SECRET)",
@@ -187,7 +189,7 @@ class TikTokApi:
         data = self._call(api.OAUTH_ACCESS_TOKEN_PATH, method="POST", body=body, token=False, policy=ONCE)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
-            raise CliError("TikTok's token answer carried no access_token", fix="run connect again")
+            raise ActionableError("TikTok's token answer carried no access_token", fix="run connect again")
         ids = data.get("advertiser_ids") if isinstance(data.get("advertiser_ids"), list) else []
         return {"access_token": token, "advertiser_ids": [str(a) for a in ids or []], "scope": data.get("scope") or []}
 
@@ -214,7 +216,7 @@ class TikTokApi:
     # --- reporting reads -----------------------------------------------------------------------
     def _access_token(self) -> str:
         if not self._token:
-            raise CliError(
+            raise ActionableError(
                 "TikTok is not connected (no OAuth access token)", fix="run `signal-campaigns connect` first"
             )
         return self._token
@@ -258,7 +260,7 @@ class _Failure:
 
     __slots__ = ("error", "retryable")
 
-    def __init__(self, error: CliError, retryable: bool) -> None:
+    def __init__(self, error: ActionableError, retryable: bool) -> None:
         self.error = error
         self.retryable = retryable
 
@@ -288,10 +290,10 @@ def send_test_event(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """POST one ViewContent test event for ``pixel_code``. Returns TikTok's answer as a dict
-    (``accepted``, ``code``, ``message``, ``event_id``); raises :class:`CliError` with the fix when
+    (``accepted``, ``code``, ``message``, ``event_id``); raises :class:`ActionableError` with the fix when
     the token or pixel is refused. Test events never count as production conversions."""
     if not token:
-        raise CliError(
+        raise ActionableError(
             "no Events API token is configured", fix="run `signal-campaigns pixel` (or set TIKTOK_EVENTS_API_TOKEN)"
         )
     when = now or dt.datetime.now(dt.UTC)
@@ -311,22 +313,22 @@ def send_test_event(
             result = client.track(body)
     except EventsApiAuthError as exc:
         if exc.code == 40001:
-            raise CliError(
+            raise ActionableError(
                 f"TikTok refused the Events API token for pixel {pixel_code} (code 40001: no permission). "
                 f"Either the Pixel ID does not match the token, or {ADMIN_OPERATOR}. "
                 f"TikTok said: {exc.tiktok_message}",
                 fix=PIXEL_40001_FIX,
                 code=40001,
             ) from None
-        raise CliError(
+        raise ActionableError(
             f"TikTok rejected the Events API token (code {exc.code}). TikTok said: {exc.tiktok_message}",
             fix=EVENTS_TOKEN_FIX,
             code=exc.code,
         ) from None
     except EventsApiRequestError as exc:
-        raise CliError(str(exc), fix="check the base URL and the pixel code", code=exc.code) from None
+        raise ActionableError(str(exc), fix="check the base URL and the pixel code", code=exc.code) from None
     except EventsApiUnavailableError as exc:
-        raise CliError(str(exc), fix="TikTok is busy or unreachable: try again in a few minutes") from None
+        raise ActionableError(str(exc), fix="TikTok is busy or unreachable: try again in a few minutes") from None
     return {
         "accepted": result.kind == "ok",
         "code": result.code,

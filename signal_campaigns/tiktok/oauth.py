@@ -15,7 +15,7 @@ import threading
 import urllib.parse
 from typing import Any
 
-from signal_campaigns.cli.errors import CliError
+from signal_campaigns.errors import ActionableError
 
 from . import api
 
@@ -65,13 +65,13 @@ def parse_pasted(text: str) -> CallbackResult:
 
 
 def check_state(result: CallbackResult, expected: str) -> str:
-    """The auth code of ``result`` if its state is ``expected``; :class:`CliError` otherwise."""
+    """The auth code of ``result`` if its state is ``expected``; :class:`ActionableError` otherwise."""
     if result.error:
-        raise CliError(f"TikTok did not authorize the app: {result.error}", fix=STATE_MISMATCH_FIX)
+        raise ActionableError(f"TikTok did not authorize the app: {result.error}", fix=STATE_MISMATCH_FIX)
     if result.state is None or not secrets.compare_digest(result.state, expected):
-        raise CliError(STATE_MISMATCH, fix=STATE_MISMATCH_FIX)
+        raise ActionableError(STATE_MISMATCH, fix=STATE_MISMATCH_FIX)
     if not result.auth_code:
-        raise CliError("the authorization callback carried no auth_code", fix=STATE_MISMATCH_FIX)
+        raise ActionableError("the authorization callback carried no auth_code", fix=STATE_MISMATCH_FIX)
     return result.auth_code
 
 
@@ -126,7 +126,7 @@ class CallbackServer:
         try:
             self._server = http.server.HTTPServer((host, port), Handler)
         except OSError as exc:
-            raise CliError(
+            raise ActionableError(
                 f"cannot listen on {host}:{port} for the authorization callback ({exc.strerror})",
                 fix="pass a free --port (and register that redirect URL in the TikTok app), or use "
                 "--paste to paste the code instead",
@@ -149,7 +149,7 @@ class CallbackServer:
 
     def wait(self, timeout: float) -> CallbackResult:
         if not self._done.wait(timeout):
-            raise CliError(
+            raise ActionableError(
                 f"no authorization arrived within {timeout:g} s",
                 fix="run `signal-campaigns connect` again and approve access in the browser, or use "
                 "--paste to paste the code",

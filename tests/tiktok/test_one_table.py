@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from dlt_sources.tiktok_ads.client import TikTokClient
-from signal_campaigns.cli.errors import CliError
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.forwarding.payload import build_event, encode_body
 from signal_campaigns.tiktok import api, codes
 from signal_campaigns.tiktok.codes import CODES, SERVER_ERRORS, Kind
@@ -135,7 +135,7 @@ def cli_verdict(sandbox: Any, advertiser: str) -> str:
     before = faults_served(sandbox, "campaign/get")
     try:
         TikTokApi(sandbox.tiktok_api_url, access_token=sandbox.credentials.tiktok_access_token).campaigns(advertiser)
-    except CliError as exc:
+    except ActionableError as exc:
         if faults_served(sandbox, "campaign/get") - before > 1:
             return "retried"
         return "auth" if "reconnect" in (exc.fix or "") else "refused"

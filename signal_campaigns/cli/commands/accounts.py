@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.render import Output
 from signal_campaigns.cli.state import State, run, tiktok_api
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import TikTokApi
 
 app = typer.Typer()
@@ -33,7 +33,7 @@ def _accounts(st: State, select: list[str]) -> None:
     if select:
         unknown = [a for a in select if a not in granted]
         if unknown:
-            raise CliError(
+            raise ActionableError(
                 f"advertiser(s) {', '.join(unknown)} are not granted to this connection",
                 fix=f"choose among: {', '.join(granted) or '(none)'}; or reconnect with an account that has access",
             )

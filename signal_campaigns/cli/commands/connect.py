@@ -9,9 +9,9 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.render import mask
 from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import TikTokApi, host_root
 from signal_campaigns.tiktok.oauth import (
     CALLBACK_PATH,
@@ -68,13 +68,13 @@ def _connect(
     s, out = st.store, st.out
     app_id = app_id or s.get_str(keys.APP_ID)
     if not app_id:
-        raise CliError(
+        raise ActionableError(
             "the TikTok app id is needed", fix="pass --app-id (TikTok developer portal > your app > Basic Information)"
         )
     app_secret = app_secret or s.get_str(keys.APP_SECRET)
     if not app_secret:
         if not sys.stdin.isatty():
-            raise CliError(
+            raise ActionableError(
                 "the TikTok app secret is needed", fix="pass --app-secret or set SOURCES__TIKTOK_ADS__APP_SECRET"
             )
         app_secret = typer.prompt("TikTok app secret", hide_input=True, err=True)
@@ -145,12 +145,12 @@ def _disconnect(st: State) -> None:
     s, out = st.store, st.out
     token = s.get_str(keys.ACCESS_TOKEN)
     if not token:
-        raise CliError("TikTok is not connected: there is no token to revoke", fix="nothing to do")
+        raise ActionableError("TikTok is not connected: there is no token to revoke", fix="nothing to do")
     revoked: list[str] = []
     note = None
     try:
         revoked = tiktok_api(st).revoke(token)
-    except CliError as exc:
+    except ActionableError as exc:
         if exc.code not in (40105, 40102):
             raise
         note = "TikTok already considered the token invalid"

@@ -7,11 +7,11 @@ from typing import Any
 import typer
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.link import CHECKLIST, signal_link
 from signal_campaigns.cli.state import State, run
 from signal_campaigns.cli.warehouse_reads import STAGING_SCHEMA as STAGING
 from signal_campaigns.cli.warehouse_reads import Warehouse
+from signal_campaigns.errors import ActionableError
 
 app = typer.Typer()
 
@@ -46,10 +46,10 @@ def _link(st: State, url: str | None) -> None:
                         f"select link_name as name, link_url as url from {STAGING}.stg_appsprint__signal_links "
                         "where network = 'tiktok' order by link_name"
                     )
-        except CliError:
+        except ActionableError:
             links = []
     if not links:
-        raise CliError(
+        raise ActionableError(
             "no Signal link is known",
             fix="create a TikTok Signal link in AppSprint and pass its URL: "
             "signal-campaigns link --url https://<tracking domain>/s/<link id>",

@@ -8,9 +8,9 @@ from typing import Any
 import typer
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.render import mask
 from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import send_test_event
 
 app = typer.Typer()
@@ -37,12 +37,12 @@ def _pixel(st: State, pixel_code: str, token: str | None, advertiser: str | None
     token = token or s.get_str(keys.EVENTS_API_TOKEN)
     if not token:
         if not sys.stdin.isatty():
-            raise CliError("the Events API token is needed", fix="pass --token or set TIKTOK_EVENTS_API_TOKEN")
+            raise ActionableError("the Events API token is needed", fix="pass --token or set TIKTOK_EVENTS_API_TOKEN")
         token = typer.prompt("Events API access token", hide_input=True, err=True)
     selected = s.get_list(keys.ADVERTISER_IDS)
     owners = [advertiser] if advertiser else selected
     if not owners:
-        raise CliError(
+        raise ActionableError(
             "no advertiser is selected to look the pixel up in",
             fix="run `signal-campaigns accounts --select <id>` or pass --advertiser",
         )
@@ -56,7 +56,7 @@ def _pixel(st: State, pixel_code: str, token: str | None, advertiser: str | None
         if match:
             break
     if match is None:
-        raise CliError(
+        raise ActionableError(
             f"pixel {pixel_code} does not exist for advertiser(s) {', '.join(owners)} (pixel/list/)",
             fix="copy the Pixel ID from TikTok Events Manager, and make sure the Web Pixel is linked to the "
             "advertiser you selected",
@@ -65,7 +65,7 @@ def _pixel(st: State, pixel_code: str, token: str | None, advertiser: str | None
     options: dict[str, Any] = {"test_event_code": test_event_code} if test_event_code else {}
     answer = send_test_event(s.get_str(keys.BASE_URL), token, code, **options)
     if not answer["accepted"]:
-        raise CliError(
+        raise ActionableError(
             f"TikTok did not accept the validation event: code {answer['code']} {answer['message']}",
             fix="check the token and pixel in Events Manager",
         )
@@ -102,10 +102,12 @@ def send_one_test_event(
 def _test_event(st: State, code: str, pixel_code: str | None) -> None:
     s, out = st.store, st.out
     if not code:
-        raise CliError("the test code is empty", fix="copy it from TikTok Events Manager > your pixel > Test Events")
+        raise ActionableError(
+            "the test code is empty", fix="copy it from TikTok Events Manager > your pixel > Test Events"
+        )
     pixel_code = pixel_code or s.get_str(keys.PIXEL_CODE)
     if not pixel_code:
-        raise CliError("no Pixel ID is configured", fix="run `signal-campaigns pixel --pixel <Pixel ID>` first")
+        raise ActionableError("no Pixel ID is configured", fix="run `signal-campaigns pixel --pixel <Pixel ID>` first")
     answer = send_test_event(
         s.get_str(keys.BASE_URL),
         s.get_str(keys.EVENTS_API_TOKEN),

@@ -7,12 +7,12 @@ import sys
 
 import typer
 
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.render import Output
 from signal_campaigns.cli.report import GRAINS, campaign_metrics, table_rows, to_csv
 from signal_campaigns.cli.state import State, run
 from signal_campaigns.cli.status import status as status_data
 from signal_campaigns.cli.warehouse_reads import Warehouse
+from signal_campaigns.errors import ActionableError
 
 app = typer.Typer()
 
@@ -33,7 +33,7 @@ def report(
 def _report(st: State, grain: str, start: str | None, end: str | None, days: int, fmt: str) -> None:
     out = st.out
     if fmt not in ("table", "csv", "json"):
-        raise CliError(f"unknown format {fmt!r}", fix="use --format table, csv or json")
+        raise ActionableError(f"unknown format {fmt!r}", fix="use --format table, csv or json")
     with Warehouse(st.warehouse) as wh:
         data = campaign_metrics(wh, grain, start, end, days)
     if fmt == "csv":

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.settings_store import SettingsStore
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import (
     ADMIN_OPERATOR,
     EVENTS_TOKEN_FIX,
@@ -109,7 +109,7 @@ class ApiChecks:
         options: dict[str, Any] = {"test_event_code": self.test_event_code} if self.test_event_code else {}
         try:
             answer = send_test_event(self.base_url, token, self.pixel_code, **options)
-        except CliError as exc:
+        except ActionableError as exc:
             if exc.code == 40001:
                 check.set(
                     "fail",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.settings_store import SettingsStore
+from signal_campaigns.errors import ActionableError
 
 from .api_checks import ApiChecks
 from .check import Check
@@ -38,7 +38,7 @@ class Doctor:
                 check = Check(check_id, title)
                 try:
                     fn(check)
-                except CliError as exc:
+                except ActionableError as exc:
                     check.set("fail", exc.message, exc.fix, tiktok_code=exc.code)
                 results.append(check)
         finally:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from signal_campaigns.cli.errors import CliError
 from signal_campaigns.cli.status import ledger_counts
 from signal_campaigns.cli.warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse
+from signal_campaigns.errors import ActionableError
 from signal_campaigns.forwarding.ledger import LEDGER_TABLE
 
 from .check import Check
@@ -51,7 +51,7 @@ class WarehouseChecks:
     def __init__(self, warehouse: str | None = None) -> None:
         self.warehouse = warehouse
         self._wh: Warehouse | None = None
-        self._wh_error: CliError | None = None
+        self._wh_error: ActionableError | None = None
 
     def close(self) -> None:
         if self._wh is not None:
@@ -61,7 +61,7 @@ class WarehouseChecks:
         if self._wh is None and self._wh_error is None:
             try:
                 self._wh = Warehouse(self.warehouse).__enter__()
-            except CliError as exc:
+            except ActionableError as exc:
                 self._wh_error = exc
         if self._wh_error is not None:
             raise self._wh_error
@@ -71,7 +71,7 @@ class WarehouseChecks:
     def _warehouse_or_skip(self, check: Check, *tables: str) -> Warehouse | None:
         try:
             wh = self.wh()
-        except CliError as exc:
+        except ActionableError as exc:
             check.set("skip", exc.message, exc.fix)
             return None
         missing = [t for t in tables if not wh.has(*t.split(".", 1))]

@@ -1,11 +1,16 @@
-"""The one error type the commands raise: what went wrong and what to do about it."""
+"""The error a person can act on: what went wrong and what to do about it.
+
+Raised by the TikTok clients the CLI uses and by the CLI's own steps; the CLI prints ``message`` and
+``fix`` (or ``to_dict()`` with ``--json``) and exits 1. It lives outside the CLI package so that the
+TikTok package does not depend on its user.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class CliError(Exception):
+class ActionableError(Exception):
     """A failure the user can act on. ``fix`` says what to do; ``data`` goes into ``--json``."""
 
     def __init__(
