@@ -179,6 +179,7 @@ def restated(final: Any, stat_date: Any, tz: str | Sequence[str], clock: dt.date
             bitmap = None if mask is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
             return pa.Array.from_buffers(MONEY, len(micro), [bitmap, pa.py_buffer(mat)])
         return pa.array(out_count, pa.int64(), mask=mask)
+    vals: list[decimal.Decimal | int | None]
     if is_value:
         vals = [decimal.Decimal(int(h)).scaleb(-2) if ok else None for h, ok in zip(out_micro // 10_000, valid)]
     else:

@@ -127,6 +127,7 @@ class EventStore:
             raise field_error("test_event_code", "Not a valid string.")
         data = body.get("data")
         checked = validate_events(data, now, config)
+        assert isinstance(data, list)  # validate_events rejects anything else
         with self._lock:
             ledger = self.ledger(pixel_code)
             ledger.requests += 1

@@ -180,7 +180,7 @@ class ReportEngine:
         ad = self.ad[lo:hi]
         today = (self.local_today(advertiser_id, now) - EPOCH).days
         mask = day <= today
-        if q.start is not None:
+        if q.start is not None and q.end is not None:  # both or neither (query_lifetime)
             mask &= (day >= (q.start - EPOCH).days) & (day <= (q.end - EPOCH).days)
         mask &= allowed[ad]
         rows = np.nonzero(mask)[0]
@@ -253,6 +253,7 @@ class ReportEngine:
             elif d == "advertiser_id":
                 dims[d] = advertiser_id
             else:
+                assert record is not None  # an entity's id dimension: below the advertiser level
                 dims[d] = record[d]
         sums = {name: float(col[i]) for name, col in g["sums"].items()}
         metrics: dict[str, Any] = {}

@@ -1,8 +1,11 @@
-"""Fixtures of the sandbox TikTok server tests (names start with ``tiktok_``/``tt_``).
+"""Fixtures of the sandbox server tests, over real HTTP on loopback.
 
-``tt`` is a TikTok sandbox server over real HTTP on loopback (one per test module, reset before
-each test: clock, faults, tokens and the Events API store start clean), rate limits lifted;
-``tt_factory`` starts servers with custom options (e.g. the default rate limits).
+TikTok (names start with ``tiktok_``/``tt_``): ``tt`` is a TikTok sandbox server (one per test
+module, reset before each test: clock, faults, tokens and the Events API store start clean), rate
+limits lifted; ``tt_factory`` starts servers with custom options (e.g. the default rate limits).
+
+AppSprint: ``api`` is the module's AppSprint sandbox (``appsprint_server``) reset before each test;
+``serve_world`` starts extra ones on custom worlds / options.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.appsprint_server import create_appsprint_app
+from sandbox.control import SandboxClock, SandboxControl
 from sandbox.serving import ThreadedServer
 from sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
 from sandbox.world import World
+from tests.sandbox.appsprint_client import AppSprintClient
 from tests.sandbox.control_calls import SandboxControlCalls
 
 
@@ -109,6 +115,41 @@ def tt_factory(tiktok_world):
         app, server = _serve(tiktok_world, **options)
         server.start()
         client = TikTokSandboxClient(tiktok_world, server.url, app)
+        started.append((server, client))
+        return client
+
+    yield start
+    for server, client in started:
+        client.http.close()
+        server.stop()
+
+
+# --- AppSprint ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def appsprint_server(tiny_world):
+    app = create_appsprint_app(tiny_world, SandboxControl(SandboxClock(tiny_world.anchor)))
+    with ThreadedServer(app) as server:
+        client = AppSprintClient(tiny_world, server.url, app)
+        yield client
+        client.http.close()
+
+
+@pytest.fixture
+def api(appsprint_server) -> AppSprintClient:
+    """The module's AppSprint sandbox, reset: clock at the anchor, no faults, no recorded clicks."""
+    appsprint_server.control("reset")
+    return appsprint_server
+
+
+@pytest.fixture
+def serve_world():
+    """Start extra AppSprint sandboxes on custom worlds / options."""
+    started: list[tuple[ThreadedServer, AppSprintClient]] = []
+
+    def start(world: World, **options: Any) -> AppSprintClient:
+        app = create_appsprint_app(world, **options)
+        server = ThreadedServer(app).start()
+        client = AppSprintClient(world, server.url, app)
         started.append((server, client))
         return client
 
