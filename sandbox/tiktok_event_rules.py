@@ -14,13 +14,14 @@ Rules (docs/tiktok_business_api.md, Events API):
   auto-converts: CompletePayment -> Purchase, SubmitForm -> Lead) are accepted; any other name is a
   custom event and must match ``^[A-Za-z][A-Za-z0-9_-]{0,49}$`` and must not be a reserved name;
   ``event_time`` is an integer of unix seconds, not older than ``max_age_seconds`` (default 28
-  days, [INF]) nor more than ``max_future_seconds`` (default 5 minutes, [INF]) ahead of the
-  sandbox clock; ``event_id``, when present, is a string; ``user.email`` / ``phone`` /
-  ``external_id`` (string or list of strings) are SHA-256 hex (64 lower-case hex characters):
-  rejected in strict mode (the default), accepted and flagged otherwise; ``properties.value`` is a
-  number and ``properties.currency`` three upper-case letters.
+  days) nor more than ``max_future_seconds`` (default 5 minutes) ahead of the sandbox clock (both
+  bounds inferred, hence configurable in :class:`EventsConfig`); ``event_id``, when present, is a
+  string; ``user.email`` / ``phone`` / ``external_id`` (string or list of strings) are SHA-256
+  hex (64 lower-case hex characters): rejected in strict mode (the default), accepted and flagged
+  otherwise; ``properties.value`` is a number and ``properties.currency`` three upper-case letters.
 - Any invalid event fails the whole request with 40002 and a path-qualified message such as
-  ``data.3.event_time: ...`` (all-or-nothing, [IMPL][INF]).
+  ``data.3.event_time: ...`` (all-or-nothing: the sandbox's choice, inferred where the
+  documentation is not explicit).
 """
 
 from __future__ import annotations

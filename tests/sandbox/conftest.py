@@ -10,7 +10,8 @@ AppSprint: ``api`` is the module's AppSprint sandbox (``appsprint_server``) rese
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -82,17 +83,37 @@ def tiktok_world(tiny_world) -> World:
     return tiny_world
 
 
-def _serve(world: World, **options: Any):
+def _tiktok_app(world: World, **options: Any):
     options.setdefault("rate_limits", NO_RATE_LIMITS)
-    app = create_tiktok_app(world, **options)
-    return app, ThreadedServer(app)
+    return create_tiktok_app(world, **options)
+
+
+Client = TypeVar("Client", TikTokSandboxClient, AppSprintClient)
+
+
+class _StartedServers:
+    """The servers a factory fixture started: ``close()`` stops them and closes their clients."""
+
+    def __init__(self) -> None:
+        self._started: list[tuple[ThreadedServer, TikTokSandboxClient | AppSprintClient]] = []
+
+    def start(self, app: Any, client_of: Callable[[str], Client]) -> Client:
+        server = ThreadedServer(app).start()
+        client = client_of(server.url)
+        self._started.append((server, client))
+        return client
+
+    def close(self) -> None:
+        for server, client in self._started:
+            client.http.close()
+            server.stop()
 
 
 @pytest.fixture(scope="module")
 def tt_server(tiktok_world):
     """One TikTok sandbox per test module (rate limits lifted); use ``tt`` for a clean state."""
-    app, server = _serve(tiktok_world)
-    with server:
+    app = _tiktok_app(tiktok_world)
+    with ThreadedServer(app) as server:
         client = TikTokSandboxClient(tiktok_world, server.url, app)
         yield client
         client.http.close()
@@ -109,19 +130,14 @@ def tt(tt_server):
 @pytest.fixture
 def tt_factory(tiktok_world):
     """Start TikTok sandboxes with custom options: ``tt_factory(marketing_qps=2, rate_limits=None)``."""
-    started: list[tuple[ThreadedServer, TikTokSandboxClient]] = []
+    servers = _StartedServers()
 
     def start(**options: Any) -> TikTokSandboxClient:
-        app, server = _serve(tiktok_world, **options)
-        server.start()
-        client = TikTokSandboxClient(tiktok_world, server.url, app)
-        started.append((server, client))
-        return client
+        app = _tiktok_app(tiktok_world, **options)
+        return servers.start(app, lambda url: TikTokSandboxClient(tiktok_world, url, app))
 
     yield start
-    for server, client in started:
-        client.http.close()
-        server.stop()
+    servers.close()
 
 
 # --- AppSprint ---------------------------------------------------------------------------------------
@@ -144,16 +160,11 @@ def api(appsprint_server) -> AppSprintClient:
 @pytest.fixture
 def serve_world():
     """Start extra AppSprint sandboxes on custom worlds / options."""
-    started: list[tuple[ThreadedServer, AppSprintClient]] = []
+    servers = _StartedServers()
 
     def start(world: World, **options: Any) -> AppSprintClient:
         app = create_appsprint_app(world, **options)
-        server = ThreadedServer(app).start()
-        client = AppSprintClient(world, server.url, app)
-        started.append((server, client))
-        return client
+        return servers.start(app, lambda url: AppSprintClient(world, url, app))
 
     yield start
-    for server, client in started:
-        client.http.close()
-        server.stop()
+    servers.close()
