@@ -21,18 +21,8 @@ ID_FILTER = {"campaign_ids": "campaign", "adgroup_ids": "adgroup", "ad_ids": "ad
 
 # Summed base columns. Money/value columns are int64 micro-units.
 MONEY_COLUMNS = ("spend", "total_complete_payment_rate", "total_on_web_subscribe_value")
-COUNT_COLUMNS = (
-    "impressions",
-    "clicks",
-    "conversion",
-    "real_time_conversion",
-    "download_start",
-    "complete_payment",
-    "on_web_subscribe",
-    "start_trial",
-    "user_registration",
-    "page_content_view_events",
-)
+# counts served as delivered (real_time_conversion: by conversion time), then the restated ones
+COUNT_COLUMNS = ("impressions", "clicks", "real_time_conversion", *RESTATED_COUNT_COLUMNS)
 BASE_COLUMNS = MONEY_COLUMNS + COUNT_COLUMNS
 # Restated as of the sandbox clock (attribution completes late), by the one restatement rule.
 RESTATED_COLUMNS = RESTATED_COUNT_COLUMNS + RESTATED_VALUE_COLUMNS
