@@ -51,9 +51,9 @@ dev: $(STAMP)
 sandbox: $(STAMP)
 	@$(BIN)/python -m sandbox
 
-## bench: every benchmark under bench/
+## bench: every benchmark under bench/ (each runs as a module: python -m bench.bench_x)
 bench: $(STAMP)
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in bench/bench_*.py; do m=$$(basename $$f .py); echo "== bench.$$m"; $(BIN)/python -m bench.$$m || exit 1; done
 
 ## lock: recompile the pinned dependency set from requirements/requirements.in
 lock:

@@ -1,6 +1,6 @@
 """Benchmark: AppSprint events from the sandbox API into DuckDB with dlt, vs DuckDB's own JSON ingest.
 
-    python bench/bench_appsprint_extract.py [--scale 1m] [--seed 7] [--strict]
+    .venv/bin/python -m bench.bench_appsprint_extract [--scale 1m] [--seed 7] [--strict]
 
 1. Starts the sandbox as separate processes (``sandbox_processes``), moves its clock to the end of
    the world so every event is visible (~1,000,000 at scale ``1m``).
@@ -35,17 +35,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import dlt
+import duckdb
+import httpx
+import orjson
 
-import dlt  # noqa: E402
-import duckdb  # noqa: E402
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-
-from dlt_sources.appsprint import appsprint, configure_pipeline  # noqa: E402
-from signal_campaigns.warehouse import duckdb_destination  # noqa: E402
+from dlt_sources.appsprint import appsprint, configure_pipeline
+from signal_campaigns.warehouse import duckdb_destination
 
 TARGET_EVENTS_PER_S = 150_000
 TARGET_RATIO = 4.0
@@ -87,10 +83,12 @@ def run_dlt(endpoints, work: Path, wire: str) -> tuple[float, tuple[int, int], d
     cpu1 = cpu_seconds()
     info.raise_on_failed_jobs()
     with duckdb.connect(str(db), read_only=True) as con:
-        loaded = con.execute("select count(*), count(distinct event_id) from appsprint.events").fetchall()[0]
+        row = con.execute("select count(*), count(distinct event_id) from appsprint.events").fetchone()
+    assert row is not None
+    loaded = (int(row[0]), int(row[1]))
     metrics = dict(src.resources["events"].custom_metrics)
     trace = pipeline.last_trace
-    assert trace is not None  # set by the run above
+    assert trace is not None
     # CPU of this process (all threads, DuckDB included): a measure the other load on a shared
     # machine does not inflate as much as wall time
     metrics["cpu_s"] = cpu1 - cpu0
@@ -116,11 +114,13 @@ def dump_ndjson(endpoints, out_dir: Path, rows_per_file: int = 100_000) -> tuple
                 break
         fetch_s = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = (orjson.dumps(row) for body in bodies for row in orjson.loads(body)["data"])
+    rows = (row for body in bodies for row in orjson.loads(body)["data"])
     n = 0
-    while chunk := list(itertools.islice(lines, rows_per_file)):
+    while chunk := list(itertools.islice(rows, rows_per_file)):
         with open(out_dir / f"events_{n // rows_per_file:04d}.ndjson", "wb") as f:
-            f.write(b"\n".join(chunk) + b"\n")
+            for row in chunk:
+                f.write(orjson.dumps(row))
+                f.write(b"\n")
         n += len(chunk)
     return fetch_s, n
 
@@ -142,7 +142,9 @@ def run_duckdb_ndjson(ndjson_dir: Path, work: Path) -> tuple[float, int, float]:
     elapsed = time.perf_counter() - started  # the file closed: checkpoint included, as for dlt
     cpu = cpu_seconds() - cpu0
     with duckdb.connect(str(db), read_only=True) as con:
-        n = con.execute("select count(*) from events").fetchall()[0][0]
+        row = con.execute("select count(*) from events").fetchone()
+    assert row is not None
+    n = int(row[0])
     return elapsed, n, cpu
 
 

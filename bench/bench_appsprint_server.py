@@ -13,7 +13,7 @@ load). The script exits with status 1 when a row is missing or out of order, or 
 capacity is below the requirement; an end-to-end figure below it on a busy machine (load average
 above the core count) is reported as a warning.
 
-    .venv/bin/python bench/bench_appsprint_server.py [--scale 1m] [--seed 7] [--limit 1000]
+    .venv/bin/python -m bench.bench_appsprint_server [--scale 1m] [--seed 7] [--limit 1000]
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ import os
 import statistics
 import sys
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 REQUIRED_ROWS_PER_SECOND = 100_000
@@ -88,7 +87,7 @@ def _serve(conn, loader: str, seed: int, scale: str, anchor_iso: str, cache_dir:
     )
 
 
-def _wait_ready(url: str, proc: mp.Process, timeout: float = 30.0) -> float:
+def _wait_ready(url: str, proc: BaseProcess, timeout: float = 30.0) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         if not proc.is_alive():
@@ -182,6 +181,8 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
         flush=True,
     )
     proc.start()
+    server_pid = proc.pid
+    assert server_pid is not None  # set once started
     try:
         if not parent_conn.poll(1800):
             raise TimeoutError("the server did not load its world within 30 minutes")
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None, loader: str = f"{__name__}:load_world") 
             headers={"Authorization": f"Bearer {info['token']}"},
             timeout=30,
         ).raise_for_status()
-        result = read_all(url, info["app_id"], info["token"], args.limit, proc.pid)
+        result = read_all(url, info["app_id"], info["token"], args.limit, server_pid)
     finally:
         proc.terminate()
         proc.join(timeout=10)

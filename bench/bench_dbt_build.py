@@ -23,7 +23,7 @@ Parsing is done once before timing (dbt's partial parse cache), so the figures a
 Prints a small table, the exact commands and the costliest nodes of each build; targets: full
 < 60 s on 2 cores, incremental < 10% of full.
 
-    .venv/bin/python bench/bench_dbt_build.py [--scale 10m] [--keep PATH]
+    .venv/bin/python -m bench.bench_dbt_build [--scale 10m] [--keep PATH]
 """
 
 from __future__ import annotations
@@ -39,13 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
-import duckdb  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # tests' FIXED_ANCHOR
 NEW_SHARE = 0.01

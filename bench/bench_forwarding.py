@@ -14,7 +14,7 @@ The best round of each is reported with the forwarder's phase breakdown
 ANCHOR, marketing_qps=None)``; its ``event/track`` limit stays TikTok's 1,000 QPS, far above the
 ~20-100 requests/s needed here.
 
-Run: ``.venv/bin/python bench/bench_forwarding.py [--events 100000] [--rounds 3]`` (or ``make bench``).
+Run: ``.venv/bin/python -m bench.bench_forwarding [--events 100000] [--rounds 3]`` (or ``make bench``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ import time
 from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 SEED = 7
 SCALE = "demo"

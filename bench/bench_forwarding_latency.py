@@ -22,7 +22,7 @@ attribution of their install and are counted apart. The three slowest events are
 
 Also printed: the runs the sensor requested (queue wait and duration), which is where the time goes.
 
-Run: ``.venv/bin/python bench/bench_forwarding_latency.py [--steps 8] [--step-seconds 20]``.
+Run: ``.venv/bin/python -m bench.bench_forwarding_latency [--steps 8] [--step-seconds 20]``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 TARGET_P95_SECONDS = 60.0
 NEVER = "0 0 1 1 *"  # the cron schedules stay out of the measurement
@@ -198,14 +196,15 @@ def main(argv: list[str] | None = None) -> int:
             SIGNAL_APPSPRINT_SYNC_CRON=NEVER,
             SIGNAL_DAILY_REFRESH_CRON=NEVER,
         )
-        daemon_log = open(tmp / "daemon.log", "w")
-        daemon = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
-            cwd=ROOT,
-            env=env,
-            stdout=daemon_log,
-            stderr=subprocess.STDOUT,
-        )
+        # the daemon writes to its own copy of the log's file descriptor
+        with open(tmp / "daemon.log", "w") as daemon_log:
+            daemon = subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+                cwd=ROOT,
+                env=env,
+                stdout=daemon_log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             instance = DagsterInstance.from_config(str(home))
             appsprint = AppSprintFeed(endpoints, "events")
@@ -271,7 +270,6 @@ def main(argv: list[str] | None = None) -> int:
                 daemon.wait(30)
             except subprocess.TimeoutExpired:
                 daemon.kill()
-            daemon_log.close()
 
         measured = {
             e: tiktok.first_seen[e] - became_forwardable(e, appeared, install_of, attributed_at)
@@ -300,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             f"count {len(latencies)}   target p95 < {TARGET_P95_SECONDS:.0f} s: "
             f"{'met' if p95 < TARGET_P95_SECONDS else 'NOT met'} (ratio {p95 / TARGET_P95_SECONDS:.2f})"
         )
-        for e in sorted(measured, key=measured.get, reverse=True)[:3]:
+        for e in sorted(measured, key=lambda event: measured[event], reverse=True)[:3]:
             waited = "; its install was attributed during the steps" if install_of.get(e) in attributed_at else ""
             print(
                 f"  slowest: {e} {measured[e]:.1f} s (appeared {tiktok.first_seen[e] - appeared[e]:.1f} s before it was "

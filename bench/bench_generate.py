@@ -1,6 +1,6 @@
 """Benchmark the sandbox world generator and its Parquet cache.
 
-    .venv/bin/python bench/bench_generate.py [--scales 1m 10m] [--seed 7]
+    .venv/bin/python -m bench.bench_generate [--scales 1m 10m] [--seed 7]
 
 For each scale: time to generate the world (events/s), to write it to the cache (Parquet + manifest)
 and to load it back, plus the generator's per-stage seconds. The cache goes to a temporary directory
@@ -19,8 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox import generate as gen
 from sandbox.world_cache import load_world, save_world

@@ -4,7 +4,7 @@ Measures `sandbox_processes` (launch the server process, load the cached demo wo
 apps, serve) from call to both `/_sandbox/clock` answering, five times, and as a baseline in the
 same run the bare interpreter start with the imports the servers need.
 
-Run: ``.venv/bin/python bench/bench_sandbox_startup.py`` (or ``make bench``).
+Run: ``.venv/bin/python -m bench.bench_sandbox_startup`` (or ``make bench``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sandbox.runner import sandbox_processes  # noqa: E402
-from sandbox.world_cache import cached_credentials  # noqa: E402
+from sandbox.runner import sandbox_processes
+from sandbox.world_cache import cached_credentials
 
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 RUNS = 5

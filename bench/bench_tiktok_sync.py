@@ -5,7 +5,7 @@ It uses the generator's ``ads500`` preset (5 campaigns x 2 ad groups x 50 ads pe
 days), served by ``sandbox_processes`` with the sandbox's normal rate limit (10 QPS per endpoint). The request counts come from the sandbox's
 ``/_sandbox/stats``. Target: the daily sync (7-day lookback) makes at most 10 API requests.
 
-Run: ``.venv/bin/python bench/bench_tiktok_sync.py`` (or ``make bench``).
+Run: ``.venv/bin/python -m bench.bench_tiktok_sync`` (or ``make bench``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ import time
 from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 SCALE = "ads500"  # generator preset: 5 campaigns x 2 ad groups x 50 ads per advertiser
 SEED = 11
@@ -79,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
                 wall = time.perf_counter() - started
                 counts = server_requests(url)
                 state = pipeline.state["sources"]["tiktok_ads"]["resources"]["ad_daily_report"]["advertisers"]
-                rows = pipeline.last_trace.last_normalize_info.row_counts.get("ad_daily_report", 0)
+                normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+                assert normalized is not None
+                rows = normalized.row_counts.get("ad_daily_report", 0)
                 results.append(
                     {
                         "phase": label,

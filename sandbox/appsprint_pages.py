@@ -65,10 +65,10 @@ def _sort_order(ms: np.ndarray, ids: pa.ChunkedArray) -> np.ndarray | None:
         return None
     step = np.diff(ms)
     if (step < 0).any():  # not sorted by time at all: a full sort
-        order = pc.sort_indices(
+        full = pc.sort_indices(
             pa.table({"ms": ms, "id": ids}), sort_keys=[("ms", "ascending"), ("id", "ascending")]
         ).to_numpy()
-        return None if bool((order == np.arange(n)).all()) else order.astype(np.int64)
+        return None if bool((full == np.arange(n)).all()) else full.astype(np.int64)
     ties = np.flatnonzero(step == 0)
     if len(ties) == 0:
         return None
@@ -184,6 +184,7 @@ class ResourceIndex:
         """Up to ``limit`` world positions in [start, hi) visible at the clock (installs hide
         superseded versions), and the position after the last one examined."""
         sup = self.superseded_ms
+        assert sup is not None  # only resources with superseded rows come here
         chosen: list[np.ndarray] = []
         found = 0
         pos = start

@@ -252,10 +252,12 @@ class _Field:
 
     def _fill_ts(self, page: _Page, at: int, rows, table: pa.Table, clock: _Clockwork) -> None:
         m = page.matrix
+        assert self.ms is not None  # set for every timestamp field
         ms = self.ms[rows]
         nulls = self.nulls[rows] if self.nulls is not None else None
-        has_nulls = nulls is not None and bool(nulls.any())
-        if has_nulls:
+        if nulls is not None and not nulls.any():
+            nulls = None  # no null on this page
+        if nulls is not None:
             ms = np.where(nulls, clock.first_ms, ms)
         if not clock.covers(ms):  # a day outside the table's range (cannot happen for world rows)
             texts = ["null" if t is None else f'"{t}"' for t in _ts_strings(table[self.column])]
@@ -269,7 +271,7 @@ class _Field:
             m[:, at + 2] = rem // 60_000 + clock.hhmm_base
             m[:, at + 3] = (rem // 1000) % 60 + clock.sec_base
             m[:, at + 4] = rem % 1000 + clock.millis_base
-        if has_nulls:
+        if nulls is not None:
             m[nulls, at] = self.prefix
             m[nulls, at + 1] = self.null
             m[nulls, at + 2 : at + 5] = self.empty

@@ -17,102 +17,39 @@ The contract it serves is written down in docs/appsprint_export_api.md. In short
 - Faults, delays, 429s and the optional rate limiter come from :class:`~.control.SandboxControl`
   (endpoint names ``signal-links``, ``clicks``, ``installs``, ``events``, ``signal-link``).
 
-Paging work (sorting, visibility, cursors, fast rendering) lives in :mod:`.appsprint_pages`.
+Paging work (sorting, visibility, cursors, fast rendering) lives in :mod:`.appsprint_pages`, the
+Signal link in :mod:`.appsprint_signal_link`, the error replies in :mod:`.appsprint_errors`.
 """
 
 from __future__ import annotations
 
 import collections
 import hmac
-import html
 import itertools
-import re
 import secrets
-import threading
 import time
-import urllib.parse
-import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
+from .appsprint_errors import error, error_name, rate_limited, render_fault
 from .appsprint_pages import build_indexes
-from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
-from .appsprint_resources import RESOURCES, BadRequestError, Cursor, ExtraRow
-from .control import Fault, SandboxClock, SandboxControl, nginx_error_page
+from .appsprint_render import envelope, parse_timestamp, to_ms
+from .appsprint_resources import RESOURCES, BadRequestError, Cursor
+from .appsprint_signal_link import DEFAULT_APP_STORE_URL, DEFAULT_PLAY_STORE_URL, SignalLink
+from .control import SandboxClock, SandboxControl
 from .world import World
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 1000
-# The sandbox app's store pages (the same as the generator's plain-store-URL ads).
-DEFAULT_APP_STORE_URL = "https://apps.apple.com/app/id6443219876"
-DEFAULT_PLAY_STORE_URL = "https://play.google.com/store/apps/details?id=app.sprintly.quest"
 PREFETCH_SLOTS = 16  # prefetched pages kept (one per concurrent reader is enough)
-SIGNAL_LINK_ENDPOINT = "signal-link"  # fault / rate-limit / stats name of GET /s/{link_id}
-
-_ERROR_NAMES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    429: "rate_limited",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
-}
-_IOS_UA = re.compile(r"iPhone|iPad|iPod|\biOS\b|CPU OS \d", re.IGNORECASE)
-_ANDROID_UA = re.compile(r"Android", re.IGNORECASE)
-_UNEXPANDED_MACRO = re.compile(r"^__[A-Z0-9_]+__$")
-
-
-def detect_os(user_agent: str | None) -> str | None:
-    """``ios`` | ``android`` from a User-Agent; None when neither (desktop, bots, missing)."""
-    if not user_agent:
-        return None
-    if _ANDROID_UA.search(user_agent):
-        return "android"
-    if _IOS_UA.search(user_agent):
-        return "ios"
-    return None
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
-
-
-def _html_error(status: int) -> HTMLResponse:
-    return HTMLResponse(nginx_error_page(status), status_code=status)
-
-
-def _render_fault(fault: Fault) -> Response:
-    """A ``code`` fault -> the API's JSON error; an ``http`` fault (e.g. the 504 after a timeout
-    fault) -> an nginx-style HTML page."""
-    if fault.kind == "http":
-        status = fault.status or 502
-        if status == 429:
-            return _error(
-                429,
-                "rate_limited",
-                fault.message or "Too many requests",
-                {"Retry-After": str(int(fault.retry_after or 1))},
-            )
-        return _html_error(status)
-    status = fault.status or (fault.code if fault.code and 400 <= fault.code < 600 else 500)
-    code = _ERROR_NAMES.get(status, "error")
-    if fault.code and not (400 <= fault.code < 600):
-        code = str(fault.code)
-    headers = {"Retry-After": str(int(fault.retry_after or 1))} if status == 429 else None
-    return _error(status, code, fault.message or f"sandbox fault: {code}", headers)
 
 
 def create_appsprint_app(
@@ -149,11 +86,16 @@ def create_appsprint_app(
     expected_auth = f"Bearer {world.credentials.appsprint_export_token}".encode()
     indexes = build_indexes(world, app_id)
     links_table = indexes["signal-links"].table
-    links = dict(zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist()))
+    signal_link = SignalLink(
+        dict(zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist())),
+        indexes["clicks"],
+        control,
+        app_store_url=app_store_url,
+        play_store_url=play_store_url,
+        trust_forwarded_for=trust_forwarded_for,
+    )
     request_prefix = f"req_{secrets.token_hex(4)}_"
     request_counter = itertools.count(1)
-    click_lock = threading.Lock()
-    recorded_clicks: list[dict[str, Any]] = []
     prefetch_stats = collections.Counter({"hits": 0, "misses": 0})
     prefetched: collections.OrderedDict[tuple[str, str, int, bool], tuple[tuple, bytes, str | None]] = (
         collections.OrderedDict()
@@ -162,25 +104,17 @@ def create_appsprint_app(
     def new_request_id() -> str:
         return f"{request_prefix}{next(request_counter):08d}"
 
-    def rate_limited() -> Response:
-        return _error(
-            429,
-            "rate_limited",
-            "Too many requests: slow down and retry after Retry-After seconds",
-            {"Retry-After": "1"},
-        )
-
     def check_auth(request: Request) -> Response | None:
         given = request.headers.get("authorization")
         if not given:
-            return _error(
+            return error(
                 401,
                 "unauthorized",
                 "missing Authorization header: send 'Authorization: Bearer <export token>'",
                 {"WWW-Authenticate": "Bearer"},
             )
         if not hmac.compare_digest(given.encode(), expected_auth):
-            return _error(
+            return error(
                 401,
                 "unauthorized",
                 "invalid export token for this API",
@@ -214,11 +148,11 @@ def create_appsprint_app(
         while len(prefetched) > PREFETCH_SLOTS:
             prefetched.popitem(last=False)
 
-    def make_list_endpoint(resource: str):
+    def make_list_endpoint(resource: str) -> Callable[[Request], Awaitable[Response]]:
         async def list_rows(request: Request) -> Response:
             blocked = await control.intercept(
                 resource,
-                _render_fault,
+                render_fault,
                 who=request.headers.get("authorization", ""),
                 render_rate_limited=rate_limited,
             )
@@ -228,7 +162,7 @@ def create_appsprint_app(
             if denied is not None:
                 return denied
             if request.path_params["app_id"] != app_id:
-                return _error(404, "not_found", f"no app {request.path_params['app_id']!r} for this token")
+                return error(404, "not_found", f"no app {request.path_params['app_id']!r} for this token")
             params = request.query_params
             try:
                 limit = parse_limit(params.get("limit"))
@@ -237,7 +171,7 @@ def create_appsprint_app(
                 cursor = Cursor.decode(cursor_text, resource) if cursor_text else None
                 since_ms = parse_timestamp(since_text) if since_text and cursor is None else None
             except BadRequestError as exc:
-                return _error(400, exc.code, exc.message)
+                return error(400, exc.code, exc.message)
             arrow = arrow_pages and wants_arrow(request.headers.get("accept"))
             index = indexes[resource]
             clock_ms = to_ms(control.clock.now())
@@ -271,116 +205,23 @@ def create_appsprint_app(
         list_rows.__name__ = f"list_{resource.replace('-', '_')}"
         return list_rows
 
-    def client_ip(request: Request) -> str | None:
-        if trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for")
-            if forwarded:
-                first = forwarded.split(",")[0].strip()
-                if first:
-                    return first
-        if request.client is not None and request.client.host:
-            return request.client.host
-        return None
-
-    def macro(params, name: str) -> str | None:
-        value = params.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        if not value or _UNEXPANDED_MACRO.match(value):
-            return None  # empty, or a macro TikTok did not expand (e.g. an ad preview)
-        return value
-
-    def record_click(link_id: str, request: Request) -> dict[str, Any]:
-        params = request.query_params
-        user_agent = request.headers.get("user-agent") or macro(params, "ua")
-        ip = client_ip(request) or macro(params, "ip")
-        clicks = indexes["clicks"]
-        with click_lock:
-            now_ms = to_ms(control.clock.now())
-            # Every recorded click gets an updated_at strictly after every click already visible,
-            # so a reader resuming with updated_since=<last updated_at> never misses one. On a
-            # frozen clock that means moving the clock on by a millisecond.
-            latest = clicks.max_visible_ms(now_ms)
-            at_ms = now_ms if latest is None or latest < now_ms else latest + 1
-            if at_ms > now_ms:
-                control.clock.advance((at_ms - now_ms) / 1000.0)
-            click_id = f"clk_live_{uuid.uuid4().hex[:20]}"
-            row = {
-                "click_id": click_id,
-                "link_id": link_id,
-                "clicked_at": format_ms(at_ms),
-                "ttclid": macro(params, "ttclid"),
-                "campaign_id": macro(params, "campaign_id"),
-                "adgroup_id": macro(params, "adgroup_id"),
-                "ad_id": macro(params, "ad_id"),
-                "placement": macro(params, "placement"),
-                "ip": ip,
-                "user_agent": user_agent,
-                "os": detect_os(user_agent),
-                "updated_at": format_ms(at_ms),
-            }
-            clicks.add_extra(ExtraRow(at_ms, click_id, orjson.dumps(row).decode()))
-            recorded_clicks.append(
-                {
-                    **row,
-                    "campaign_name": macro(params, "campaign_name"),
-                    "ad_name": macro(params, "ad_name"),
-                    "callback": macro(params, "callback"),
-                }
-            )
-        return row
-
-    async def signal_link(request: Request) -> Response:
-        blocked = await control.intercept(
-            SIGNAL_LINK_ENDPOINT, _render_fault, who=client_ip(request) or "", render_rate_limited=rate_limited
-        )
-        if blocked is not None:
-            return blocked
-        link_id = request.path_params["link_id"]
-        if link_id not in links:
-            return HTMLResponse(
-                "<!doctype html><html><head><title>Link not found</title></head><body>"
-                "<h1>Link not found</h1><p>This AppSprint link does not exist or was removed.</p></body></html>",
-                status_code=404,
-            )
-        click = record_click(link_id, request)
-        headers = {"X-AppSprint-Click-Id": click["click_id"], "Cache-Control": "no-store"}
-        android_url = f"{play_store_url}&referrer=" + urllib.parse.quote(
-            f"appsprint_click_id={click['click_id']}", safe=""
-        )
-        if "?" not in play_store_url:
-            android_url = android_url.replace("&referrer=", "?referrer=", 1)
-        if click["os"] == "ios":
-            return RedirectResponse(app_store_url, status_code=302, headers=headers)
-        if click["os"] == "android":
-            return RedirectResponse(android_url, status_code=302, headers=headers)
-        page = (
-            '<!doctype html><html><head><meta charset="utf-8"><title>Get the app</title></head><body>'
-            "<h1>Get the app</h1><p>Open this link on your phone, or choose your store:</p><ul>"
-            f'<li><a href="{html.escape(app_store_url)}">Download on the App Store</a></li>'
-            f'<li><a href="{html.escape(android_url)}">Get it on Google Play</a></li>'
-            "</ul></body></html>"
-        )
-        return HTMLResponse(page, status_code=200, headers=headers)
-
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(404, "not_found", f"no such endpoint: {request.method} {request.url.path}")
+        return error(404, "not_found", f"no such endpoint: {request.method} {request.url.path}")
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
-        return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+        return error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
 
     async def http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, _ERROR_NAMES.get(exc.status_code, "error"), str(exc.detail))
+        return error(exc.status_code, error_name(exc.status_code), str(exc.detail))
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        return _error(500, "internal_error", "unexpected server error")
+        return error(500, "internal_error", "unexpected server error")
 
     def extra_state() -> dict[str, Any]:
         return {
             "rows": {name: len(index) for name, index in indexes.items()},
-            "recorded_clicks": len(recorded_clicks),
+            "recorded_clicks": len(signal_link.recorded_clicks),
             "prefetch": dict(prefetch_stats),
             "startup_seconds": round(startup_seconds, 3),
         }
@@ -396,10 +237,10 @@ def create_appsprint_app(
         control.stats.clear()
         control.rate_limiter.limits.clear()
         control.rate_limiter.configure(initial_rate_limits)
-        with click_lock:
+        with signal_link.lock:
             for index in indexes.values():
                 index.clear_extras()
-            recorded_clicks.clear()
+            signal_link.recorded_clicks.clear()
         prefetched.clear()
         return JSONResponse({"reset": True, "now": control.clock.now().isoformat()})
 
@@ -407,7 +248,7 @@ def create_appsprint_app(
     routes.append(Route("/_sandbox/reset", reset, methods=["POST"]))
     for resource in RESOURCES:
         routes.append(Route(f"/v1/apps/{{app_id}}/{resource}", make_list_endpoint(resource), methods=["GET"]))
-    routes.append(Route("/s/{link_id}", signal_link, methods=["GET"]))
+    routes.append(Route("/s/{link_id}", signal_link.endpoint, methods=["GET"]))
     app = Starlette(
         routes=routes,
         exception_handlers={
@@ -421,6 +262,6 @@ def create_appsprint_app(
     app.state.world = world
     app.state.control = control
     app.state.indexes = indexes
-    app.state.recorded_clicks = recorded_clicks
+    app.state.recorded_clicks = signal_link.recorded_clicks
     app.state.startup_seconds = startup_seconds
     return app

@@ -93,7 +93,7 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
         )
         skips = wh.rows("select reason, count(*) as n from forwarding_skips group by 1 order by 2 desc")
         ledger = delivery(wh)["ledger"] if forwarded is not None else {}
-        rows = [
+        outcomes = [
             ("sent to TikTok (ledger: sent)", ledger.get("sent", 0)),
             ("dead-lettered (ledger: dead)", ledger.get("dead", 0)),
             ("still pending (ledger: pending)", ledger.get("pending", 0)),
@@ -103,7 +103,7 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
                 "Forwarding to the TikTok Events API: delivery ledger (event_delivery_ledger) and "
                 "skipped events by reason (forwarding_skips)",
                 ["outcome", "events"],
-                rows + [(f"skipped: {r['reason']}", r["n"]) for r in skips],
+                outcomes + [(f"skipped: {r['reason']}", r["n"]) for r in skips],
             )
         )
         ready = [

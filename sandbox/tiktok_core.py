@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.control import SandboxClock, SandboxControl
-from sandbox.tiktok_events import EventsConfig, EventStore
+from sandbox.tiktok_event_rules import EventsConfig
+from sandbox.tiktok_events import EventStore
 from sandbox.tiktok_params import ApiError, Ctx, TokenInfo, bad_param
 from sandbox.tiktok_report import (
     ReportEngine,

@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox.tiktok_events import NO_PERMISSION_PIXEL, TrackError
+from sandbox.tiktok_event_rules import NO_PERMISSION_PIXEL, TrackError
 from sandbox.tiktok_params import ApiError, Ctx, _loose_json, bad_param
 from sandbox.tiktok_records import ServedRecords
 

@@ -168,7 +168,7 @@ class MarketingReads(ServedRecords):
 
     def _entity_predicate(self, level: str, filtering: dict[str, Any]) -> Callable[[dict, bool], bool]:
         allowed_keys = ENTITY_FILTER_KEYS[level]
-        checks: list[Callable[[dict, bool], bool]] = []
+        checks: list[Callable[..., bool]] = []  # (record, deleted) -> kept; fixed values as defaults
         prefix = {"campaign": "CAMPAIGN", "adgroup": "ADGROUP", "ad": "AD"}[level]
         status_given = False
         for key, value in filtering.items():

@@ -7,7 +7,7 @@ The world holds one row per ad x advertiser-local day with FINAL conversion valu
 2. keeps the ads allowed by the status filters (deleted entities are excluded unless the level's
    ``*_status`` filter is ``IN ["STATUS_ALL"]``; deletion cascades campaign -> ad group -> ad) and
    the ``campaign_ids`` / ``adgroup_ids`` / ``ad_ids`` filters;
-3. restates the conversion metrics as of the clock with :func:`.ground_truth.restated` (the one
+3. restates the conversion metrics as of the clock with :func:`.restatement.restated` (the one
    restatement rule, so server and ground truth never disagree); ``real_time_conversion``,
    spend, impressions and clicks are served as they are;
 4. optionally spreads each day over 24 local hours (deterministic diurnal weights, exact integer
@@ -15,7 +15,7 @@ The world holds one row per ad x advertiser-local day with FINAL conversion valu
 5. aggregates to the data level (ratios are recomputed from the sums), sorts by (entity id, time)
    and formats only the requested page: every value a string, money 3 dp, value metrics 2 dp,
    ``ctr`` a percentage with 2 dp, counts without decimals, ``"-"`` when a ratio's denominator
-   is zero.
+   is zero (the metric table: :mod:`.tiktok_report_metrics`).
 """
 
 from __future__ import annotations
@@ -31,135 +31,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .ground_truth import restated
+from .restatement import restated
+from .tiktok_report_metrics import COUNT_COLUMNS, METRICS, MONEY_COLUMNS, RESTATED_COLUMNS, VALUE_COLUMNS
 from .world import World
 
 EPOCH = dt.date(1970, 1, 1)
 
-LEVELS = {
-    "AUCTION_ADVERTISER": "advertiser",
-    "AUCTION_CAMPAIGN": "campaign",
-    "AUCTION_ADGROUP": "adgroup",
-    "AUCTION_AD": "ad",
-}
-ID_DIMENSION = {"advertiser": "advertiser_id", "campaign": "campaign_id", "adgroup": "adgroup_id", "ad": "ad_id"}
-STATUS_FIELD = {"campaign": "campaign_status", "adgroup": "adgroup_status", "ad": "ad_status"}
-ID_FILTER = {"campaign_ids": "campaign", "adgroup_ids": "adgroup", "ad_ids": "ad"}
-
-# Summed base columns. Money/value columns are int64 micro-units.
-MONEY_COLUMNS = ("spend", "total_complete_payment_rate", "total_on_web_subscribe_value")
-COUNT_COLUMNS = (
-    "impressions",
-    "clicks",
-    "conversion",
-    "real_time_conversion",
-    "download_start",
-    "complete_payment",
-    "on_web_subscribe",
-    "start_trial",
-    "user_registration",
-    "page_content_view_events",
-)
-BASE_COLUMNS = MONEY_COLUMNS + COUNT_COLUMNS
-# Restated as of the sandbox clock (attribution completes late).
-RESTATED_COLUMNS = (
-    "conversion",
-    "download_start",
-    "complete_payment",
-    "total_complete_payment_rate",
-    "on_web_subscribe",
-    "total_on_web_subscribe_value",
-    "start_trial",
-    "user_registration",
-    "page_content_view_events",
-)
-VALUE_COLUMNS = ("total_complete_payment_rate", "total_on_web_subscribe_value")
-
-DASH = "-"
 # hourly split granularity in micro-units (the served precision)
 SPLIT_UNIT = {"spend": 1000.0, "total_complete_payment_rate": 10_000.0, "total_on_web_subscribe_value": 10_000.0}
-
-
-def _money3(v: float) -> str:
-    return f"{v / 1e6:.3f}"
-
-
-def _value2(v: float) -> str:
-    return f"{v / 1e6:.2f}"
-
-
-def _count(v: float) -> str:
-    return str(int(v))
-
-
-def _ratio(num: str, den: str, scale: float, fmt: str) -> Callable[[dict[str, float]], str]:
-    def compute(s: dict[str, float]) -> str:
-        d = s[den]
-        if not d:
-            return DASH
-        return format(s[num] * scale / d, fmt)
-
-    return compute
-
-
-# metric -> (base columns it needs, formatter over the summed base columns)
-METRICS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], str]]] = {
-    "spend": (("spend",), lambda s: _money3(s["spend"])),
-    "total_complete_payment_rate": (
-        ("total_complete_payment_rate",),
-        lambda s: _value2(s["total_complete_payment_rate"]),
-    ),
-    "total_on_web_subscribe_value": (
-        ("total_on_web_subscribe_value",),
-        lambda s: _value2(s["total_on_web_subscribe_value"]),
-    ),
-    "ctr": (("clicks", "impressions"), _ratio("clicks", "impressions", 100.0, ".2f")),
-    "cpc": (("spend", "clicks"), _ratio("spend", "clicks", 1e-6, ".3f")),
-    "cpm": (("spend", "impressions"), _ratio("spend", "impressions", 1e-3, ".3f")),
-    "cost_per_conversion": (("spend", "conversion"), _ratio("spend", "conversion", 1e-6, ".3f")),
-    "real_time_cost_per_conversion": (
-        ("spend", "real_time_conversion"),
-        _ratio("spend", "real_time_conversion", 1e-6, ".3f"),
-    ),
-    "cost_per_download_start": (("spend", "download_start"), _ratio("spend", "download_start", 1e-6, ".3f")),
-    "cost_per_complete_payment": (("spend", "complete_payment"), _ratio("spend", "complete_payment", 1e-6, ".3f")),
-    "value_per_complete_payment": (
-        ("total_complete_payment_rate", "complete_payment"),
-        _ratio("total_complete_payment_rate", "complete_payment", 1e-6, ".2f"),
-    ),
-    "complete_payment_roas": (
-        ("total_complete_payment_rate", "spend"),
-        _ratio("total_complete_payment_rate", "spend", 1.0, ".2f"),
-    ),
-    "cost_per_on_web_subscribe": (("spend", "on_web_subscribe"), _ratio("spend", "on_web_subscribe", 1e-6, ".3f")),
-    "cost_per_start_trial": (("spend", "start_trial"), _ratio("spend", "start_trial", 1e-6, ".3f")),
-    "cost_per_user_registration": (("spend", "user_registration"), _ratio("spend", "user_registration", 1e-6, ".3f")),
-    "cost_per_page_content_view_event": (
-        ("spend", "page_content_view_events"),
-        _ratio("spend", "page_content_view_events", 1e-6, ".3f"),
-    ),
-}
-for _c in COUNT_COLUMNS:
-    METRICS[_c] = ((_c,), (lambda c: lambda s: _count(s[c]))(_c))
-
-# Attribute "metrics" (requested in `metrics`, valid from the listed levels downwards).
-ATTRIBUTE_LEVELS: dict[str, tuple[str, ...]] = {
-    "campaign_name": ("campaign", "adgroup", "ad"),
-    "campaign_id": ("campaign", "adgroup", "ad"),
-    "objective_type": ("campaign", "adgroup", "ad"),
-    "adgroup_name": ("adgroup", "ad"),
-    "adgroup_id": ("adgroup", "ad"),
-    "promotion_type": ("adgroup", "ad"),
-    "placement_type": ("adgroup", "ad"),
-    "optimization_event": ("adgroup", "ad"),
-    "ad_name": ("ad",),
-    "ad_id": ("ad",),
-    "currency": ("advertiser", "campaign", "adgroup", "ad"),
-    "advertiser_name": ("advertiser", "campaign", "adgroup", "ad"),
-    "advertiser_id": ("advertiser", "campaign", "adgroup", "ad"),
-    "timezone": ("advertiser", "campaign", "adgroup", "ad"),
-}
-ALL_METRICS = frozenset(METRICS) | frozenset(ATTRIBUTE_LEVELS)
 
 # Diurnal weights of the 24 local hours (deterministic), cumulative with C[0]=0 and C[24]=1.
 _W = np.array([0.6 + 0.5 * math.sin((h - 9) / 24 * 2 * math.pi) + (0.25 if 19 <= h <= 22 else 0.0) for h in range(24)])
@@ -258,7 +137,7 @@ class ReportEngine:
 
     def restate(self, name: str, final: np.ndarray, days: np.ndarray, tz: str, now: dt.datetime) -> np.ndarray:
         """Conversions of ``name`` reported at ``now`` (float64; values in micro-units), computed by
-        the ground-truth rule :func:`.ground_truth.restated` (or the ``restate`` override)."""
+        the one restatement rule :func:`.restatement.restated` (or the ``restate`` override)."""
         if len(final) == 0:
             return np.zeros(0, dtype=np.float64)
         fn = self._restate or restated
@@ -301,7 +180,7 @@ class ReportEngine:
         ad = self.ad[lo:hi]
         today = (self.local_today(advertiser_id, now) - EPOCH).days
         mask = day <= today
-        if q.start is not None:
+        if q.start is not None and q.end is not None:  # both or neither (query_lifetime)
             mask &= (day >= (q.start - EPOCH).days) & (day <= (q.end - EPOCH).days)
         mask &= allowed[ad]
         rows = np.nonzero(mask)[0]
@@ -374,6 +253,7 @@ class ReportEngine:
             elif d == "advertiser_id":
                 dims[d] = advertiser_id
             else:
+                assert record is not None  # an entity's id dimension: below the advertiser level
                 dims[d] = record[d]
         sums = {name: float(col[i]) for name, col in g["sums"].items()}
         metrics: dict[str, Any] = {}

@@ -18,14 +18,14 @@ from sandbox.tiktok_params import (
     page_info,
     parse_structured,
 )
-from sandbox.tiktok_report import (
+from sandbox.tiktok_report import ReportQuery
+from sandbox.tiktok_report_metrics import (
     ALL_METRICS,
     ATTRIBUTE_LEVELS,
     ID_DIMENSION,
     ID_FILTER,
     LEVELS,
     STATUS_FIELD,
-    ReportQuery,
 )
 
 REPORT_TYPES_UNSUPPORTED = {"AUDIENCE", "PLAYABLE_MATERIAL", "CATALOG", "BC", "TT_SHOP"}

@@ -59,7 +59,7 @@ from starlette.routing import Route
 
 from sandbox.control import HTML_502, Fault, SandboxClock, SandboxControl
 from sandbox.tiktok_core import AUTH_CODE_TTL_SECONDS
-from sandbox.tiktok_events import EventsConfig, TrackError
+from sandbox.tiktok_event_rules import EventsConfig, TrackError
 from sandbox.tiktok_events_api import EventsApiRoutes
 from sandbox.tiktok_marketing import MarketingReads
 from sandbox.tiktok_oauth import OAuthRoutes
@@ -203,7 +203,7 @@ def create_tiktok_app(
     - ``events_config`` / ``strict_hashing`` / ``event_max_age_seconds``: Events API strictness.
     - ``auth_code_ttl_seconds``: auth_code lifetime in sandbox-clock seconds (default 1 h).
     - ``restate``: override of the restatement rule, same signature as
-      :func:`.ground_truth.restated` (default: that function; leave it for faithful runs).
+      :func:`.restatement.restated` (default: that function; leave it for faithful runs).
     """
     control = control or SandboxControl(SandboxClock(world.anchor))
     limits: dict[str, float | None] = {"*": marketing_qps or None}

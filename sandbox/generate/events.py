@@ -264,12 +264,12 @@ class EventsStage(GeneratorBase):
                 schema=EVENTS,
             )
 
-        starts = list(range(0, len(src), CHUNK_ROWS))
-        if len(starts) > 1:
+        chunk_starts = list(range(0, len(src), CHUNK_ROWS))
+        if len(chunk_starts) > 1:
             with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-                batches = list(pool.map(make_batch, starts))
+                batches = list(pool.map(make_batch, chunk_starts))
         else:
-            batches = [make_batch(s) for s in starts]
+            batches = [make_batch(s) for s in chunk_starts]
         self._lap("events.materialise")
         self.t_events = pa.Table.from_batches(batches, schema=EVENTS)
         if len(dup_src):

@@ -32,7 +32,7 @@ class TrafficStage(GeneratorBase):
     def _ad_days(self) -> None:
         """One row per ad x local day on which it existed, with its effective UTC interval."""
         rng = _rng(self.seed, "ad_days")
-        ad_k, day_k, d_start, d_end, e_start, e_end, epoch_day, active = [], [], [], [], [], [], [], []
+        ad_k, day_k, d_start, d_end, e_start, e_end, epoch_day, active_days = [], [], [], [], [], [], [], []
         for k, ad in enumerate(self.ads):
             a = self.adv[ad["adv"]]
             mids = a["mids"]
@@ -56,13 +56,13 @@ class TrafficStage(GeneratorBase):
             e_start.append(es)
             e_end.append(np.maximum(ee, es))
             epoch_day.append(np.full(len(ks), (a["first"] - dt.date(1970, 1, 1)).days) + ks)
-            active.append(act)
+            active_days.append(act)
         self.ad_k = np.concatenate(ad_k)
         self.ad_day_k = np.concatenate(day_k)
         self.ad_e_start = np.concatenate(e_start)
         self.ad_e_end = np.concatenate(e_end)
         self.ad_epoch_day = np.concatenate(epoch_day)
-        active = np.concatenate(active)
+        active = np.concatenate(active_days)
         n = len(self.ad_k)
         # random zero-activity days (existing ads, nothing delivered), ~3% + paused days
         zero = rng.random(n) < 0.03

@@ -2,7 +2,7 @@
 
 Expected data is derived from the sandbox world itself: a row is visible at clock ``c`` when its
 ``updated_at`` (served with millisecond precision) is ``<= c`` and, for installs, the version is
-not superseded as of ``c`` (signal_campaigns/sandbox/world.py).
+not superseded as of ``c`` (sandbox/world.py).
 """
 
 from __future__ import annotations

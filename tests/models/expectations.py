@@ -1,4 +1,4 @@
-"""Expected mart values derived from the sandbox ground truth (signal_campaigns.sandbox.ground_truth)."""
+"""Expected mart values derived from the sandbox ground truth (sandbox.ground_truth)."""
 
 from __future__ import annotations
 

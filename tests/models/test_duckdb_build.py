@@ -1,5 +1,5 @@
 """dbt build on DuckDB over the tiny sandbox world loaded by the real pipelines, checked against the
-ground truth (signal_campaigns.sandbox.ground_truth) exactly."""
+ground truth (sandbox.ground_truth) exactly."""
 
 from __future__ import annotations
 

@@ -1,20 +1,27 @@
-"""Fixtures of the sandbox TikTok server tests (names start with ``tiktok_``/``tt_``).
+"""Fixtures of the sandbox server tests, over real HTTP on loopback.
 
-``tt`` is a TikTok sandbox server over real HTTP on loopback (one per test module, reset before
-each test: clock, faults, tokens and the Events API store start clean), rate limits lifted;
-``tt_factory`` starts servers with custom options (e.g. the default rate limits).
+TikTok (names start with ``tiktok_``/``tt_``): ``tt`` is a TikTok sandbox server (one per test
+module, reset before each test: clock, faults, tokens and the Events API store start clean), rate
+limits lifted; ``tt_factory`` starts servers with custom options (e.g. the default rate limits).
+
+AppSprint: ``api`` is the module's AppSprint sandbox (``appsprint_server``) reset before each test;
+``serve_world`` starts extra ones on custom worlds / options.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from sandbox.appsprint_server import create_appsprint_app
+from sandbox.control import SandboxClock, SandboxControl
 from sandbox.serving import ThreadedServer
 from sandbox.tiktok_server import NO_RATE_LIMITS, create_tiktok_app
 from sandbox.world import World
+from tests.sandbox.appsprint_client import AppSprintClient
 from tests.sandbox.control_calls import SandboxControlCalls
 
 
@@ -76,17 +83,37 @@ def tiktok_world(tiny_world) -> World:
     return tiny_world
 
 
-def _serve(world: World, **options: Any):
+def _tiktok_app(world: World, **options: Any):
     options.setdefault("rate_limits", NO_RATE_LIMITS)
-    app = create_tiktok_app(world, **options)
-    return app, ThreadedServer(app)
+    return create_tiktok_app(world, **options)
+
+
+Client = TypeVar("Client", TikTokSandboxClient, AppSprintClient)
+
+
+class _StartedServers:
+    """The servers a factory fixture started: ``close()`` stops them and closes their clients."""
+
+    def __init__(self) -> None:
+        self._started: list[tuple[ThreadedServer, TikTokSandboxClient | AppSprintClient]] = []
+
+    def start(self, app: Any, client_of: Callable[[str], Client]) -> Client:
+        server = ThreadedServer(app).start()
+        client = client_of(server.url)
+        self._started.append((server, client))
+        return client
+
+    def close(self) -> None:
+        for server, client in self._started:
+            client.http.close()
+            server.stop()
 
 
 @pytest.fixture(scope="module")
 def tt_server(tiktok_world):
     """One TikTok sandbox per test module (rate limits lifted); use ``tt`` for a clean state."""
-    app, server = _serve(tiktok_world)
-    with server:
+    app = _tiktok_app(tiktok_world)
+    with ThreadedServer(app) as server:
         client = TikTokSandboxClient(tiktok_world, server.url, app)
         yield client
         client.http.close()
@@ -103,16 +130,41 @@ def tt(tt_server):
 @pytest.fixture
 def tt_factory(tiktok_world):
     """Start TikTok sandboxes with custom options: ``tt_factory(marketing_qps=2, rate_limits=None)``."""
-    started: list[tuple[ThreadedServer, TikTokSandboxClient]] = []
+    servers = _StartedServers()
 
     def start(**options: Any) -> TikTokSandboxClient:
-        app, server = _serve(tiktok_world, **options)
-        server.start()
-        client = TikTokSandboxClient(tiktok_world, server.url, app)
-        started.append((server, client))
-        return client
+        app = _tiktok_app(tiktok_world, **options)
+        return servers.start(app, lambda url: TikTokSandboxClient(tiktok_world, url, app))
 
     yield start
-    for server, client in started:
+    servers.close()
+
+
+# --- AppSprint ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def appsprint_server(tiny_world):
+    app = create_appsprint_app(tiny_world, SandboxControl(SandboxClock(tiny_world.anchor)))
+    with ThreadedServer(app) as server:
+        client = AppSprintClient(tiny_world, server.url, app)
+        yield client
         client.http.close()
-        server.stop()
+
+
+@pytest.fixture
+def api(appsprint_server) -> AppSprintClient:
+    """The module's AppSprint sandbox, reset: clock at the anchor, no faults, no recorded clicks."""
+    appsprint_server.control("reset")
+    return appsprint_server
+
+
+@pytest.fixture
+def serve_world():
+    """Start extra AppSprint sandboxes on custom worlds / options."""
+    servers = _StartedServers()
+
+    def start(world: World, **options: Any) -> AppSprintClient:
+        app = create_appsprint_app(world, **options)
+        return servers.start(app, lambda url: AppSprintClient(world, url, app))
+
+    yield start
+    servers.close()

@@ -19,13 +19,8 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from sandbox.appsprint_server import create_appsprint_app
-from sandbox.control import SandboxClock, SandboxControl
-from sandbox.serving import ThreadedServer
 from sandbox.world import World
-from tests.sandbox.control_calls import SandboxControlCalls
 
-DEFAULT = object()
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 RESOURCES = ("signal-links", "clicks", "installs", "events")
 ID_FIELD = {"signal-links": "id", "clicks": "click_id", "installs": "appsprint_id", "events": "event_id"}
@@ -157,78 +152,6 @@ def expected_rows(world: World, resource: str, clock: dt.datetime, after_ms: int
 
 def key(resource: str, row: dict) -> tuple[str, str]:
     return (row["updated_at"], row[ID_FIELD[resource]])
-
-
-# --- the client --------------------------------------------------------------------------------------
-
-
-class AppSprintClient(SandboxControlCalls):
-    def __init__(self, world: World, url: str, app) -> None:
-        self.world = world
-        self.url = url
-        self.app = app
-        self.app_id = world.credentials.appsprint_app_id
-        self.token = world.credentials.appsprint_export_token
-        self.http = httpx.Client(base_url=url, timeout=10)
-
-    def get(self, resource: str, token: Any = DEFAULT, app_id: str | None = None, **params: Any) -> httpx.Response:
-        token = self.token if token is DEFAULT else token
-        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-        return self.http.get(f"/v1/apps/{app_id or self.app_id}/{resource}", params=params, headers=headers)
-
-    def page(self, resource: str, **params: Any) -> dict:
-        response = self.get(resource, **params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def read_all(self, resource: str, limit: int = 1000, **params: Any) -> tuple[list[dict], int]:
-        """Follow next_cursor to the end; returns (rows, pages)."""
-        rows: list[dict] = []
-        pages = 0
-        query: dict[str, Any] = {"limit": limit, **params}
-        while True:
-            body = self.page(resource, **query)
-            pages += 1
-            rows.extend(body["data"])
-            cursor = body["meta"]["next_cursor"]
-            if cursor is None:
-                return rows, pages
-            assert body["data"], "a page with a next_cursor must not be empty"
-            query = {"limit": limit, "cursor": cursor}
-
-
-@pytest.fixture(scope="module")
-def appsprint_server(tiny_world):
-    app = create_appsprint_app(tiny_world, SandboxControl(SandboxClock(tiny_world.anchor)))
-    with ThreadedServer(app) as server:
-        client = AppSprintClient(tiny_world, server.url, app)
-        yield client
-        client.http.close()
-
-
-@pytest.fixture
-def api(appsprint_server) -> AppSprintClient:
-    """The module's AppSprint sandbox, reset: clock at the anchor, no faults, no recorded clicks."""
-    appsprint_server.control("reset")
-    return appsprint_server
-
-
-@pytest.fixture
-def serve_world():
-    """Start extra AppSprint sandboxes on custom worlds / options."""
-    started: list[tuple[ThreadedServer, AppSprintClient]] = []
-
-    def start(world: World, **options: Any) -> AppSprintClient:
-        app = create_appsprint_app(world, **options)
-        server = ThreadedServer(app).start()
-        client = AppSprintClient(world, server.url, app)
-        started.append((server, client))
-        return client
-
-    yield start
-    for server, client in started:
-        client.http.close()
-        server.stop()
 
 
 # --- auth and routing --------------------------------------------------------------------------------

@@ -14,13 +14,8 @@ import pytest
 
 from sandbox.appsprint_arrow import ARROW_MEDIA_TYPE, arrow_schema, wants_arrow
 from sandbox.appsprint_resources import RESOURCES
-from tests.sandbox.test_appsprint_api import (  # noqa: F401  (fixtures)
-    AppSprintClient,
-    api,
-    appsprint_server,
-    expected_rows,
-    serve_world,
-)
+from tests.sandbox.appsprint_client import AppSprintClient
+from tests.sandbox.test_appsprint_api import expected_rows
 
 ARROW = {"Accept": ARROW_MEDIA_TYPE}
 

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pytest
 
 from sandbox import ground_truth as gt
+from sandbox import restatement
 from sandbox.generate import (
     MAPPED_EVENT_TYPES,
     SIGNAL_LINK_MACROS,
@@ -122,7 +123,10 @@ def test_credentials_are_fixed_sandbox_strings(tiny_world):
 # ---------------------------------------------------------------------------------------------
 def test_advertisers_straddle_utc(tiny_world, demo_world):
     adv = rows(tiny_world.table("advertisers"))
-    offsets = [dt.datetime(2026, 1, 15, tzinfo=ZoneInfo(a["timezone"])).utcoffset() for a in adv]
+    offsets = [
+        o for a in adv if (o := dt.datetime(2026, 1, 15, tzinfo=ZoneInfo(a["timezone"])).utcoffset()) is not None
+    ]
+    assert len(offsets) == len(adv)
     assert any(o < dt.timedelta(0) for o in offsets) and any(o > dt.timedelta(0) for o in offsets)
     assert {a["currency"] for a in adv} == {"USD", "EUR"}
     assert {a["timezone"] for a in rows(demo_world.table("advertisers"))} >= {
@@ -374,7 +378,7 @@ def test_hostile_rows(tiny_world, demo_world):
         for e in hostile:
             r = e["invalid_reason"]
             if r == "bad_timestamp":
-                with pytest.raises(ValueError):
+                with pytest.raises(ValueError, match=r"Invalid isoformat string|must be in|out of range"):
                     dt.datetime.fromisoformat(e["occurred_at_raw"].replace("Z", "+00:00"))
             elif r == "bad_currency":
                 assert not re.fullmatch(r"[A-Z]{3}", e["currency"])
@@ -457,31 +461,33 @@ def test_restated_arithmetic():
     clock = dt.datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
     tz = "Etc/GMT+8"  # UTC-8: 2026-06-14 ends at 2026-06-15 08:00 UTC
     # day in progress and the day that ended 4 h ago: index 0
-    assert gt.restatement_index(dt.date(2026, 6, 15), tz, clock).tolist() == [0]
-    assert gt.restatement_index(dt.date(2026, 6, 14), tz, clock).tolist() == [0]
-    assert gt.restatement_index(dt.date(2026, 6, 13), tz, clock).tolist() == [1]
-    assert gt.restatement_index(dt.date(2026, 6, 20), tz, clock).tolist() == [0]  # future
-    assert gt.restated(10, dt.date(2026, 6, 15), tz, clock) == 6  # floor(10 * 0.6)
-    assert gt.restated(7, dt.date(2026, 6, 13), tz, clock) == 5  # floor(7 * 0.8) = 5
-    assert gt.restated(7, dt.date(2026, 5, 1), tz, clock) == 7  # final
+    assert restatement.restatement_index(dt.date(2026, 6, 15), tz, clock).tolist() == [0]
+    assert restatement.restatement_index(dt.date(2026, 6, 14), tz, clock).tolist() == [0]
+    assert restatement.restatement_index(dt.date(2026, 6, 13), tz, clock).tolist() == [1]
+    assert restatement.restatement_index(dt.date(2026, 6, 20), tz, clock).tolist() == [0]  # future
+    assert restatement.restated(10, dt.date(2026, 6, 15), tz, clock) == 6  # floor(10 * 0.6)
+    assert restatement.restated(7, dt.date(2026, 6, 13), tz, clock) == 5  # floor(7 * 0.8) = 5
+    assert restatement.restated(7, dt.date(2026, 5, 1), tz, clock) == 7  # final
     # values: round half to even, exactly (0.9 * 0.05 = 0.045 -> 0.04; 0.9 * 0.15 = 0.135 -> 0.14)
     three_days_ago = dt.date(2026, 6, 11)
-    assert gt.reported_fraction(three_days_ago, tz, clock).tolist() == [RESTATEMENT_FRACTIONS[3]]
+    assert restatement.reported_fraction(three_days_ago, tz, clock).tolist() == [RESTATEMENT_FRACTIONS[3]]
     two = dt.date(2026, 6, 12)
-    assert gt.restated(decimal.Decimal("0.05"), two, tz, clock) == decimal.Decimal("0.04")
-    assert gt.restated(decimal.Decimal("0.15"), two, tz, clock) == decimal.Decimal("0.14")
+    assert restatement.restated(decimal.Decimal("0.05"), two, tz, clock) == decimal.Decimal("0.04")
+    assert restatement.restated(decimal.Decimal("0.15"), two, tz, clock) == decimal.Decimal("0.14")
     # arrays keep their type; nulls pass through; per-row time zones; DST zone
     dates = pa.array([dt.date(2026, 6, 12), dt.date(2026, 6, 12), dt.date(2026, 6, 12)])
     vals = pa.array([decimal.Decimal("0.05"), None, decimal.Decimal("100.00")], pa.decimal128(18, 6))
-    out = gt.restated(vals, dates, tz, clock)
+    out = restatement.restated(vals, dates, tz, clock)
     assert out.type == pa.decimal128(18, 6)
     assert out.to_pylist() == [decimal.Decimal("0.040000"), None, decimal.Decimal("90.000000")]
-    counts = gt.restated(pa.array([10, 10, None], pa.int64()), dates, ["Europe/Berlin", tz, tz], clock)
+    counts = restatement.restated(pa.array([10, 10, None], pa.int64()), dates, ["Europe/Berlin", tz, tz], clock)
     assert counts.to_pylist() == [9, 9, None]
     # Berlin in summer is UTC+2: 2026-06-15 00:00 local = 2026-06-14 22:00 UTC
-    assert gt.restatement_index(dt.date(2026, 6, 13), "Europe/Berlin", clock).tolist() == [1]
+    assert restatement.restatement_index(dt.date(2026, 6, 13), "Europe/Berlin", clock).tolist() == [1]
     np.testing.assert_array_equal(
-        gt.restated(np.array([100, 5]), np.array(["2026-06-15", "2026-06-01"], dtype="datetime64[D]"), tz, clock),
+        restatement.restated(
+            np.array([100, 5]), np.array(["2026-06-15", "2026-06-01"], dtype="datetime64[D]"), tz, clock
+        ),
         [60, 5],
     )
 

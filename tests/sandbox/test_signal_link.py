@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 
-import pytest
-
-from tests.sandbox.test_appsprint_api import TIMESTAMP, AppSprintClient, appsprint_server  # noqa: F401
+from tests.sandbox.appsprint_client import AppSprintClient
+from tests.sandbox.test_appsprint_api import TIMESTAMP
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -21,12 +20,6 @@ ANDROID = (
 DESKTOP = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari"
 APP_STORE = "https://apps.apple.com/app/id6443219876"
 PLAY_STORE = "https://play.google.com/store/apps/details?id=app.sprintly.quest"
-
-
-@pytest.fixture
-def api(appsprint_server) -> AppSprintClient:  # noqa: F811
-    appsprint_server.control("reset")
-    return appsprint_server
 
 
 def a_signal_ad(world) -> dict:

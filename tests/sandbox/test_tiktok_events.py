@@ -34,7 +34,7 @@ def clock(tt) -> int:
     return int(tt.now().timestamp())
 
 
-def track(tt, events: list[dict], token: str | None = None, pixel: str | None = None, **top) -> dict:
+def track(tt, events: list[dict] | None, token: str | None = None, pixel: str | None = None, **top) -> dict:
     body = {"event_source": "web", "event_source_id": pixel or tt.pixel_codes()[0], "data": events, **top}
     return tt.post("event/track/", body, token=token or tt.creds.events_api_token)
 
