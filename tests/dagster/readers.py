@@ -29,15 +29,17 @@ class HeldOpenReader:
             stderr=subprocess.PIPE,
             text=True,
         )
-        line = self.proc.stdout.readline()
+        assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        line = self.stdout.readline()
         if not line:
             raise RuntimeError(f"reader failed: {self.proc.stderr.read()}")
         self.first = int(line)
 
     def again(self) -> int:
-        self.proc.stdin.write("\n")
-        self.proc.stdin.flush()
-        return int(self.proc.stdout.readline())
+        self.stdin.write("\n")
+        self.stdin.flush()
+        return int(self.stdout.readline())
 
     def __enter__(self) -> HeldOpenReader:
         return self

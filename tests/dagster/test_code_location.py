@@ -55,6 +55,7 @@ def test_every_warehouse_writer_shares_one_pool(defs):
 
     for assets_def in defs.assets:
         assert isinstance(assets_def, dagster.AssetsDefinition)
+        assert isinstance(assets_def.node_def, dagster.OpDefinition), assets_def.node_def.name
         assert assets_def.node_def.pool == WAREHOUSE_POOL, assets_def.node_def.name
 
 

@@ -125,7 +125,7 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     ids = received_event_ids(sandbox_env)
     assert set(ids) == sent_now and len(ids) == len(set(ids))  # each eligible event sent once
     with duckdb.connect(str(bi), read_only=True) as con:  # the published copy is the new state
-        assert con.execute("select count(*) from event_delivery_ledger where status = 'sent'").fetchone()[0] == len(
+        assert con.execute("select count(*) from event_delivery_ledger where status = 'sent'").fetchall()[0][0] == len(
             sent_now
         )
     assert publishes(instance, result) == ["warehouse_bi_copy"]

@@ -38,7 +38,7 @@ def tick(sandbox_env, instance):
     return run
 
 
-def newest_visible_event(sandbox) -> str:
+def newest_visible_event(sandbox) -> str | None:
     """The largest updated_at the events endpoint serves now (a full walk, as a reference)."""
     creds = sandbox.credentials
     url = f"{sandbox.appsprint_api_url}/apps/{creds.appsprint_app_id}/events"
@@ -56,7 +56,8 @@ def newest_visible_event(sandbox) -> str:
 
 def only_run(result) -> tuple[RunRequest, str]:
     assert isinstance(result, SensorResult), result
-    assert len(result.run_requests) == 1, result.run_requests
+    assert result.run_requests is not None and len(result.run_requests) == 1, result.run_requests
+    assert result.cursor is not None
     return result.run_requests[0], result.cursor
 
 
@@ -68,13 +69,13 @@ def test_sensor_requests_one_run_per_new_batch_of_events(sandbox_env, tick):
 
     # no new events -> no run
     result = tick(cursor)
-    assert isinstance(result, SkipReason) and "no new AppSprint events" in result.skip_message
+    assert isinstance(result, SkipReason) and "no new AppSprint events" in str(result.skip_message)
 
     # late events become visible as the AppSprint clock moves on a day -> exactly one run
     control(sandbox_env.appsprint_url, "clock", {"advance_seconds": 86400})
     second_run, newer = only_run(tick(cursor))
     assert newer > cursor and newer == newest_visible_event(sandbox_env)
-    assert second_run.run_key != first_run.run_key and newer in second_run.run_key
+    assert second_run.run_key != first_run.run_key and newer in str(second_run.run_key)
     assert second_run.job_name == "forward_new_events"
 
     # the same events again -> no second run; a repeated tick from the old cursor (its cursor
@@ -92,7 +93,7 @@ def test_new_events_are_left_to_a_run_still_waiting_in_the_queue(sandbox_env, ti
     )
     instance.add_run(queued)
     result = tick(cursor)
-    assert isinstance(result, SkipReason) and queued.run_id in result.skip_message
+    assert isinstance(result, SkipReason) and queued.run_id in str(result.skip_message)
     instance.delete_run(queued.run_id)  # it started (and loaded what was new then), or went away
     _run, newer = only_run(tick(cursor))  # the cursor stayed: nothing is lost
     assert newer > cursor
@@ -105,19 +106,19 @@ def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick, mon
     control(sandbox_env.appsprint_url, "faults", {"endpoint": "events", "kind": "http", "status": 502})
     result = tick(cursor)
     assert isinstance(result, SkipReason)
-    assert "AppSprint export API check failed" in result.skip_message and "502" in result.skip_message
+    assert "AppSprint export API check failed" in str(result.skip_message) and "502" in str(result.skip_message)
 
     control(sandbox_env.appsprint_url, "faults", {"endpoint": "events", "kind": "timeout", "seconds": 5})
     result = tick(cursor)
-    assert isinstance(result, SkipReason) and "timed out" in result.skip_message
+    assert isinstance(result, SkipReason) and "timed out" in str(result.skip_message)
 
     wrong = "not-the-export-token-123"
     with monkeypatch.context() as patch:
         patch.setenv("SOURCES__APPSPRINT__EXPORT_TOKEN", wrong)
         result = tick(cursor)
-    assert isinstance(result, SkipReason) and "export token was rejected" in result.skip_message
-    assert wrong not in result.skip_message
-    assert sandbox_env.credentials.appsprint_export_token not in result.skip_message
+    assert isinstance(result, SkipReason) and "export token was rejected" in str(result.skip_message)
+    assert wrong not in str(result.skip_message)
+    assert sandbox_env.credentials.appsprint_export_token not in str(result.skip_message)
 
     # once the API answers again, the events of the failed ticks are requested (nothing lost)
     control(sandbox_env.appsprint_url, "faults", method="DELETE")
@@ -127,4 +128,4 @@ def test_sensor_skips_with_the_reason_on_appsprint_errors(sandbox_env, tick, mon
 
 def test_sensor_rejects_a_cursor_that_is_not_a_timestamp_with_a_message(sandbox_env, tick):
     result = tick("not-a-timestamp")
-    assert isinstance(result, SkipReason) and "updated_since" in result.skip_message
+    assert isinstance(result, SkipReason) and "updated_since" in str(result.skip_message)

@@ -49,6 +49,7 @@ def load_raw(
     if duckdb_path is not None:
         extract(connection, warehouse=duckdb_path, pipelines_dir=pipelines_dir, now=now, start_date=start)
     else:
+        assert postgres_url is not None, "load_raw needs a DuckDB path or a PostgreSQL URL"
         extract(
             connection,
             destination=dlt.destinations.postgres(credentials=postgres_url),

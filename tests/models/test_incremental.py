@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from decimal import Decimal
+from typing import Any
 
 from tests.conftest import FIXED_ANCHOR
 
@@ -41,7 +42,7 @@ def readiness_from_forwarding_decisions(db, now: dt.datetime) -> list[tuple]:
         days[day] = days.get(day, 0) + 1
         if now - dt.timedelta(days=7) < occurred_at <= now:
             current[(advertiser_id, pixel_id)] = current.get((advertiser_id, pixel_id), 0) + 1
-    expected = []
+    expected: list[tuple[Any, Any, int, dt.date | None, int]] = []
     for (advertiser_id, pixel_id), days in daily.items():
         windows = [(sum(n for d, n in days.items() if end - dt.timedelta(days=7) < d <= end), end) for end in days]
         best, best_end = max(windows, key=lambda w: (w[0], -w[1].toordinal()))
