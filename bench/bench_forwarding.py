@@ -46,7 +46,7 @@ def dry_run_bodies(path: Path, batch_size: int) -> list[bytes]:
     with duckdb.connect(str(path), read_only=True) as conn:
         rows = conn.execute(
             "SELECT batch_id, pixel_code, test_event_code, list(payload::VARCHAR ORDER BY event_id) "
-            "FROM main.event_payloads_dry_run GROUP BY ALL ORDER BY batch_id"
+            "FROM forwarding.event_payloads_dry_run GROUP BY ALL ORDER BY batch_id"
         ).fetchall()
     return [
         encode_body(pixel, [orjson.loads(p) for p in payloads], test_event_code=code)

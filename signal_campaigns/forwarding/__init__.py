@@ -9,7 +9,8 @@ Plain Python (no Dagster): the Dagster sensor/job only calls :func:`forward_even
 - :mod:`.payload`: Events API payloads and the project's one hashing function (:func:`hash_identifier`).
 - :mod:`signal_campaigns.tiktok.events_api`: :class:`EventsApiClient` and the errors (re-exported).
 - :mod:`.ledger`: the delivery ledger ``event_delivery_ledger`` (a view over a table and its
-  journal); :mod:`.dry_run`: ``event_payloads_dry_run``.
+  journal, in the schema ``forwarding``); :mod:`.dry_run`: ``forwarding.event_payloads_dry_run``;
+  :mod:`.storage`: the schemas, DDL and view comments.
 - :mod:`.batching`: batches of <= 1,000 events per pixel and their request bodies.
 - :mod:`.forwarder`: the loop and :func:`forward_events`; :mod:`.config`: :class:`ForwarderConfig`,
   :class:`ForwardingSummary` and the Events API token.

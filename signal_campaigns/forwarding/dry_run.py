@@ -1,21 +1,24 @@
-"""The dry-run table ``event_payloads_dry_run``: the payloads a dry run would have sent."""
+"""The dry-run table ``forwarding.event_payloads_dry_run``: the payloads a dry run would have sent.
+An internal table: it lives in the forwarder's internal schema, not in the public one (:mod:`.storage`)."""
 
 from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
 
-from .ledger import DRY_RUN_TABLE, qualified, quote_ident, utc_now
+from .ledger import DRY_RUN_TABLE, utc_now
+from .storage import internal_schema_for, qualified, quote_ident
 
 
 class DryRunTable:
     """``event_payloads_dry_run``: batch_id, pixel_code, event_id, test_event_code, payload (the
-    exact, hashed ``data[]`` item as JSON), created_at."""
+    exact, hashed ``data[]`` item as JSON), created_at. ``schema`` is the ledger's (public) schema;
+    the table goes to its internal schema (``forwarding`` for ``main``)."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str = "main", table: str = DRY_RUN_TABLE) -> None:
         self.conn = conn
-        self.schema = schema
-        self.fqn = qualified(schema, table)
+        self.schema = internal_schema_for(schema)
+        self.fqn = qualified(self.schema, table)
 
     def ensure(self) -> None:
         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")

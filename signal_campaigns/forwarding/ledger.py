@@ -1,5 +1,4 @@
-"""The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse, and the
-dry-run table ``event_payloads_dry_run``.
+"""The delivery ledger ``event_delivery_ledger`` in the DuckDB warehouse.
 
 Public interface: the view ``event_delivery_ledger``, one row per eligible ``event_id``::
 
@@ -10,10 +9,11 @@ Public interface: the view ``event_delivery_ledger``, one row per eligible ``eve
     batch_id VARCHAR,                          -- the last batch the event was sent in
     first_attempt_at, sent_at, updated_at TIMESTAMPTZ
 
-It is always current: it merges two internal tables,
+It lives in the public schema (``main``, beside ``events_to_forward``) and is always current: it
+merges two internal tables in the schema ``forwarding`` (:mod:`.storage`),
 
-- ``event_delivery_ledger_folded``: the same columns, as of the last *fold*;
-- ``event_delivery_journal``: append-only, one row per batch transition since that fold
+- ``forwarding.event_delivery_ledger_folded``: the same columns, as of the last *fold*;
+- ``forwarding.event_delivery_journal``: append-only, one row per batch transition since that fold
   (``entry_id``, ``batch_id``, ``state``, ``event_ids`` (``NULL`` = the batch's events),
   ``code``, ``message``, ``attempts``, ``recorded_at``).
 
@@ -48,6 +48,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .storage import FOLDED_COLUMNS, FOLDED_DDL, JOURNAL_COLUMNS, JOURNAL_DDL, comment_ledger_view, create_table
+from .storage import INTERNAL_SCHEMA as INTERNAL_SCHEMA
+from .storage import internal_schema_for, table_type
+from .storage import qualified as qualified
+from .storage import quote_ident as quote_ident
+
 LEDGER_TABLE = "event_delivery_ledger"  # the public view
 FOLDED_TABLE = "event_delivery_ledger_folded"
 JOURNAL_TABLE = "event_delivery_journal"
@@ -69,27 +75,7 @@ QUEUE_COLUMNS = (
     "page_url",
 )
 
-LEDGER_COLUMNS = (
-    "event_id",
-    "pixel_code",
-    "tiktok_event",
-    "status",
-    "attempts",
-    "last_code",
-    "last_message",
-    "batch_id",
-    "first_attempt_at",
-    "sent_at",
-    "updated_at",
-)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(schema: str | None, table: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(table)}" if schema else quote_ident(table)
+LEDGER_COLUMNS = FOLDED_COLUMNS  # the view's columns, in order
 
 
 def utc_now() -> dt.datetime:
@@ -145,60 +131,48 @@ class DeliveryLedger:
     """The ledger on an open DuckDB connection (the warehouse's one writer, see
     docs/decisions/0008-one-writer-and-bi-copy.md)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, schema: str = "main", table: str = LEDGER_TABLE) -> None:
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        schema: str = "main",
+        table: str = LEDGER_TABLE,
+        internal_schema: str | None = None,
+    ) -> None:
         self.conn = conn
         self.schema = schema
         self.table = table
-        self.fqn = qualified(schema, table)  # the view
+        self.fqn = qualified(schema, table)  # the view, public
+        self.internal_schema = internal_schema or internal_schema_for(schema)
         self.folded_name = FOLDED_TABLE if table == LEDGER_TABLE else table + "_folded"
-        self.folded_fqn = qualified(schema, self.folded_name)
-        self.journal_fqn = qualified(schema, JOURNAL_TABLE if table == LEDGER_TABLE else table + "_journal")
+        self.folded_fqn = qualified(self.internal_schema, self.folded_name)
+        self.journal_name = JOURNAL_TABLE if table == LEDGER_TABLE else table + "_journal"
+        self.journal_fqn = qualified(self.internal_schema, self.journal_name)
         self._next_entry = 1
 
     # --- DDL -------------------------------------------------------------------------------------
     def ensure(self) -> None:
-        """Create the schema, both tables and the view when missing. A ledger written before the
-        journal existed (``event_delivery_ledger`` as a table) becomes the folded table."""
-        conn = self.conn
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        if self._table_type(self.table) == "BASE TABLE" and self._table_type(self.folded_name) is None:
-            conn.execute(f"ALTER TABLE {self.fqn} RENAME TO {quote_ident(self.folded_name)}")
-        conn.execute(f"""
-            CREATE TABLE IF NOT EXISTS {self.folded_fqn} (
-                event_id VARCHAR NOT NULL,
-                pixel_code VARCHAR,
-                tiktok_event VARCHAR,
-                status VARCHAR NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                last_code INTEGER,
-                last_message VARCHAR,
-                batch_id VARCHAR,
-                first_attempt_at TIMESTAMPTZ,
-                sent_at TIMESTAMPTZ,
-                updated_at TIMESTAMPTZ NOT NULL
-            )""")
-        conn.execute(f"""
-            CREATE TABLE IF NOT EXISTS {self.journal_fqn} (
-                entry_id BIGINT NOT NULL,
-                batch_id VARCHAR NOT NULL,
-                state VARCHAR NOT NULL,
-                event_ids VARCHAR[],
-                code INTEGER,
-                message VARCHAR,
-                attempts INTEGER,
-                recorded_at TIMESTAMPTZ NOT NULL
-            )""")
-        conn.execute(f"CREATE OR REPLACE VIEW {self.fqn} AS {self._merged_sql('LEFT')}")
+        """Create the schemas, both internal tables, the view and its comments, in one transaction.
+        Tables of an older layout move into the internal schema: the folded table from the public
+        schema, or ``event_delivery_ledger`` itself when it was still a table (see :mod:`.storage`)."""
+        conn, internal = self.conn, self.internal_schema
+
+        def work() -> int:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(internal)}")
+            legacy = [(self.schema, self.folded_name), (self.schema, self.table)]
+            create_table(conn, (internal, self.folded_name), FOLDED_DDL, FOLDED_COLUMNS, legacy)
+            legacy = [(self.schema, self.journal_name)]
+            create_table(conn, (internal, self.journal_name), JOURNAL_DDL, JOURNAL_COLUMNS, legacy)
+            conn.execute(f"CREATE OR REPLACE VIEW {self.fqn} AS {self._merged_sql('LEFT')}")
+            comment_ledger_view(conn, self.fqn)
+            return 0
+
+        self._in_transaction(work)
         last = conn.execute(f"SELECT max(entry_id) FROM {self.journal_fqn}").fetchall()[0][0]
         self._next_entry = int(last or 0) + 1
 
     def _table_type(self, name: str) -> str | None:
-        rows = self.conn.execute(
-            "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ? "
-            "AND table_catalog = current_database()",
-            [self.schema, name],
-        ).fetchall()
-        return rows[0][0] if rows else None
+        return table_type(self.conn, self.schema, name)
 
     def exists(self) -> bool:
         return self._table_type(self.table) is not None

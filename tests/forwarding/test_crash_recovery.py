@@ -101,11 +101,11 @@ def check_exactly_once(path, ep, rows) -> None:
         assert counts == {"sent": n}
         assert conn.execute("SELECT count(DISTINCT event_id) FROM main.event_delivery_ledger").fetchall()[0][0] == n
         # consistent: the journal is folded and the ledger table says what the view says
-        assert conn.execute(f"SELECT count(*) FROM main.{JOURNAL_TABLE}").fetchall()[0][0] == 0
+        assert conn.execute(f"SELECT count(*) FROM forwarding.{JOURNAL_TABLE}").fetchall()[0][0] == 0
         cols = ", ".join(LEDGER_COLUMNS)
         diff = conn.execute(
             f"SELECT count(*) FROM (SELECT {cols} FROM main.event_delivery_ledger "
-            f"EXCEPT SELECT {cols} FROM main.{FOLDED_TABLE})"
+            f"EXCEPT SELECT {cols} FROM forwarding.{FOLDED_TABLE})"
         ).fetchall()[0][0]
         assert diff == 0
 
@@ -115,7 +115,7 @@ def check_no_secret(path, ep, log_path: Path) -> None:
     assert token not in log_path.read_text()
     with duckdb.connect(str(path), read_only=True) as conn:
         text = str(conn.execute("SELECT * FROM main.event_delivery_ledger").fetchall())
-        text += str(conn.execute(f"SELECT * FROM main.{JOURNAL_TABLE}").fetchall())
+        text += str(conn.execute(f"SELECT * FROM forwarding.{JOURNAL_TABLE}").fetchall())
     assert token not in text
 
 
@@ -123,7 +123,7 @@ def ledger_state(path) -> tuple[dict[str, int], int]:
     """(rows per status as a reader sees them, unfolded journal rows)."""
     with duckdb.connect(str(path), read_only=True) as conn:
         counts = dict(conn.execute("SELECT status, count(*) FROM main.event_delivery_ledger GROUP BY 1").fetchall())
-        journal = conn.execute(f"SELECT count(*) FROM main.{JOURNAL_TABLE}").fetchall()[0][0]
+        journal = conn.execute(f"SELECT count(*) FROM forwarding.{JOURNAL_TABLE}").fetchall()[0][0]
     return counts, journal
 
 

@@ -274,12 +274,12 @@ def test_dry_run_writes_payloads_and_sends_nothing(sandbox, make_warehouse):
     assert received(sandbox)["requests"] == 0
     with duckdb.connect(str(path), read_only=True) as conn:
         n, _batches, max_per = conn.execute(
-            "SELECT count(*), count(DISTINCT batch_id), max(c) FROM main.event_payloads_dry_run, "
-            "(SELECT batch_id b, count(*) c FROM main.event_payloads_dry_run GROUP BY 1) WHERE b = batch_id"
+            "SELECT count(*), count(DISTINCT batch_id), max(c) FROM forwarding.event_payloads_dry_run, "
+            "(SELECT batch_id b, count(*) c FROM forwarding.event_payloads_dry_run GROUP BY 1) WHERE b = batch_id"
         ).fetchall()[0]
         assert n == 1200 and max_per <= 1000
         payload = conn.execute(
-            "SELECT payload::VARCHAR FROM main.event_payloads_dry_run WHERE event_id = 'evt_00000001'"
+            "SELECT payload::VARCHAR FROM forwarding.event_payloads_dry_run WHERE event_id = 'evt_00000001'"
         ).fetchall()[0][0]
         tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "event_delivery_ledger" not in tables

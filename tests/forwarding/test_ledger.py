@@ -39,7 +39,8 @@ def open_ledger(path) -> tuple[duckdb.DuckDBPyConnection, DeliveryLedger]:
 
 
 def rows_of(conn, table: str) -> dict[str, tuple]:
-    return {r[0]: r for r in conn.execute(f"SELECT {COLS} FROM main.{table}").fetchall()}
+    schema = "main" if table == LEDGER_TABLE else "forwarding"  # the public view; the internal tables
+    return {r[0]: r for r in conn.execute(f"SELECT {COLS} FROM {schema}.{table}").fetchall()}
 
 
 def view(conn) -> dict[str, tuple]:
@@ -147,7 +148,7 @@ def test_recovery_after_a_stop_between_journal_write_and_fold(warehouse):
     between = rows_of(conn, LEDGER_TABLE)
     assert col(between[b1[0]], "status") == "sent"
     assert {col(between[e], "status") for e in b2} == {"in_flight"}
-    assert conn.execute(f"SELECT count(*) FROM main.{JOURNAL_TABLE}").fetchall()[0][0] == 3
+    assert conn.execute(f"SELECT count(*) FROM forwarding.{JOURNAL_TABLE}").fetchall()[0][0] == 3
     conn.close()
 
     conn, ledger = open_ledger(path)  # the next run
@@ -176,10 +177,46 @@ def test_a_ledger_table_from_before_the_journal_is_kept(tmp_path):
             ('e1', 'P', 'Purchase', 'sent', 1, 0, NULL, 'old-1', now(), now(), now()),
             ('e2', 'P', 'Download', 'in_flight', 1, NULL, NULL, 'old-2', now(), NULL, now())""")
     conn, ledger = open_ledger(path)
-    kinds = dict(conn.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
-    assert kinds[LEDGER_TABLE] == "VIEW" and kinds[FOLDED_TABLE] == "BASE TABLE"
+    kinds = dict(
+        conn.execute("SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables").fetchall()
+    )
+    assert kinds["main." + LEDGER_TABLE] == "VIEW" and kinds["forwarding." + FOLDED_TABLE] == "BASE TABLE"
     assert ledger.recover() == 1
     assert {k: col(r, "status") for k, r in view(conn).items()} == {"e1": "sent", "e2": "pending"}
+    conn.close()
+
+
+def test_internals_of_the_previous_layout_move_out_of_the_public_schema(warehouse):
+    """A warehouse whose folded table and journal sit in ``main`` (the layout before the schema
+    ``forwarding``): they move there with their rows, unfolded journal rows included; ``main`` keeps
+    only the queue and the view, which carries its table and column comments."""
+    path, ids = warehouse
+    with duckdb.connect(str(path)) as conn:
+        old = DeliveryLedger(conn, internal_schema="main")
+        old.ensure()
+        old.recover()
+        old.enqueue(QUEUE)
+        old.transition(None, ("b1", ids[:10]))
+        old.transition(Outcome.uniform("b1", ids[:10], "sent", 0, None, 1), None)  # journaled, not folded
+        before = rows_of(conn, LEDGER_TABLE)
+    conn, ledger = open_ledger(path)
+    public = {
+        r[0]
+        for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    }
+    assert public == {"events_to_forward", LEDGER_TABLE}
+    assert view(conn) == before and ledger.counts()["sent"] == 10 and ledger.journal_entries() == 2
+    comments = dict(
+        conn.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ?",
+            [LEDGER_TABLE],
+        ).fetchall()
+    )
+    assert set(comments) == set(LEDGER_COLUMNS) and all(comments.values())
+    ((table_comment,),) = conn.execute(
+        "SELECT comment FROM duckdb_views() WHERE schema_name = 'main' AND view_name = ?", [LEDGER_TABLE]
+    ).fetchall()
+    assert table_comment
     conn.close()
 
 
