@@ -48,9 +48,17 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .storage import FOLDED_COLUMNS, FOLDED_DDL, JOURNAL_COLUMNS, JOURNAL_DDL, comment_ledger_view, create_table
+from .storage import (
+    FOLDED_COLUMNS,
+    FOLDED_DDL,
+    JOURNAL_COLUMNS,
+    JOURNAL_DDL,
+    comment_ledger_view,
+    create_table,
+    internal_schema_for,
+    table_type,
+)
 from .storage import INTERNAL_SCHEMA as INTERNAL_SCHEMA
-from .storage import internal_schema_for, table_type
 from .storage import qualified as qualified
 from .storage import quote_ident as quote_ident
 
