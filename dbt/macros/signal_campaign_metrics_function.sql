@@ -1,27 +1,65 @@
 {#- on-run-end: (re)create the table function
         signal_campaign_metrics(grain, start_date, end_date)
-    in the marts schema: any window at 'campaign' | 'adgroup' | 'ad' grain with ratios recomputed
-    from sums (the same SQL as the model signal_campaign_rollup, macro signal_campaign_rollup_sql).
-    DuckDB: a table macro. PostgreSQL: a SQL function returning rows of signal_campaign_rollup.
-    Skipped when the marts it reads do not exist yet (e.g. after `dbt seed` alone). -#}
+    in the target schema: any window (inclusive, advertiser-local dates) at ONE grain per call,
+    'campaign' | 'adgroup' | 'ad', with ratios recomputed from sums (macro signal_campaign_window_sql).
+    DuckDB: a table macro; PostgreSQL: a SQL function returning a table. Both carry a comment.
+    The body names signal_campaign_daily by schema and name only, never by catalog: DuckDB keeps a
+    macro's names as written, so a catalog name would bind it to the file it was built in (the BI
+    copy, attached under another name, could not run it).
+    Skipped when signal_campaign_daily does not exist yet (e.g. after `dbt seed` alone). -#}
 {% macro create_signal_campaign_metrics_function() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set daily = adapter.get_relation(database=target.database, schema=target.schema, identifier='signal_campaign_daily') -%}
-    {%- set rollup = adapter.get_relation(database=target.database, schema=target.schema, identifier='signal_campaign_rollup') -%}
-    {%- if daily is none or rollup is none -%}{{ return('') }}{%- endif -%}
-    {{ return(adapter.dispatch('create_signal_campaign_metrics_function', 'signal_campaigns')(daily, rollup)) }}
+    {%- if daily is none -%}{{ return('') }}{%- endif -%}
+    {{ return(adapter.dispatch('create_signal_campaign_metrics_function', 'signal_campaigns')(daily.include(database=false))) }}
 {%- endmacro %}
 
-{% macro duckdb__create_signal_campaign_metrics_function(daily, rollup) -%}
+{% macro signal_campaign_metrics_comment() -%}
+    {{ return("Signal Campaign metrics for any window at one grain: signal_campaign_metrics(grain, start_date, end_date), grain 'campaign' | 'adgroup' | 'ad', dates inclusive in the advertiser's timezone. One row per campaign, ad group or ad of the window with its first and last report_date, the additive columns summed, ratios recomputed from the sums and the AppSprint / TikTok-fallback parts (docs/metrics.md).") }}
+{%- endmacro %}
+
+{% macro duckdb__create_signal_campaign_metrics_function(daily) -%}
 create or replace macro {{ daily.schema }}.signal_campaign_metrics(p_grain, p_start_date, p_end_date) as table
-{{ signal_campaign_rollup_sql(daily, 'cast(p_grain as varchar(16))', 'cast(p_start_date as date)', 'cast(p_end_date as date)') }}
+{{ signal_campaign_window_sql(daily, 'cast(p_grain as varchar(16))', 'cast(p_start_date as date)', 'cast(p_end_date as date)') }};
+comment on macro table {{ daily.schema }}.signal_campaign_metrics is '{{ signal_campaign_metrics_comment() | replace("'", "''") }}'
 {%- endmacro %}
 
-{% macro default__create_signal_campaign_metrics_function(daily, rollup) -%}
+{#- PostgreSQL: the result columns are declared; their types follow signal_campaign_daily's. -#}
+{% macro default__create_signal_campaign_metrics_function(daily) -%}
+    {%- set types = {} -%}
+    {%- for column in adapter.get_columns_in_relation(daily) -%}
+        {%- do types.update({column.name: column.data_type}) -%}
+    {%- endfor -%}
+    {%- set money = type_money() -%}
+    {%- set double = type_double() -%}
+    {%- set columns = [('grain', 'varchar(16)')] -%}
+    {%- for name in ['advertiser_id', 'report_timezone', 'currency', 'campaign_id', 'campaign_name',
+                     'adgroup_id', 'adgroup_name', 'ad_id', 'ad_name'] -%}
+        {%- do columns.append((name, types[name])) -%}
+    {%- endfor -%}
+    {%- do columns.extend([('first_report_date', 'date'), ('last_report_date', 'date'), ('ad_days', 'bigint')]) -%}
+    {%- for col in signal_additive_columns() -%}
+        {%- do columns.append((col, 'decimal(38, 6)' if col in signal_money_columns() else 'bigint')) -%}
+    {%- endfor -%}
+    {%- do columns.extend([('installs_source', 'text'), ('revenue_source', 'text'),
+                           ('cpi', money), ('ipm', double), ('cpm', money), ('cpc', money), ('ctr', double),
+                           ('cti', double), ('roas', double), ('install_fallback_spend_share', double),
+                           ('revenue_fallback_spend_share', double)]) -%}
 create or replace function {{ daily.schema }}.signal_campaign_metrics(p_grain text, p_start_date date, p_end_date date)
-returns setof {{ rollup }}
+returns table (
+    {%- for name, type in columns %}
+    {{ name }} {{ type }}{{ "," if not loop.last }}
+    {%- endfor %}
+)
 language sql stable
 as $signal_metrics$
-{{ signal_campaign_rollup_sql(daily, 'cast(p_grain as varchar(16))', 'p_start_date', 'p_end_date') }}
-$signal_metrics$
+select
+    {%- for name, type in columns %}
+    cast(w.{{ name }} as {{ type }}){{ "," if not loop.last }}
+    {%- endfor %}
+from (
+{{ signal_campaign_window_sql(daily, 'cast(p_grain as varchar(16))', 'p_start_date', 'p_end_date') }}
+) as w
+$signal_metrics$;
+comment on function {{ daily.schema }}.signal_campaign_metrics(text, date, date) is '{{ signal_campaign_metrics_comment() | replace("'", "''") }}'
 {%- endmacro %}

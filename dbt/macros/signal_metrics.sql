@@ -57,14 +57,76 @@
                'spend_with_revenue_fallback']) }}
 {%- endmacro %}
 
+{#- The provenance of a sum of ad-day rows: 'appsprint' or 'tiktok' when every contributing ad-day
+    with a value took it from that side, 'mixed' when both contributed, 'none' when none had one. -#}
+{% macro signal_summed_source(source_column) -%}
+    case
+        when max(case when {{ source_column }} = 'appsprint' then 1 else 0 end) = 1
+            and max(case when {{ source_column }} = 'tiktok' then 1 else 0 end) = 1 then 'mixed'
+        when max(case when {{ source_column }} = 'appsprint' then 1 else 0 end) = 1 then 'appsprint'
+        when max(case when {{ source_column }} = 'tiktok' then 1 else 0 end) = 1 then 'tiktok'
+        else 'none'
+    end
+{%- endmacro %}
+
+{#- The sums of the additive columns, with their types (money decimal(38, 6), counts bigint). -#}
+{% macro signal_summed_columns() -%}
+    {%- for col in signal_additive_columns() %}
+        cast(sum({{ col }}) as {{ 'decimal(38, 6)' if col in signal_money_columns() else 'bigint' }}) as {{ col }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The ratios of summed rows and the share of spend that used the fallback. -#}
+{% macro signal_summed_ratio_columns() -%}
+    {{ signal_metric_columns('spend', 'impressions', 'clicks', 'installs', 'revenue') }},
+    {{ safe_ratio('spend_with_install_fallback', 'spend') }} as install_fallback_spend_share,
+    {{ safe_ratio('spend_with_revenue_fallback', 'spend') }} as revenue_fallback_spend_share
+{%- endmacro %}
+
+{#- ============================================================================================
+    One grain per day, from signal_campaign_daily (`relation`): grain 'campaign' or 'adgroup'
+    (a Jinja string). One row per advertiser-local report_date x campaign (x ad group), the
+    additive columns summed, ratios recomputed from the sums, provenance summarised. The ONE SQL
+    of the views signal_campaign_campaign_daily and signal_campaign_adgroup_daily.
+    ============================================================================================ -#}
+{% macro signal_campaign_grain_daily_sql(relation, grain) -%}
+    {%- if grain not in ('campaign', 'adgroup') -%}
+        {{ exceptions.raise_compiler_error("signal_campaign_grain_daily_sql: grain must be 'campaign' or 'adgroup', not " ~ grain) }}
+    {%- endif -%}
+with grouped as (
+    select
+        report_date,
+        advertiser_id,
+        max(report_timezone) as report_timezone,
+        max(currency) as currency,
+        campaign_id,
+        max(campaign_name) as campaign_name,
+        {%- if grain == 'adgroup' %}
+        adgroup_id,
+        max(adgroup_name) as adgroup_name,
+        {%- endif %}
+        count(*) as ads,
+        {{ signal_summed_columns() }},
+        {{ signal_summed_source('installs_source') }} as installs_source,
+        {{ signal_summed_source('revenue_source') }} as revenue_source
+    from {{ relation }}
+    group by report_date, advertiser_id, campaign_id{{ ', adgroup_id' if grain == 'adgroup' }}
+)
+
+select
+    grouped.*,
+    {{ signal_summed_ratio_columns() }}
+from grouped
+{%- endmacro %}
+
 {#- ============================================================================================
     Any window at campaign / ad group / ad grain, from signal_campaign_daily (`relation`), with
     ratios recomputed from sums and the AppSprint / fallback parts. `grain` is a SQL expression
     evaluating to 'campaign' | 'adgroup' | 'ad'; dates are SQL expressions (inclusive, advertiser
-    local). Used by the model signal_campaign_rollup and by the table function
-    signal_campaign_metrics(grain, start_date, end_date) created on-run-end.
+    local). The body of the table function signal_campaign_metrics(grain, start_date, end_date)
+    created on-run-end (macro create_signal_campaign_metrics_function).
     ============================================================================================ -#}
-{% macro signal_campaign_rollup_sql(relation, grain, start_date, end_date) -%}
+{% macro signal_campaign_window_sql(relation, grain, start_date, end_date) -%}
 with filtered as (
     select *
     from {{ relation }}
@@ -86,9 +148,9 @@ grouped as (
         min(report_date) as first_report_date,
         max(report_date) as last_report_date,
         count(*) as ad_days,
-        {%- for col in signal_additive_columns() %}
-        cast(sum({{ col }}) as {{ 'decimal(38, 6)' if col in signal_money_columns() else 'bigint' }}) as {{ col }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ signal_summed_columns() }},
+        {{ signal_summed_source('installs_source') }} as installs_source,
+        {{ signal_summed_source('revenue_source') }} as revenue_source
     from filtered
     group by
         {{ grain }},
@@ -99,8 +161,6 @@ grouped as (
 )
 select
     grouped.*,
-    {{ signal_metric_columns('spend', 'impressions', 'clicks', 'installs', 'revenue') }},
-    {{ safe_ratio('spend_with_install_fallback', 'spend') }} as install_fallback_spend_share,
-    {{ safe_ratio('spend_with_revenue_fallback', 'spend') }} as revenue_fallback_spend_share
+    {{ signal_summed_ratio_columns() }}
 from grouped
 {%- endmacro %}

@@ -1,31 +1,26 @@
 -- Higher grains are sums of ad-day rows (docs/decisions/0004-metric-formulas.md). For every
--- additive column, the campaign-grain and ad-group-grain rollups equal the sum of their ad-grain
--- rows, and the ad grain equals the sum of signal_campaign_daily.
+-- additive column and every advertiser-local day: a campaign's row in signal_campaign_campaign_daily
+-- equals the sum of its ad groups in signal_campaign_adgroup_daily, and an ad group's row equals the
+-- sum of its ads in signal_campaign_daily.
 {%- set cols = signal_additive_columns() %}
-with rollup as (
-    select * from {{ ref('signal_campaign_rollup') }}
-),
-
-campaigns as (
-    select * from rollup
-    where grain = 'campaign'
+with campaigns as (
+    select * from {{ ref('signal_campaign_campaign_daily') }}
 ),
 
 adgroups as (
-    select * from rollup
-    where grain = 'adgroup'
+    select * from {{ ref('signal_campaign_adgroup_daily') }}
 ),
 
-ads_by_campaign as (
+adgroups_by_campaign as (
     select
         {%- for col in cols %}
             sum({{ col }}) as {{ col }},
         {%- endfor %}
+        report_date,
         advertiser_id,
         campaign_id
-    from rollup
-    where grain = 'ad'
-    group by advertiser_id, campaign_id
+    from adgroups
+    group by report_date, advertiser_id, campaign_id
 ),
 
 ads_by_adgroup as (
@@ -33,39 +28,26 @@ ads_by_adgroup as (
         {%- for col in cols %}
             sum({{ col }}) as {{ col }},
         {%- endfor %}
+        report_date,
         advertiser_id,
         campaign_id,
         adgroup_id
-    from rollup
-    where grain = 'ad'
-    group by advertiser_id, campaign_id, adgroup_id
-),
-
-daily_by_campaign as (
-    select
-        {%- for col in cols %}
-            sum({{ col }}) as {{ col }},
-        {%- endfor %}
-        advertiser_id,
-        campaign_id
     from {{ ref('signal_campaign_daily') }}
-    where
-        report_date >= cast('{{ var("rollup_start_date", none) or "1900-01-01" }}' as date)
-        and report_date <= cast('{{ var("rollup_end_date", none) or "9999-12-31" }}' as date)
-    group by advertiser_id, campaign_id
+    group by report_date, advertiser_id, campaign_id, adgroup_id
 )
 
 select
-    'campaign vs its ads' as check_name,
-    coalesce(c.advertiser_id, a.advertiser_id) as advertiser_id,
-    coalesce(c.campaign_id, a.campaign_id) as campaign_id,
+    'campaign vs its ad groups' as check_name,
+    coalesce(c.report_date, g.report_date) as report_date,
+    coalesce(c.advertiser_id, g.advertiser_id) as advertiser_id,
+    coalesce(c.campaign_id, g.campaign_id) as campaign_id,
     cast(null as varchar(64)) as adgroup_id
 from campaigns as c
-full outer join ads_by_campaign as a
-    on c.advertiser_id = a.advertiser_id and c.campaign_id = a.campaign_id
+full outer join adgroups_by_campaign as g
+    on c.report_date = g.report_date and c.advertiser_id = g.advertiser_id and c.campaign_id = g.campaign_id
 where (
     {%- for col in cols %}
-        coalesce(c.{{ col }}, -1) <> coalesce(a.{{ col }}, -1){{ " or" if not loop.last }}
+        coalesce(c.{{ col }}, -1) <> coalesce(g.{{ col }}, -1){{ " or" if not loop.last }}
     {%- endfor %}
 )
 
@@ -73,30 +55,17 @@ union all
 
 select
     'ad group vs its ads' as check_name,
+    coalesce(g.report_date, a.report_date) as report_date,
     coalesce(g.advertiser_id, a.advertiser_id) as advertiser_id,
     coalesce(g.campaign_id, a.campaign_id) as campaign_id,
     coalesce(g.adgroup_id, a.adgroup_id) as adgroup_id
 from adgroups as g
 full outer join ads_by_adgroup as a
-    on g.advertiser_id = a.advertiser_id and g.campaign_id = a.campaign_id and g.adgroup_id = a.adgroup_id
+    on
+        g.report_date = a.report_date and g.advertiser_id = a.advertiser_id
+        and g.campaign_id = a.campaign_id and g.adgroup_id = a.adgroup_id
 where (
     {%- for col in cols %}
         coalesce(g.{{ col }}, -1) <> coalesce(a.{{ col }}, -1){{ " or" if not loop.last }}
-    {%- endfor %}
-)
-
-union all
-
-select
-    'campaign vs signal_campaign_daily' as check_name,
-    coalesce(c.advertiser_id, d.advertiser_id) as advertiser_id,
-    coalesce(c.campaign_id, d.campaign_id) as campaign_id,
-    cast(null as varchar(64)) as adgroup_id
-from campaigns as c
-full outer join daily_by_campaign as d
-    on c.advertiser_id = d.advertiser_id and c.campaign_id = d.campaign_id
-where (
-    {%- for col in cols %}
-        coalesce(c.{{ col }}, -1) <> coalesce(d.{{ col }}, -1){{ " or" if not loop.last }}
     {%- endfor %}
 )
