@@ -67,19 +67,38 @@ def test_postgres_and_duckdb_agree(built_postgres, built_duckdb):
             "select advertiser_id, max_purchases_in_7_days, reached_20 from main.value_optimization_readiness",
         ),
         (
-            "select grain, count(*), sum(spend), sum(installs) from public.signal_campaign_rollup group by grain",
-            "select grain, count(*), sum(spend), sum(installs) from main.signal_campaign_rollup group by grain",
+            "select count(*), sum(spend), sum(installs) from public.signal_campaign_campaign_daily",
+            "select count(*), sum(spend), sum(installs) from main.signal_campaign_campaign_daily",
+        ),
+        (
+            "select count(*), sum(spend), sum(installs), sum(revenue) from public.signal_campaign_adgroup_daily",
+            "select count(*), sum(spend), sum(installs), sum(revenue) from main.signal_campaign_adgroup_daily",
         ),
     ):
         assert sorted(pg_query(env, sql_pg)) == sorted(query(built_duckdb["db"], sql_dd))
-    fn = pg_query(
+    for grain in ("campaign", "adgroup", "ad"):
+        window = f"signal_campaign_metrics('{grain}', date '1900-01-01', date '9999-12-31')"
+        cols = "grain, advertiser_id, campaign_id, adgroup_id, ad_id, ad_days, spend, installs, installs_source, cpi"
+        pg = pg_query(env, f"select {cols} from public.{window}")
+        dd = query(built_duckdb["db"], f"select {cols} from main.{window}")
+        assert pg and _normalise(pg) == _normalise(dd), grain
+
+
+def test_postgres_public_objects_carry_comments(built_postgres):
+    """persist_docs on PostgreSQL too: the marts' table and column comments, and the function's."""
+    env = built_postgres["env"]
+    rows = pg_query(
         env,
-        "select grain, campaign_id, spend, installs from public.signal_campaign_metrics("
-        "'campaign', date '1900-01-01', date '9999-12-31') order by campaign_id",
+        """select c.relname, obj_description(c.oid, 'pg_class') is not null,
+                  count(*) filter (where col_description(c.oid, a.attnum) is null)
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+           where n.nspname = 'public' and c.relkind in ('r', 'v') group by c.relname, c.oid""",
     )
-    model = pg_query(
-        env,
-        "select grain, campaign_id, spend, installs from public.signal_campaign_rollup "
-        "where grain = 'campaign' order by campaign_id",
+    got = {name: (has_comment, undocumented) for name, has_comment, undocumented in rows}
+    assert {"signal_campaign_daily", "signal_campaign_campaign_daily", "signal_campaign_adgroup_daily"} <= set(got)
+    assert all(v == (True, 0) for v in got.values()), got
+    ((comment,),) = pg_query(
+        env, "select obj_description('public.signal_campaign_metrics(text, date, date)'::regprocedure, 'pg_proc')"
     )
-    assert fn == model
+    assert comment and "signal_campaign_metrics(grain, start_date, end_date)" in comment
