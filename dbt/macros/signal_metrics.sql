@@ -43,7 +43,7 @@
         {{ safe_ratio(revenue, spend) }} as roas
 {%- endmacro %}
 
-{#- The names of the additive columns of signal_campaign_daily (summed by every rollup and
+{#- The names of the additive columns of signal_campaign_daily (summed by the grain views and the table function, and
     checked by tests/assert_ad_sums_equal_campaign_sums.sql). -#}
 {% macro signal_money_columns() -%}
     {{ return(['spend', 'revenue', 'revenue_appsprint', 'revenue_tiktok', 'revenue_from_fallback',
