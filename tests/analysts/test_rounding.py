@@ -62,6 +62,12 @@ def test_cells():
         round_half_up(float("nan"))
 
 
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> tuple:
+    row = con.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return row
+
+
 @pytest.fixture(scope="module")
 def half_cent_warehouse(built_duckdb, tmp_path_factory):  # noqa: F811
     """The built tiny-world warehouse where one campaign spent exactly 570.485 in the last 7 days
@@ -71,14 +77,13 @@ def half_cent_warehouse(built_duckdb, tmp_path_factory):  # noqa: F811
     db = tmp_path_factory.mktemp("half_cent") / "warehouse.duckdb"
     shutil.copyfile(built_duckdb["db"], db)
     with duckdb.connect(str(db)) as con:
-        first, last = con.execute(
-            "select max(report_date) - 6, max(report_date) from main.signal_campaign_daily"
-        ).fetchone()
-        campaign_id, campaign_name, ad_id, day = con.execute(
+        first, last = _one(con, "select max(report_date) - 6, max(report_date) from main.signal_campaign_daily", [])
+        campaign_id, campaign_name, ad_id, day = _one(
+            con,
             "select campaign_id, campaign_name, ad_id, report_date from main.signal_campaign_daily "
             "where report_date between ? and ? order by spend desc, ad_id limit 1",
             [first, last],
-        ).fetchone()
+        )
         window = "campaign_id = ? and report_date between ? and ?"
         con.execute(
             f"update main.signal_campaign_daily set spend = 0, installs = 0, installs_appsprint = 0, "
@@ -90,10 +95,11 @@ def half_cent_warehouse(built_duckdb, tmp_path_factory):  # noqa: F811
             "where ad_id = ? and report_date = ?",
             [ad_id, day],
         )
-        spend = con.execute(
+        (spend,) = _one(
+            con,
             "select spend from main.signal_campaign_metrics('campaign', ?, ?) where campaign_id = ?",
             [first, last, campaign_id],
-        ).fetchone()[0]
+        )
     assert Decimal(str(spend)) == Decimal("570.485"), "the mart does not keep the half cent: the test proves nothing"
     return {"db": db, "campaign": campaign_name, "first": first, "last": last}
 
