@@ -22,8 +22,10 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from signal_campaigns.cli.report import FRACTION_COLUMNS
 from signal_campaigns.cli.status import delivery, readiness
 from signal_campaigns.cli.warehouse_reads import Warehouse
+from signal_campaigns.formatting import cell
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
 from signal_campaigns.pipeline import build_models, extract
 from signal_campaigns.warehouse import publish_read_only_copy, warehouse_path
@@ -32,26 +34,17 @@ from .connection import sandbox_connection
 from .runner import default_anchor, print_banner, sandbox_processes
 
 
-def _cell(value, fraction: bool = False) -> str:
-    """Counts with thousands separators; money and ratios with 2 decimals; fractions with 4."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.4f}" if fraction else f"{value:,.2f}"
-
-
 def _table(
     title: str, columns: list[str], rows: list[tuple], right_from: int = 1, fractions: frozenset[str] = frozenset()
 ) -> Table:
-    """A table; ``fractions`` names the columns that hold fractions (CTR, CTI), shown with 4 decimals."""
+    """A table, numbers by the product's one display rule (:func:`signal_campaigns.formatting.cell`:
+    money half-up to 2 decimals); ``fractions`` names the columns that hold fractions (CTR, CTI),
+    shown with 4 decimals."""
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
         table.add_column(col, justify="right" if i >= right_from else "left")
     for row in rows:
-        table.add_row(*(_cell(v, col in fractions) for col, v in zip(columns, row)))
+        table.add_row(*(cell(v, is_fraction=col in fractions) for col, v in zip(columns, row)))
     return table
 
 
@@ -88,7 +81,7 @@ def show_results(console: Console, db, forwarded: ForwardingSummary | None) -> N
                 ],
                 [tuple(r.values()) for r in rows],
                 right_from=2,
-                fractions=frozenset({"CTR", "CTI"}),
+                fractions=FRACTION_COLUMNS,
             )
         )
         skips = wh.rows("select reason, count(*) as n from forwarding_skips group by 1 order by 2 desc")

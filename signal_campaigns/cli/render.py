@@ -1,7 +1,8 @@
 """Output: rich tables and messages for people, JSON for scripts (``--json``), masked secrets.
 
-Every command builds plain data (dicts/lists) first; :class:`Output` shows it as a table or
-prints it as one JSON document on stdout. Messages for people go to stderr in ``--json`` mode so
+Every command builds plain data (dicts/lists) first; :class:`Output` shows it as a table (numbers
+by the product's one display rule, :mod:`signal_campaigns.formatting`) or prints it as one JSON
+document on stdout (exact values). Messages for people go to stderr in ``--json`` mode so
 stdout stays parseable.
 """
 
@@ -11,11 +12,13 @@ import datetime as dt
 import decimal
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from signal_campaigns.formatting import cell
 
 WIDE = 200
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "info": "cyan"}
@@ -40,20 +43,6 @@ def json_default(value: Any) -> Any:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, default=json_default, indent=2, sort_keys=False)
-
-
-def cell(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:,.2f}"
-    if isinstance(value, decimal.Decimal):
-        return f"{value:,.2f}"
-    if isinstance(value, (dt.datetime,)):
-        return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() == dt.timedelta(0) else value.isoformat()
-    return str(value)
 
 
 class Output:
@@ -85,7 +74,10 @@ class Output:
         columns: Sequence[str],
         rows: Iterable[Sequence[Any]],
         styles: dict[int, str] | None = None,
+        fractions: Collection[str] = (),
     ) -> None:
+        """A table for people; cells by :func:`signal_campaigns.formatting.cell` (money half-up to
+        2 decimals), the columns named in ``fractions`` (CTR, CTI) with 4 decimals."""
         if self.json_mode:
             return
         table = Table(title=title, title_justify="left", header_style="bold cyan")
@@ -94,7 +86,7 @@ class Output:
                 name, justify="right" if name.isupper() or name.startswith("#") else "left", style=(styles or {}).get(i)
             )
         for row in rows:
-            table.add_row(*[cell(v) for v in row])
+            table.add_row(*[cell(v, is_fraction=name in fractions) for name, v in zip(columns, row)])
         self.out.print(table)
 
     def emit_json(self, data: Any) -> None:

@@ -40,6 +40,8 @@ KEYS = (
     "last_report_date",
 )
 NAME_COLUMN = {"campaign": "campaign_name", "adgroup": "adgroup_name", "ad": "ad_name"}
+# the table's fraction columns (4 decimals); money and the other ratios get 2 (signal_campaigns.formatting)
+FRACTION_COLUMNS = frozenset({"CTR", "CTI"})
 
 
 def parse_window(start: str | None, end: str | None, days: int, latest: dt.date | None) -> tuple[dt.date, dt.date]:

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from signal_campaigns.cli.report import METRICS, PROVENANCE
+from signal_campaigns.formatting import money
 
 START, END = "2026-06-01", "2026-06-14"
 
@@ -101,7 +102,7 @@ def test_csv_and_table_show_the_same_numbers(run_cli, cli_warehouse):
     assert table.exit_code == 0
     for j in as_json["rows"]:
         assert j["campaign_name"] in table.stdout
-        assert f"{Decimal(j['spend']):,.2f}" in table.stdout
+        assert money(Decimal(j["spend"])) in table.stdout  # the one display rule: half-up
     assert "ratio-of-sums" in table.stdout and "of which TikTok" in table.stdout
 
 

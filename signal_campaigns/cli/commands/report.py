@@ -8,7 +8,7 @@ import sys
 import typer
 
 from signal_campaigns.cli.render import Output
-from signal_campaigns.cli.report import GRAINS, campaign_metrics, table_rows, to_csv
+from signal_campaigns.cli.report import FRACTION_COLUMNS, GRAINS, campaign_metrics, table_rows, to_csv
 from signal_campaigns.cli.state import State, run
 from signal_campaigns.cli.status import status as status_data
 from signal_campaigns.cli.warehouse_reads import Warehouse
@@ -43,7 +43,12 @@ def _report(st: State, grain: str, start: str | None, end: str | None, days: int
         Output(True).emit_json({"ok": True, **data})
         return
     columns, rows = table_rows(grain, data["rows"])
-    out.table(f"{grain} metrics {data['start_date']} to {data['end_date']} (advertiser-local days)", columns, rows)
+    out.table(
+        f"{grain} metrics {data['start_date']} to {data['end_date']} (advertiser-local days)",
+        columns,
+        rows,
+        fractions=FRACTION_COLUMNS,
+    )
     out.say(
         f"Source: {data['source']}. Installs = AppSprint's attribution; 'of which TikTok' = ad-days where AppSprint "
         "had none and TikTok's reported number was used instead. Ratios are ratio-of-sums; CTR and CTI are fractions."
