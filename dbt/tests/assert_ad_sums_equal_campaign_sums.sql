@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'signal_campaign_rollup'}}}) }}
 -- Higher grains are sums of ad-day rows (docs/decisions/0004-metric-formulas.md). For every
 -- additive column, the campaign-grain and ad-group-grain rollups equal the sum of their ad-grain
 -- rows, and the ad grain equals the sum of signal_campaign_daily.
