@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'stg_appsprint__events'}}}) }}
 -- Staging drops nothing silently: every distinct raw event_id is exactly one staged row, and no
 -- staged row lacks a raw row.
 with raw_events as (

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'events_to_forward'}}}) }}
 -- The forwarding rule decides every event: every staged event is in exactly one of
 -- events_to_forward and forwarding_skips.
 with staged as (

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'signal_campaign_daily'}}}) }}
 -- The day boundary: TikTok's report rows are in the advertiser's timezone, and every mart row
 -- carries exactly one timezone per advertiser (mixing two timezones in one model is a failure).
 select

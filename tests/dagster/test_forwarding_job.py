@@ -61,6 +61,21 @@ def ledger_and_queue(db) -> tuple[dict[str, int], set[str], set[str]]:
     return statuses, sent, queue
 
 
+def assert_columns_typed(result) -> None:
+    """Every table the run wrote (dlt raw tables, dbt models and seeds) has its columns with their
+    types in the materialisation's metadata; the quarantine table came with the AppSprint load."""
+    materialised = {
+        e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    assert "appsprint/quarantine" in materialised
+    assert materialised["appsprint/quarantine"]["rows_loaded"].value > 0  # the tiny world has malformed rows
+    for key, metadata in materialised.items():
+        if key in ("event_delivery_ledger", "warehouse_bi_copy"):
+            continue
+        columns = metadata["dagster/column_schema"].value.columns
+        assert columns and all(c.type and c.type != "?" for c in columns), key
+
+
 def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env, location):
     run, db, instance = location
     anchor = sandbox_env.anchor
@@ -89,6 +104,7 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     bi = bi_copy_path(db)
     assert bi.exists()
     assert publishes(instance, result) == ["warehouse_bi_copy"]  # once, after every write of the run
+    assert_columns_typed(result)
 
     # 1b. a scheduled AppSprint sync: tables rebuilt, views left as they are (current by
     #     definition), yet the views' dbt tests run on the new data
@@ -100,6 +116,7 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     checks = sync.get_asset_check_evaluations()
     view_checks = [c for c in checks if c.asset_key.to_user_string() in ("events_to_forward", "forwarding_skips")]
     assert view_checks and all(c.passed for c in view_checks)
+    assert "appsprint/quarantine" in rebuilt  # the AppSprint load materialises its quarantine table
     assert publishes(instance, sync) == ["warehouse_bi_copy"]
 
     # 2. late events appear; the sensor's job forwards them while a BI tool holds the copy open

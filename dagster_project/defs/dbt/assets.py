@@ -1,4 +1,6 @@
-"""The dbt project (``dbt/``): seeds and models as assets, dbt tests as asset checks.
+"""The dbt project (``dbt/``): seeds and models as assets in groups by layer, every dbt test as an
+asset check (``translator.py``), and each built model's columns with their types in its
+materialisation's metadata.
 
 Dagster passes the selected models to ``dbt build``, so the forwarding job rebuilds only the
 models between the AppSprint sources and the forwarding queue (the large staging table
@@ -9,7 +11,9 @@ import json
 from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
 
+from dagster_project.defs.dbt.columns import with_column_types
 from dagster_project.defs.dbt.resources import DBT_PROJECT
+from dagster_project.defs.dbt.translator import LayeredDbtTranslator
 from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE
 
@@ -25,7 +29,12 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False  # rebuild incremental models from scratch
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, pool=WAREHOUSE_POOL)
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=LayeredDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+)
 def dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ):
@@ -36,7 +45,8 @@ def dbt_models(
     args = ["build", NO_JSON_ARTIFACTS, "--vars", json.dumps(dbt_vars)]
     if config.full_refresh:
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    yield from with_column_types(invocation.stream(), invocation.manifest, warehouse.file(), context.log)
 
 
 def sync_models_selection(source: str) -> AssetSelection:

@@ -25,7 +25,6 @@ class TikTokSyncConfig(Config):
     dlt_source=tiktok_ads(advertiser_ids=["set-at-run-time"], access_token="set-at-run-time", base_url="http://unset"),
     dlt_pipeline=WarehouseResource().dlt_pipeline("tiktok_ads"),
     name="tiktok_ads",
-    group_name="tiktok_ads",
     dagster_dlt_translator=RawTableTranslator(),
     pool=WAREHOUSE_POOL,
 )
