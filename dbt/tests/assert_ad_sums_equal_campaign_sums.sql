@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'signal_campaign_rollup'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'signal_campaign_campaign_daily'}}}) }}
 -- Higher grains are sums of ad-day rows (docs/decisions/0004-metric-formulas.md). For every
 -- additive column and every advertiser-local day: a campaign's row in signal_campaign_campaign_daily
 -- equals the sum of its ad groups in signal_campaign_adgroup_daily, and an ad group's row equals the
