@@ -10,6 +10,7 @@ from dagster import ConfigurableResource
 
 from signal_campaigns.pipeline import warehouse_pipeline
 from signal_campaigns.warehouse import (
+    BI_COPY_VAR,
     LOCK_WAIT_SECONDS,
     WAREHOUSE_VAR,
     duckdb_destination,
@@ -42,8 +43,9 @@ class WarehouseResource(ConfigurableResource):
         return warehouse_pipeline(dataset, duckdb_destination(self.file()), pipelines_dir)
 
     def dbt_vars(self) -> dict[str, str]:
-        """The dbt vars that point a dbt invocation at this warehouse (dbt/profiles.yml reads them)."""
-        return {WAREHOUSE_VAR: str(self.file())}
+        """The dbt vars that point a dbt invocation at this warehouse (dbt/profiles.yml reads them);
+        dbt's own republishing of the BI copy is off: ``warehouse_bi_copy`` publishes once per run."""
+        return {WAREHOUSE_VAR: str(self.file()), BI_COPY_VAR: "false"}
 
     def claim(self, log) -> Path:
         """Wait (bounded) until no other process holds the file, then return it."""

@@ -1,8 +1,19 @@
-"""The warehouse: where it is (:mod:`.location`), dbt on it (:mod:`.dbt_runner`), and its one
-writer with a read-only copy for readers (:mod:`.access`)."""
+"""The warehouse: where it is (:mod:`.location`), dbt on it (:mod:`.dbt_runner`), its one writer
+(:mod:`.access`) and the read-only copy for readers (:mod:`.bi_copy`; :mod:`.dbt_plugin` publishes
+it after a dbt command run by hand)."""
 
-from .access import LOCK_WAIT_SECONDS, WarehouseLockedError, publish_read_only_copy, wait_for_write_access
-from .dbt_runner import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, WAREHOUSE_VAR, DbtError, DbtRun, release_duckdb, run_dbt
+from .access import LOCK_WAIT_SECONDS, WarehouseLockedError, wait_for_write_access
+from .bi_copy import BI_STORAGE_VERSION, publish_read_only_copy, write_bi_copy
+from .dbt_runner import (
+    BI_COPY_VAR,
+    NO_JSON_ARTIFACTS,
+    SYNC_EXCLUDE,
+    WAREHOUSE_VAR,
+    DbtError,
+    DbtRun,
+    release_duckdb,
+    run_dbt,
+)
 from .location import (
     BI_COPY_SUFFIX,
     DBT_PROJECT_DIR,
@@ -18,6 +29,8 @@ from .location import (
 
 __all__ = [
     "BI_COPY_SUFFIX",
+    "BI_COPY_VAR",
+    "BI_STORAGE_VERSION",
     "DBT_PROJECT_DIR",
     "DEFAULT_WAREHOUSE",
     "DLT_DUCKDB_SETTINGS",
@@ -38,4 +51,5 @@ __all__ = [
     "run_dbt",
     "wait_for_write_access",
     "warehouse_path",
+    "write_bi_copy",
 ]

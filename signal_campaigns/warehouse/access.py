@@ -1,15 +1,13 @@
 """One writer, readers on a copy (docs/decisions/0008-one-writer-and-bi-copy.md).
 
 - :func:`wait_for_write_access`: a writer waits, bounded, for another process to let go of the file;
-- :func:`publish_read_only_copy`: the atomically replaced ``<stem>_bi.duckdb`` for BI tools.
+- the atomically replaced ``<stem>_bi.duckdb`` for BI tools is published by :mod:`.bi_copy`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -73,31 +71,3 @@ def wait_for_write_access(
                 log.warning(f"{advice}; waiting up to {timeout:.0f}s for it to be released")
                 told = True
             time.sleep(poll)
-
-
-def publish_read_only_copy(
-    warehouse: str | os.PathLike[str] | None = None, target: str | os.PathLike[str] | None = None
-) -> Path:
-    """Copy the warehouse to ``target`` (default :func:`bi_copy_path`) atomically and return it.
-
-    Call it as the warehouse's writer (inside the ``warehouse`` pool), after the write
-    connections are closed, so the file is checkpointed and nobody changes it during the copy.
-    The copy is written to a temporary file in the same directory and renamed over ``target``:
-    a reader never sees a half-written file, and readers that still have the previous copy open
-    keep reading it (POSIX keeps the old file until they close it)."""
-    source = warehouse_path(warehouse)
-    dest = Path(target) if target is not None else bi_copy_path(source)
-    if not source.exists():
-        raise FileNotFoundError(f"no warehouse at {source} to publish")
-    with contextlib.closing(duckdb.connect(str(source))) as con:
-        con.execute("checkpoint")  # fold a write-ahead log left behind into the file being copied
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    try:
-        with open(source, "rb") as src, open(tmp, "wb") as out:
-            shutil.copyfileobj(src, out, length=16 * 1024 * 1024)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest

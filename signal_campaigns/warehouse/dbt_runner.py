@@ -86,6 +86,12 @@ NO_JSON_ARTIFACTS = "--no-write-json"
 # The dbt var dbt/profiles.yml reads the DuckDB file from (before env SIGNAL_WAREHOUSE_PATH).
 WAREHOUSE_VAR = "warehouse_path"
 
+# The dbt var of the on-run-end hook publish_bi_copy (dbt/macros/publish_bi_copy.sql): true (its
+# default) republishes the BI copy after a dbt command that wrote the DuckDB warehouse, so that a
+# `dbt build` run by hand does. Callers that publish once at the end of their own run (Dagster's
+# warehouse_bi_copy, the demo) or never (benchmarks, tests) pass false: run_dbt does by default.
+BI_COPY_VAR = "publish_bi_copy"
+
 
 def run_dbt(
     args: Sequence[str],
@@ -96,6 +102,7 @@ def run_dbt(
     threads: int | None = None,
     check: bool = True,
     quiet: bool = True,
+    publish_bi_copy: bool = False,
 ) -> DbtRun:
     """Run ``dbt <args>`` on the project in ``dbt/`` in this process.
 
@@ -103,7 +110,8 @@ def run_dbt(
     var ``warehouse_path``) or ``postgres`` (the connection from the vars ``pg_host``, ``pg_port``,
     ``pg_user``, ``pg_dbname``, ``pg_schema`` given in ``vars``, else the ``SIGNAL_PG_*`` env vars;
     the password from ``SIGNAL_PG_PASSWORD`` only). Configuration reaches dbt as arguments: the
-    process environment is left as it is.
+    process environment is left as it is. ``publish_bi_copy``: let dbt's on-run-end hook republish
+    the BI copy after a writing command (off: the callers publish at the end of their run).
     """
     # dbt's runner takes 1.7 s to import: only callers that run dbt pay it (not the CLI's reads)
     from dbt.cli.main import dbtRunner  # noqa: PLC0415
@@ -120,6 +128,7 @@ def run_dbt(
     all_vars = dict(vars or {})
     if target == "duckdb":
         all_vars.setdefault(WAREHOUSE_VAR, str(warehouse_path(warehouse)))
+        all_vars.setdefault(BI_COPY_VAR, publish_bi_copy)
     if all_vars:
         full += ["--vars", json.dumps(all_vars, default=str)]
     if threads:

@@ -1,9 +1,11 @@
 """One writer and a published copy for readers (docs/decisions/0008-one-writer-and-bi-copy.md): signal_campaigns.warehouse's
-wait_for_write_access and publish_read_only_copy with real DuckDB files and real other processes."""
+wait_for_write_access and publish_read_only_copy with real DuckDB files and real other processes
+(older DuckDB clients on the copy: tests/bi)."""
 
 from __future__ import annotations
 
 import logging
+import struct
 import time
 
 import duckdb
@@ -38,9 +40,19 @@ def test_a_writer_waits_for_a_foreign_lock_and_says_who_holds_it(db, caplog):
         assert time.monotonic() - started < 10
 
 
+def storage_number(path) -> int:
+    """The storage version number in a DuckDB file's header (64: written for DuckDB 0.10 to 1.1,
+    which every DuckDB from 0.10 on reads)."""
+    with open(path, "rb") as file:
+        header = file.read(20)
+    assert header[8:12] == b"DUCK"
+    return struct.unpack_from("<Q", header, 12)[0]
+
+
 def test_the_published_copy_is_replaced_atomically_under_an_open_reader(db):
     target = publish_read_only_copy(db)
     assert target == bi_copy_path(db) == db.with_name("warehouse_bi.duckdb")
+    assert storage_number(target) == 64 != storage_number(db)  # older clients open the copy, not the file
     with HeldOpenReader(target, "select count(*) from t") as reader:
         with duckdb.connect(str(db)) as con:  # the writer goes on while BI reads the copy
             con.execute("insert into t select range from range(500)")

@@ -1,0 +1,100 @@
+"""The read-only copy of the warehouse for BI tools and SQL clients (``<stem>_bi.duckdb``,
+docs/decisions/0008-one-writer-and-bi-copy.md), written in an older DuckDB storage version.
+
+The warehouse itself is in the storage format of the DuckDB that writes it (2.0), which DuckDB 1.x
+clients, the DuckDB CLI and the drivers BI tools bundle, refuse to open ("database file with
+version number 69, but we can only read versions between 64 and 68"). The copy is written in
+storage version :data:`BI_STORAGE_VERSION` instead: ``ATTACH`` a temporary file with that
+``STORAGE_VERSION``, ``COPY FROM DATABASE`` (tables, views, macros and comments), checkpoint,
+detach, and rename it over the copy.
+
+- :func:`publish_read_only_copy`: from the warehouse file (Dagster's ``warehouse_bi_copy``, the demo);
+- :func:`write_bi_copy`: from a connection that has the warehouse attached (the dbt-duckdb plugin
+  :mod:`.dbt_plugin`, which republishes after a ``dbt build`` run by hand).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import duckdb
+
+from .location import bi_copy_path, warehouse_path
+
+# The oldest storage version DuckDB 2.0 writes that clients read: DuckDB 0.10 introduced the
+# storage format (version number 64) that every later release reads back. A file written with
+# 'v0.9.0' is still not readable by DuckDB 0.9 (measured), so 'v0.10.0' is the floor. Tables,
+# views, table macros and comments all survive it (tests/bi opens the copy with DuckDB 0.10 and the
+# newest 1.x).
+BI_STORAGE_VERSION = "v0.10.0"
+
+# The name the copy being written is attached under while it is written.
+_ATTACH_ALIAS = "signal_bi_copy_publish"
+
+
+def _sql_string(value: str | os.PathLike[str]) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _temporary_path(dest: Path) -> Path:
+    """Beside ``dest`` (same file system: the rename is atomic), hidden, one per process."""
+    return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+
+
+def write_bi_copy(con: duckdb.DuckDBPyConnection, catalog: str, dest: str | os.PathLike[str]) -> Path:
+    """Write the database attached to ``con`` as ``catalog`` to ``dest`` in storage version
+    :data:`BI_STORAGE_VERSION`, atomically, and return ``dest``.
+
+    The copy is written to a temporary file in ``dest``'s directory and renamed over ``dest``
+    once it is checkpointed and detached: a reader never sees a half-written file, and readers
+    that still hold the previous copy open keep reading it (POSIX keeps the old file until they
+    close it). ``COPY FROM DATABASE`` reads one committed state of ``catalog``: call it after the
+    run's writes are committed."""
+    dest = Path(dest)
+    tmp = _temporary_path(dest)
+    wal = tmp.with_name(tmp.name + ".wal")
+    for leftover in (tmp, wal):
+        leftover.unlink(missing_ok=True)
+    attached = False
+    try:
+        con.execute(f"attach {_sql_string(tmp)} as {_ATTACH_ALIAS} (storage_version {_sql_string(BI_STORAGE_VERSION)})")
+        attached = True
+        con.execute(f'copy from database "{catalog}" to {_ATTACH_ALIAS}')
+        con.execute(f"checkpoint {_ATTACH_ALIAS}")  # everything in the file, nothing left in a WAL
+        con.execute(f"detach {_ATTACH_ALIAS}")
+        attached = False
+        if wal.exists():
+            raise RuntimeError(f"the BI copy {tmp} left a write-ahead log behind after its checkpoint")
+        with open(tmp, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(tmp, dest)
+    finally:
+        if attached:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"detach {_ATTACH_ALIAS}")
+        for leftover in (tmp, wal):
+            leftover.unlink(missing_ok=True)
+    return dest
+
+
+def publish_read_only_copy(
+    warehouse: str | os.PathLike[str] | None = None, target: str | os.PathLike[str] | None = None
+) -> Path:
+    """Publish the warehouse (:func:`warehouse_path`) as ``target`` (default :func:`bi_copy_path`)
+    with :func:`write_bi_copy` and return ``target``.
+
+    Call it as the warehouse's writer (inside the ``warehouse`` pool), after the write
+    connections are closed: it attaches the warehouse read-only in an in-memory database, so it
+    needs no other process to let go of the file but must not run beside another writer
+    (DuckDB refuses a second process on a file opened for writing)."""
+    source = warehouse_path(warehouse)
+    dest = Path(target) if target is not None else bi_copy_path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"no warehouse at {source} to publish")
+    with contextlib.closing(duckdb.connect()) as con:
+        # a WAL left behind by a writer is replayed by the attach: the copy has every committed write
+        con.execute(f"attach {_sql_string(source)} as warehouse_source (read_only)")
+        write_bi_copy(con, "warehouse_source", dest)
+    return dest
