@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
+    from dagster_project.defs.dbt.resources import prepare_manifest
     from dagster_project.settings import AutomationSettings
     from sandbox.connection import sandbox_connection
     from sandbox.dev import prepare_dagster_home, sandbox_environment
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             f"baseline warehouse (extract, dbt build, forward {baseline.sent:,} events): {time.monotonic() - t0:.1f}s"
         )
 
+        prepare_manifest()  # the code location the daemon loads reads dbt's manifest; it never parses
         home = prepare_dagster_home(tmp / "dagster_home")
         env = dict(
             sandbox_environment(endpoints),

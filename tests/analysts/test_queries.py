@@ -5,27 +5,11 @@ and each returns rows: so their dates must be relative to today and their relati
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import duckdb
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-QUERY_FILES = ("README.md", "docs/analyst_queries.md")
-MARKED = re.compile(r"<!-- query: ([a-z0-9_]+) -->\n```sql\n(.*?)```", re.DOTALL)
-SQL_BLOCK = re.compile(r"^```sql$", re.MULTILINE)
-
-
-def printed_queries() -> dict[str, str]:
-    """name -> SQL, every ```sql block marked `<!-- query: name -->` in the query files."""
-    found: dict[str, str] = {}
-    for name in QUERY_FILES:
-        text = (REPO_ROOT / name).read_text(encoding="utf-8")
-        for query, sql in MARKED.findall(text):
-            assert query not in found, f"query name {query!r} used twice"
-            found[query] = sql
-    return found
-
+from tests.analyst_queries import MARKED, QUERY_FILES, REPO_ROOT, SQL_BLOCK, printed_queries
 
 QUERIES = printed_queries()
 

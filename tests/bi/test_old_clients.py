@@ -6,19 +6,13 @@ run exactly as printed."""
 from __future__ import annotations
 
 import json
-import re
 
 import duckdb
 import pytest
 
-from signal_campaigns.warehouse import REPO_ROOT
+from tests.analyst_queries import printed_queries
 
 from .conftest import OLD_CLIENTS, duckdb_client, run_client
-
-# The README's example queries for analysts: every ```sql block between these two markers, each
-# statement in it run as printed (on the BI copy, by an old client).
-QUERIES_BEGIN = "<!-- analyst-queries:begin -->"
-QUERIES_END = "<!-- analyst-queries:end -->"
 
 CLIENT_SCRIPT = r"""
 import json, sys, duckdb
@@ -52,18 +46,6 @@ print(json.dumps(out, default=str))
 """
 
 
-def readme_queries() -> list[str]:
-    """The statements of the README's example queries (between the markers); [] without markers."""
-    text = (REPO_ROOT / "README.md").read_text()
-    if QUERIES_BEGIN not in text:
-        return []
-    section = text.split(QUERIES_BEGIN, 1)[1].split(QUERIES_END, 1)[0]
-    statements = []
-    for block in re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL):
-        statements += [s.strip() for s in block.split(";") if s.strip()]
-    return statements
-
-
 def main_file_view(db) -> dict:
     """What the main warehouse holds in its target schema, read by this process's DuckDB."""
     with duckdb.connect(str(db), read_only=True) as con:
@@ -93,7 +75,7 @@ def main_file_view(db) -> dict:
 @pytest.mark.parametrize("version", OLD_CLIENTS)
 def test_an_old_duckdb_client_reads_every_public_relation_and_runs_the_readme_queries(built_warehouse, version):
     python = duckdb_client(version)
-    queries = readme_queries()
+    queries = list(printed_queries().values())  # the README's and docs/analyst_queries.md's, as printed
     seen = json.loads(run_client(python, CLIENT_SCRIPT, str(built_warehouse["bi"]), json.dumps(queries)))
     assert seen["version"] == version
     main = main_file_view(built_warehouse["db"])
@@ -109,11 +91,6 @@ def test_an_old_duckdb_client_reads_every_public_relation_and_runs_the_readme_qu
     assert all(q["rows"] > 0 for q in seen["queries"]), seen["queries"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the table macro's body still names the catalog `warehouse` (DuckDB keeps a macro's catalog): "
-    "the macro is made catalog-free on another branch of this issue; remove this marker when they meet",
-)
 def test_the_table_macro_works_on_the_bi_copy_in_an_old_client(built_warehouse):
     python = duckdb_client(OLD_CLIENTS[-1])
     query = "select * from signal_campaign_metrics('campaign', current_date - 30, current_date)"
