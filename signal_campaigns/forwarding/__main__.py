@@ -2,7 +2,9 @@
 
 The Events API token comes from env ``TIKTOK_EVENTS_API_TOKEN`` (never from the command line).
 Prints the run summary as JSON. Exit codes: 0 done, 2 token rejected, 3 stopped (other errors);
-undelivered events stay pending either way.
+undelivered events stay pending either way. Like every write to the warehouse, a run republishes
+the read-only copy for BI tools (``<warehouse>_bi.duckdb``) when it ends, also after an error, so
+BI sees what was sent and what is pending (``--no-bi-copy`` skips it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 
 from signal_campaigns.tiktok.events_api import EventsApiAuthError, ForwardingError
 from signal_campaigns.tiktok.retry import RetryPolicy
+from signal_campaigns.warehouse import publish_read_only_copy
 
 from .forwarder import ForwarderConfig, events_api_token, forward_events
 
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-attempts", type=int, default=8)
     p.add_argument("--base-delay", type=float, default=0.5)
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--no-bi-copy", action="store_true", help="do not republish the read-only copy for BI tools")
     args = p.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -75,9 +79,24 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         if exc.summary is not None:
             sys.stdout.write(json.dumps(exc.summary.to_dict(), default=str) + "\n")
+        if not args.no_bi_copy:
+            republish(args.warehouse)
         return 2 if isinstance(exc, EventsApiAuthError) else 3
     sys.stdout.write(json.dumps(summary.to_dict(), default=str) + "\n")
+    if not args.no_bi_copy:
+        republish(args.warehouse)
     return 0
+
+
+def republish(warehouse: str) -> None:
+    """Publish the BI copy; a failure is reported, not raised: the run's outcome is in the ledger."""
+    log = logging.getLogger("signal_campaigns.forwarding")
+    try:
+        target = publish_read_only_copy(warehouse)
+    except Exception as exc:  # the copy stays as it was; the next write republishes it
+        log.warning(f"the read-only copy for BI tools was not republished: {exc}")
+    else:
+        log.info(f"published the read-only copy for BI tools: {target}")
 
 
 if __name__ == "__main__":

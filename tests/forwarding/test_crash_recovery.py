@@ -213,3 +213,14 @@ def test_sigkill_100k_events(sandbox, make_warehouse, tmp_path):
     check_exactly_once(path, sandbox, rows)
     check_no_secret(path, sandbox, log_path)
     assert time.monotonic() - started < 120
+
+
+def test_the_command_line_republishes_the_bi_copy_after_its_run(sandbox, make_warehouse):
+    path, _rows = make_warehouse(50)
+    bi = path.with_name("warehouse_bi.duckdb")
+    run_cli(path, sandbox, "--no-bi-copy")
+    assert not bi.exists()  # asked not to
+    summary = run_cli(path, sandbox)  # nothing new to send: still a write (the ledger), so it publishes
+    assert summary["sent"] == 0
+    with duckdb.connect(str(bi), read_only=True) as con:  # what BI tools open: every event sent
+        assert con.execute("select status, count(*) from event_delivery_ledger group by 1").fetchall() == [("sent", 50)]
