@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from signal_campaigns.warehouse import REPO_ROOT, bi_copy_path, run_dbt
+from signal_campaigns.warehouse import REPO_ROOT, bi_copy_path, publish_read_only_copy, run_dbt
 
 CLIENTS_DIR = REPO_ROOT / "data" / "bi_clients"
 # The oldest client the README promises (DuckDB 0.10, the storage format of BI_STORAGE_VERSION) and
@@ -88,13 +88,14 @@ def run_client(python: Path, script: str, *args: str, timeout: float = 300) -> s
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> dict[str, Path]:
-    """A tiny world ending now, extracted by the real pipelines and built by ``dbt build``, whose
-    on-run-end hook published the BI copy beside the warehouse."""
+    """A tiny world ending now, extracted by the real pipelines, built by ``dbt build`` (whose
+    on-run-end hook publishes the BI copy beside the warehouse) and forwarded, then published."""
     import datetime as dt
 
     from sandbox.connection import sandbox_connection
     from sandbox.generate import generate_world
     from sandbox.runner import default_anchor, sandbox_in_threads
+    from signal_campaigns.forwarding import forward_events
     from signal_campaigns.pipeline import extract
 
     anchor = default_anchor()
@@ -109,10 +110,14 @@ def built_warehouse(tmp_path_factory) -> dict[str, Path]:
             now=anchor,
             start_date=(anchor - dt.timedelta(days=40)).date(),
         )
-    run_dbt(
-        ["build", "--target-path", str(root / "dbt_target")],
-        warehouse=db,
-        vars={"forwarding_now": anchor.isoformat()},
-        publish_bi_copy=True,
-    )
+        run_dbt(
+            ["build", "--target-path", str(root / "dbt_target")],
+            warehouse=db,
+            vars={"forwarding_now": anchor.isoformat()},
+            publish_bi_copy=True,
+        )
+        # the forwarder's run writes the delivery ledger (a public relation) and republishes, as a
+        # Dagster run does
+        forward_events(db, base_url=endpoints.tiktok_url, token=endpoints.credentials.events_api_token)
+    publish_read_only_copy(db)
     return {"db": db, "bi": bi_copy_path(db), "target_path": root / "dbt_target"}
