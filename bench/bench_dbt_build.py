@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from sandbox.world_cache import load_or_generate
-    from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, run_dbt
+    from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, create_warehouse_file, run_dbt
 
     started = time.perf_counter()
     world = load_or_generate(seed=7, scale=args.scale, anchor=ANCHOR, cache_dir=ROOT / "data" / "sandbox")
@@ -269,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         t0 = time.perf_counter()
+        create_warehouse_file(db)  # as the product creates it: in the storage version BI clients read
         with duckdb.connect(str(db)) as con:
             first = write_appsprint(con, world, None, split, load_id(split))
             write_tiktok(con, world, split, load_id(split), replace_days=None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from .location import bi_copy_path, warehouse_path
+from .location import bi_copy_path, create_warehouse_file
 
 # DuckDB locks the file for the process that opens it: a BI tool holding data/warehouse.duckdb
 # open (even read-only) blocks every writer. Readers should open the published copy instead
@@ -46,9 +46,8 @@ def wait_for_write_access(
     Opens and closes the file until DuckDB stops refusing it with a lock conflict (another
     process holds it open: a BI tool on the main file, a writer outside the ``warehouse``
     pool). Logs who holds it once, with what to do; raises :class:`WarehouseLockedError` after
-    ``timeout`` seconds. A file that does not exist yet is writable (DuckDB creates it)."""
-    path = warehouse_path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ``timeout`` seconds. A file that does not exist yet is created (:func:`create_warehouse_file`)."""
+    path = create_warehouse_file(warehouse)
     deadline = time.monotonic() + timeout
     told = False
     while True:

@@ -17,7 +17,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from .bi_copy import write_bi_copy
-from .location import bi_copy_path
+from .location import bi_copy_path, create_warehouse_file
 
 
 class Plugin(BasePlugin):
@@ -26,6 +26,12 @@ class Plugin(BasePlugin):
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self._conn: Any = None
+        # dbt-duckdb loads its plugins before it opens the database: a warehouse dbt is the first to
+        # write is created here, in the storage version BI clients read (its settings would be
+        # applied after the file exists, too late)
+        path = getattr(self.creds, "path", None)
+        if path and path != ":memory:" and not str(path).startswith(("md:", "motherduck:")):
+            create_warehouse_file(Path(path).resolve())  # relative to dbt's working directory
 
     def configure_connection(self, conn: Any) -> None:
         # dbt-duckdb opens one database per process and reopens it after closing it: keep the latest

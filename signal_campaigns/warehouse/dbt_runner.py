@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .location import DBT_PROJECT_DIR, warehouse_path
+from .location import DBT_PROJECT_DIR, create_warehouse_file, warehouse_path
 
 
 class DbtError(RuntimeError):
@@ -129,6 +129,7 @@ def run_dbt(
     if target == "duckdb":
         all_vars.setdefault(WAREHOUSE_VAR, str(warehouse_path(warehouse)))
         all_vars.setdefault(BI_COPY_VAR, publish_bi_copy)
+        create_warehouse_file(all_vars[WAREHOUSE_VAR])  # in the storage version BI clients read
     if all_vars:
         full += ["--vars", json.dumps(all_vars, default=str)]
     if threads:

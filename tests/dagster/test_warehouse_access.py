@@ -5,20 +5,25 @@ wait_for_write_access and publish_read_only_copy with real DuckDB files and real
 from __future__ import annotations
 
 import logging
-import struct
 import time
 
 import duckdb
 import pytest
 
 from signal_campaigns.warehouse import WarehouseLockedError, bi_copy_path, publish_read_only_copy, wait_for_write_access
+from signal_campaigns.warehouse.location import STORAGE_VERSION_NUMBER, create_warehouse_file, storage_version_number
 
 from .readers import HeldOpenReader
 
 
-@pytest.fixture
-def db(tmp_path):
+@pytest.fixture(params=["created by the project", "created in DuckDB 2.0's own format"])
+def db(tmp_path, request):
+    """A warehouse created as every writer of the project creates it (in the storage version old
+    clients read: the copy is a byte copy), or by DuckDB's defaults (the copy is rewritten)."""
     path = tmp_path / "warehouse.duckdb"
+    if request.param == "created by the project":
+        create_warehouse_file(path)
+        assert storage_version_number(path) == STORAGE_VERSION_NUMBER
     with duckdb.connect(str(path)) as con:
         con.execute("create table t as select range as i from range(1000)")
     return path
@@ -40,19 +45,11 @@ def test_a_writer_waits_for_a_foreign_lock_and_says_who_holds_it(db, caplog):
         assert time.monotonic() - started < 10
 
 
-def storage_number(path) -> int:
-    """The storage version number in a DuckDB file's header (64: written for DuckDB 0.10 to 1.1,
-    which every DuckDB from 0.10 on reads)."""
-    with open(path, "rb") as file:
-        header = file.read(20)
-    assert header[8:12] == b"DUCK"
-    return struct.unpack_from("<Q", header, 12)[0]
-
-
 def test_the_published_copy_is_replaced_atomically_under_an_open_reader(db):
     target = publish_read_only_copy(db)
     assert target == bi_copy_path(db) == db.with_name("warehouse_bi.duckdb")
-    assert storage_number(target) == 64 != storage_number(db)  # older clients open the copy, not the file
+    # older clients open the copy (64: the format DuckDB 0.10 to 1.x read), whatever the file's format
+    assert storage_version_number(target) == STORAGE_VERSION_NUMBER == 64
     with HeldOpenReader(target, "select count(*) from t") as reader:
         with duckdb.connect(str(db)) as con:  # the writer goes on while BI reads the copy
             con.execute("insert into t select range from range(500)")
