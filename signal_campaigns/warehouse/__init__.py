@@ -3,7 +3,7 @@
 it after a dbt command run by hand)."""
 
 from .access import LOCK_WAIT_SECONDS, WarehouseLockedError, wait_for_write_access
-from .bi_copy import BI_STORAGE_VERSION, publish_read_only_copy, write_bi_copy
+from .bi_copy import publish_read_only_copy, write_bi_copy
 from .dbt_runner import (
     BI_COPY_VAR,
     NO_JSON_ARTIFACTS,
@@ -32,7 +32,6 @@ from .location import (
 __all__ = [
     "BI_COPY_SUFFIX",
     "BI_COPY_VAR",
-    "BI_STORAGE_VERSION",
     "DBT_PROJECT_DIR",
     "DEFAULT_WAREHOUSE",
     "DLT_DUCKDB_SETTINGS",

@@ -3,7 +3,7 @@ docs/decisions/0008-one-writer-and-bi-copy.md), written in an older DuckDB stora
 
 DuckDB 1.x clients, the DuckDB CLI and the drivers BI tools bundle, refuse a file in DuckDB 2.0's
 own storage format ("database file with version number 69, but we can only read versions between
-64 and 68"). So the copy is always in storage version :data:`BI_STORAGE_VERSION`:
+64 and 68"). So the copy is always in storage version :data:`.location.STORAGE_VERSION`:
 
 - a warehouse created by this project is already in it (:func:`.location.create_warehouse_file`):
   the copy is the file's bytes, checkpointed, copied, synced and renamed over the copy;
@@ -28,10 +28,6 @@ import duckdb
 
 from .location import STORAGE_VERSION, STORAGE_VERSION_NUMBER, bi_copy_path, storage_version_number, warehouse_path
 
-# Tables, views, table macros and comments all survive it (tests/bi opens the copy with DuckDB 0.10
-# and the newest 1.x).
-BI_STORAGE_VERSION = STORAGE_VERSION
-
 # The name the copy being written is attached under while it is written.
 _ATTACH_ALIAS = "signal_bi_copy_publish"
 
@@ -47,7 +43,7 @@ def _temporary_path(dest: Path) -> Path:
 
 def write_bi_copy(con: duckdb.DuckDBPyConnection, catalog: str, dest: str | os.PathLike[str]) -> Path:
     """Write the database attached to ``con`` as ``catalog`` to ``dest`` in storage version
-    :data:`BI_STORAGE_VERSION`, atomically, and return ``dest``.
+    :data:`.location.STORAGE_VERSION`, atomically, and return ``dest``.
 
     The copy is written to a temporary file in ``dest``'s directory and renamed over ``dest``
     once it is checkpointed and detached: a reader never sees a half-written file, and readers
@@ -61,7 +57,7 @@ def write_bi_copy(con: duckdb.DuckDBPyConnection, catalog: str, dest: str | os.P
         leftover.unlink(missing_ok=True)
     attached = False
     try:
-        con.execute(f"attach {_sql_string(tmp)} as {_ATTACH_ALIAS} (storage_version {_sql_string(BI_STORAGE_VERSION)})")
+        con.execute(f"attach {_sql_string(tmp)} as {_ATTACH_ALIAS} (storage_version {_sql_string(STORAGE_VERSION)})")
         attached = True
         con.execute(f'copy from database "{catalog}" to {_ATTACH_ALIAS}')
         con.execute(f"checkpoint {_ATTACH_ALIAS}")  # everything in the file, nothing left in a WAL
@@ -85,7 +81,7 @@ def publish_read_only_copy(
     warehouse: str | os.PathLike[str] | None = None, target: str | os.PathLike[str] | None = None
 ) -> Path:
     """Publish the warehouse (:func:`warehouse_path`) as ``target`` (default :func:`bi_copy_path`)
-    in :data:`BI_STORAGE_VERSION`, atomically, and return ``target``.
+    in :data:`.location.STORAGE_VERSION`, atomically, and return ``target``.
 
     Call it as the warehouse's writer (inside the ``warehouse`` pool), after the write
     connections are closed: it opens the file itself (to fold a write-ahead log left behind into

@@ -33,7 +33,8 @@ def warehouse_path(path: str | os.PathLike[str] | None = None) -> Path:
 # The storage version of the files this project writes: the oldest DuckDB 2.0 writes that clients
 # read back. DuckDB 0.10 introduced the storage format (version number 64) every later release reads;
 # a file written with 'v0.9.0' is still not readable by DuckDB 0.9 (measured), so 'v0.10.0' is the
-# floor. A warehouse created in it can be published to BI tools as a byte copy: 2.1 s instead of
+# floor; tables, views, table macros and comments all survive it (tests/bi opens the copy with
+# DuckDB 0.10 and the newest 1.x). A warehouse created in it can be published to BI tools as a byte copy: 2.1 s instead of
 # 38 s for COPY FROM DATABASE into a new file, on the 10M-event warehouse (2.5 GB).
 STORAGE_VERSION = "v0.10.0"
 # the number in the file header that goes with it (bytes 12..19 after the magic "DUCK")

@@ -20,7 +20,7 @@ import pytest
 from signal_campaigns.warehouse import REPO_ROOT, bi_copy_path, publish_read_only_copy, run_dbt
 
 CLIENTS_DIR = REPO_ROOT / "data" / "bi_clients"
-# The oldest client the README promises (DuckDB 0.10, the storage format of BI_STORAGE_VERSION) and
+# The oldest client the README promises (DuckDB 0.10, the storage format of signal_campaigns.warehouse.STORAGE_VERSION) and
 # the newest 1.x, the driver BI tools bundle
 OLD_CLIENTS = ["0.10.3", "1.5.6"]
 

@@ -81,6 +81,19 @@ class ConnectProcess:
         return self.proc.returncode, out, "".join(self.stderr)
 
 
+def connect_args(tt) -> list[str]:
+    """``connect`` with the sandbox's developer app and API (no browser, code or port options)."""
+    return [
+        "connect",
+        "--app-id",
+        tt.creds.tiktok_app_id,
+        "--app-secret",
+        tt.creds.tiktok_app_secret,
+        "--base-url",
+        tt.api_url,
+    ]
+
+
 def test_oauth_round_trip_through_a_localhost_callback(project, tt, tiny_world):
     child = ConnectProcess(project, tt)
     url = child.authorization_url()
@@ -133,15 +146,7 @@ def test_a_callback_with_another_state_is_rejected(project, tt):
 
 
 def test_pasted_code_then_reused_code_keeps_the_good_token(run_cli, project, tt):
-    args = [
-        "connect",
-        "--app-id",
-        tt.creds.tiktok_app_id,
-        "--app-secret",
-        tt.creds.tiktok_app_secret,
-        "--base-url",
-        tt.api_url,
-    ]
+    args = connect_args(tt)
     code = tt.auth_code()
     first = run_cli("--json", *args, "--auth-code", code)
     assert first.exit_code == 0, first.output
@@ -160,17 +165,7 @@ def test_pasted_code_then_reused_code_keeps_the_good_token(run_cli, project, tt)
 def test_expired_code_is_explained(run_cli, project, tt):
     code = tt.auth_code()
     tt.control("clock", {"advance_seconds": 3601})
-    result = run_cli(
-        "connect",
-        "--app-id",
-        tt.creds.tiktok_app_id,
-        "--app-secret",
-        tt.creds.tiktok_app_secret,
-        "--base-url",
-        tt.api_url,
-        "--auth-code",
-        code,
-    )
+    result = run_cli(*connect_args(tt), "--auth-code", code)
     assert result.exit_code == 1
     assert "expired" in result.stderr and "valid for 1 hour" in result.stderr
     assert not SettingsStore(project).secrets_path.exists()
@@ -279,17 +274,7 @@ def test_no_secret_reaches_the_logs(run_cli, project, tt, tiny_world, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
-    args = [
-        "connect",
-        "--app-id",
-        tt.creds.tiktok_app_id,
-        "--app-secret",
-        tt.creds.tiktok_app_secret,
-        "--base-url",
-        tt.api_url,
-        "--auth-code",
-        tt.auth_code(),
-    ]
+    args = [*connect_args(tt), "--auth-code", tt.auth_code()]
     assert run_cli(*args).exit_code == 0
     token = SettingsStore(project).file_value(keys.ACCESS_TOKEN)
     us = tiny_world.notes["advertiser_ids"][0]
