@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -20,6 +21,8 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
 from .parsing import BadValue
+
+logger = logging.getLogger(__name__)
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
@@ -77,6 +80,15 @@ def sort_rows(
                     "quarantined_at": at,
                 }
             )
+    if bad:
+        logger.warning(
+            "TikTok %s of advertiser %s: %d row(s) could not be typed and are in the %s table (first: %s)",
+            resource,
+            advertiser_id,
+            len(bad),
+            QUARANTINE_TABLE,
+            bad[0]["reason"],
+        )
     return good, bad
 
 

@@ -39,6 +39,19 @@ def reference(sandbox, world, tmp_path, now, **options):
     return pipeline
 
 
+def clean_and_shaped(sandbox, world, tmp_path, shape, endpoints=(REPORT,), count=None, **options):
+    """A clean sync, then the same sync while ``endpoints`` answer in ``shape`` (the next ``count``
+    answers; ``None``: all): both pipelines and the second one's request counters."""
+    now = sandbox_now(sandbox)
+    clean = reference(sandbox, world, tmp_path, now)
+    for endpoint in endpoints:
+        arm(sandbox, endpoint=endpoint, kind="shape", message=shape, count=count)
+    stats = RequestStats()
+    pipeline = make_pipeline(tmp_path)
+    pipeline.run(make_source(sandbox, world, now=now, stats=stats, **options))
+    return clean, pipeline, stats
+
+
 def quarantine(pipeline) -> list[dict]:
     """The quarantined rows; none while the table does not exist (it appears with its first row)."""
     if QUARANTINE_TABLE not in pipeline.default_schema.data_table_names():
@@ -95,33 +108,19 @@ def test_numbers_that_are_not_finite_are_refused(value):
 # --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", ["times_ms", "times_seconds", "times_iso"])
 def test_entity_times_in_any_form_load_the_same_tables(sandbox, tiny_world, tmp_path, shape):
-    now = sandbox_now(sandbox)
-    clean = reference(sandbox, tiny_world, tmp_path, now)
-    for endpoint in ENTITY_ENDPOINTS:
-        arm(sandbox, endpoint=endpoint, kind="shape", message=shape, count=None)
-    pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now))
+    clean, pipeline, _ = clean_and_shaped(sandbox, tiny_world, tmp_path, shape, ENTITY_ENDPOINTS)
     assert server_requests(sandbox)["campaign/get|fault"] >= 1
     assert all_tables(pipeline) == all_tables(clean)
     assert not quarantine(pipeline)
 
 
 def test_report_days_in_other_forms_load_the_same_rows(sandbox, tiny_world, tmp_path):
-    now = sandbox_now(sandbox)
-    clean = reference(sandbox, tiny_world, tmp_path, now)
-    arm(sandbox, endpoint=REPORT, kind="shape", message="stat_day_forms", count=None)
-    pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now))
+    clean, pipeline, _ = clean_and_shaped(sandbox, tiny_world, tmp_path, "stat_day_forms")
     assert report_by_key(pipeline) == report_by_key(clean)
 
 
 def test_report_pages_without_page_info_still_load_every_row(sandbox, tiny_world, tmp_path):
-    now = sandbox_now(sandbox)
-    clean = reference(sandbox, tiny_world, tmp_path, now)
-    arm(sandbox, endpoint=REPORT, kind="shape", message="no_page_info", count=None)
-    stats = RequestStats()
-    pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now, page_size=7, stats=stats))
+    clean, pipeline, stats = clean_and_shaped(sandbox, tiny_world, tmp_path, "no_page_info", page_size=7)
     assert stats.by_endpoint[REPORT] > 2 * len(advertiser_ids(tiny_world))  # paged past page 1, and stopped
     assert all_tables(pipeline) == all_tables(clean)
 
@@ -137,11 +136,8 @@ def test_report_pages_without_page_info_still_load_every_row(sandbox, tiny_world
     ],
 )
 def test_a_bad_report_row_is_quarantined_and_the_rest_load(sandbox, tiny_world, tmp_path, shape, reason):
-    now = sandbox_now(sandbox)
-    clean = report_by_key(reference(sandbox, tiny_world, tmp_path, now))
-    arm(sandbox, endpoint=REPORT, kind="shape", message=shape)  # the first report page only
-    pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now))
+    reference_run, pipeline, _ = clean_and_shaped(sandbox, tiny_world, tmp_path, shape, count=1)  # one page
+    clean = report_by_key(reference_run)
 
     [bad] = quarantine(pipeline)
     assert bad["resource"] == "ad_daily_report" and bad["reason"].startswith(reason)
@@ -158,11 +154,7 @@ def test_a_bad_report_row_is_quarantined_and_the_rest_load(sandbox, tiny_world, 
 
 
 def test_an_entity_row_with_a_bad_time_is_quarantined_and_the_rest_load(sandbox, tiny_world, tmp_path):
-    now = sandbox_now(sandbox)
-    clean = reference(sandbox, tiny_world, tmp_path, now)
-    arm(sandbox, endpoint="campaign/get", kind="shape", message="bad_time")
-    pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now))
+    clean, pipeline, _ = clean_and_shaped(sandbox, tiny_world, tmp_path, "bad_time", ("campaign/get",), count=1)
     [bad] = quarantine(pipeline)
     assert (bad["resource"], bad["reason"]) == ("campaigns", "bad_timestamp: modify_time='last Tuesday'")
     assert bad["advertiser_id"] == advertiser_ids(tiny_world)[0]
@@ -194,14 +186,9 @@ def test_an_answer_without_its_rows_stops_with_a_clear_message(sandbox, tiny_wor
 # 40067: the report query is split and its parts load the same rows
 # --------------------------------------------------------------------------------------------------
 def test_query_too_large_is_split_into_days_and_campaigns_with_the_same_rows(sandbox, tiny_world, tmp_path):
-    now = sandbox_now(sandbox)
-    clean = reference(sandbox, tiny_world, tmp_path, now)
     # a day of one advertiser has up to 6 ad rows, a day of one campaign up to 4: over 4 rows is
     # "too large", so windows are halved down to days, and the fullest days split by campaign
-    arm(sandbox, endpoint=REPORT, kind="shape", message="too_large:4", count=None)
-    stats = RequestStats()
-    pipeline = make_pipeline(tmp_path)
-    pipeline.run(make_source(sandbox, tiny_world, now=now, stats=stats))
+    clean, pipeline, stats = clean_and_shaped(sandbox, tiny_world, tmp_path, "too_large:4")
     assert stats.splits > 2 * 30  # every window down to days, then campaigns
     assert stats.by_endpoint["campaign/get"] > len(advertiser_ids(tiny_world))  # ids to split by
     assert all_tables(pipeline) == all_tables(clean)
