@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-FaultKind = Literal["code", "http", "delay", "timeout"]
+FaultKind = Literal["code", "http", "delay", "timeout", "shape"]
 
 HTML_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -66,6 +66,8 @@ class Fault:
       - ``delay``: sleep ``seconds`` and then answer normally (slow reply).
       - ``timeout``: sleep ``seconds`` (default 30) before answering: longer than any client
         timeout, so the client times out.
+      - ``shape``: answer normally, but in the odd shape ``message`` names (TikTok server only:
+        :func:`sandbox.tiktok_core.apply_shape`).
     """
 
     endpoint: str = "*"

@@ -149,3 +149,84 @@ class SandboxCore:
         if not isinstance(body, dict):
             raise bad_param("Invalid JSON body: the request body must be a JSON object.")
         return body
+
+
+# --- answer shapes: faults of kind "shape" ----------------------------------------------------------
+# ``POST /_sandbox/faults {"endpoint": "campaign/get", "kind": "shape", "message": "<shape>"}``:
+# the request is answered normally (code 0), in the shape named by ``message``:
+#   no_list            ``data`` without its rows (``list``, or ``pixels`` on pixel/list)
+#   no_page_info       ``data`` without ``page_info``
+#   times_ms | times_seconds | times_iso   entity ``create_time`` / ``modify_time`` in that form
+#   bad_time           the first row's ``modify_time`` in no time form at all
+#   bad_stat_day       the first report row's ``stat_time_day`` as ``MM/DD/YYYY``
+#   stat_day_forms     report days as ``YYYY-MM-DD``, ISO ``...T00:00:00`` and TikTok's form in turn
+#   negative_spend     the first report row's ``spend`` below zero
+#   too_large:N        code 40067 when the query matches more than N rows (use ``count: null``)
+SHAPES = (
+    "no_list",
+    "no_page_info",
+    "times_ms",
+    "times_seconds",
+    "times_iso",
+    "bad_time",
+    "bad_stat_day",
+    "stat_day_forms",
+    "negative_spend",
+    "too_large",
+)
+QUERY_TOO_LARGE_MESSAGE = "The query is too large. Please reduce the time range or the number of ids and try again."
+
+
+class ShapeFault(Response):
+    """Marker answered by a ``shape`` fault: process the request, then reshape its ``data``."""
+
+    def __init__(self, shape: str) -> None:
+        super().__init__(b"", status_code=200)
+        self.shape = shape
+
+
+def _time_form(value: Any, form: str) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    instant = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+    if form == "times_ms":
+        return int(instant.timestamp()) * 1000
+    if form == "times_seconds":
+        return int(instant.timestamp())
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def apply_shape(data: dict[str, Any], shape: str) -> dict[str, Any]:
+    """``data`` of a successful answer in ``shape`` (a copy; the served records stay as they are)."""
+    name, _, arg = shape.partition(":")
+    if name not in SHAPES:
+        raise bad_param(f"sandbox shape fault: unknown shape {shape!r}; one of {', '.join(SHAPES)}")
+    key = "pixels" if "pixels" in data else "list"
+    rows = [dict(r) for r in data.get(key) or []]
+    out = {**data, key: rows}
+    if name == "too_large":
+        total = int((data.get("page_info") or {}).get("total_number") or 0)
+        if total > int(arg or 0):
+            raise ApiError(40067, QUERY_TOO_LARGE_MESSAGE)
+    elif name == "no_list":
+        del out[key]
+    elif name == "no_page_info":
+        out.pop("page_info", None)
+    elif name.startswith("times_"):
+        for row in rows:
+            for field in ("create_time", "modify_time"):
+                row[field] = _time_form(row.get(field), name)
+    elif rows and name == "bad_time":
+        rows[0]["modify_time"] = "last Tuesday"
+    elif rows and name in ("bad_stat_day", "stat_day_forms", "negative_spend"):
+        for n, row in enumerate(rows):
+            row["dimensions"], row["metrics"] = dict(row["dimensions"]), dict(row["metrics"])
+            day = row["dimensions"]["stat_time_day"]
+            if name == "stat_day_forms":
+                row["dimensions"]["stat_time_day"] = (day[:10], day.replace(" ", "T"), day)[n % 3]
+        if name == "bad_stat_day":
+            day = rows[0]["dimensions"]["stat_time_day"]
+            rows[0]["dimensions"]["stat_time_day"] = f"{day[5:7]}/{day[8:10]}/{day[:4]}"
+        elif name == "negative_spend":
+            rows[0]["metrics"]["spend"] = "-12.500"
+    return out

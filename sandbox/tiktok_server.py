@@ -40,7 +40,10 @@ Faults (``POST /_sandbox/faults``) use endpoint names without the version prefix
 trailing slash, e.g. ``report/integrated/get``, ``event/track``, ``campaign/get``, ``*``.
 A ``code`` fault answers HTTP 200 + envelope (40100, 40133, 40132, 50000, 40105, ...; a 20001
 fault processes the request normally and then answers code 20001); an ``http`` fault answers that
-HTTP status with nginx's HTML page (502 by default); ``delay``/``timeout`` sleep first.
+HTTP status with nginx's HTML page (502 by default); ``delay``/``timeout`` sleep first; a
+``shape`` fault answers code 0 in the odd shape its ``message`` names (no ``data.list``, no
+``page_info``, times in milliseconds, a bad report day, negative spend, 40067 for a query over N
+rows: :func:`sandbox.tiktok_core.apply_shape`).
 Rate limits: ``marketing_qps`` (default 10) per Marketing API endpoint and ``events_qps``
 (default 1,000) for ``event/track``; over the limit -> HTTP 200 + 40100.
 """
@@ -58,7 +61,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from sandbox.control import HTML_502, Fault, SandboxClock, SandboxControl
-from sandbox.tiktok_core import AUTH_CODE_TTL_SECONDS
+from sandbox.tiktok_core import AUTH_CODE_TTL_SECONDS, ShapeFault, apply_shape
 from sandbox.tiktok_event_rules import EventsConfig, TrackError
 from sandbox.tiktok_events_api import EventsApiRoutes
 from sandbox.tiktok_marketing import MarketingReads
@@ -84,6 +87,8 @@ class TikTokSandbox(OAuthRoutes, MarketingReads, ReportRoutes, EventsApiRoutes):
     """One sandbox server (one World): the route families, the dispatcher, faults and reset."""
 
     def render_fault(self, fault: Fault) -> Response:
+        if fault.kind == "shape":
+            return ShapeFault(fault.message or "")
         if fault.kind == "http" or (fault.status and fault.code is None):
             status = fault.status or 502
             if status == 502:
@@ -117,13 +122,16 @@ class TikTokSandbox(OAuthRoutes, MarketingReads, ReportRoutes, EventsApiRoutes):
             endpoint, self.render_fault, render_rate_limited=self.render_rate_limited
         )
         partial = False
-        if override is not None:
+        shape = override.shape if isinstance(override, ShapeFault) else None
+        if override is not None and shape is None:
             if not isinstance(override, _PartialSuccess):
                 return override
             partial = True
         try:
             token = self.authenticate(request) if auth else None
             data = await handler(self, Ctx(request, token, request.query_params))
+            if shape is not None:
+                data = apply_shape(data, shape)
         except ApiError as exc:
             return self.envelope(exc.code, exc.message, {})
         except TrackError as exc:

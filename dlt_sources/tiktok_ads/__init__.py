@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,10 +53,12 @@ from . import settings
 from .client import TikTokClient
 from .parsing import parse_text
 from .planning import ReportPlan, as_date, as_ids, as_instant, plan_report_days, split_windows, validate_options
-from .rows import day_markers, shape_advertiser, shape_entity, shape_report_row
+from .quarantine import QUARANTINE_TABLE, resource_with_quarantine, sort_rows, with_quarantine
+from .rows import day_markers, report_row_key, shape_advertiser, shape_entity, shape_report_row
 from .transport import RequestStats
 
 __all__ = [
+    "QUARANTINE_TABLE",
     "ReportPlan",
     "RequestStats",
     "TikTokApiError",
@@ -150,43 +153,47 @@ def tiktok_ads(
             infos.update(found)
         return infos
 
-    @dlt.resource(
-        name="advertisers",
-        write_disposition="merge",
-        primary_key="advertiser_id",
-        columns=cast("TTableSchemaColumns", copy.deepcopy(settings.ADVERTISER_HINTS)),
-    )
-    def advertisers() -> Iterator[dict[str, Any]]:
+    def advertisers() -> Iterator[Any]:
         found = advertiser_infos()
-        for advertiser_id in ids:
-            yield shape_advertiser(found[advertiser_id])
+        good, bad = sort_rows(
+            [found[a] for a in ids],
+            shape_advertiser,
+            resource="advertisers",
+            advertiser_id="",
+            row_key=lambda r: parse_text(r.get("advertiser_id")),
+            at=synced_at,
+        )
+        for row in bad:
+            row["advertiser_id"] = row["row_key"]
+        yield from with_quarantine(good, bad)
 
     def entity_resource(table: str, path: str, key: str, columns: list[str], hints: dict[str, Any]) -> DltResource:
-        def entity_pages() -> Iterator[list[dict[str, Any]]]:
+        def entity_pages() -> Iterator[Any]:
             for advertiser_id in ids:
                 if table == "pixels":
                     pages = client.pixels(advertiser_id)
                 else:
                     pages = client.entities(path, advertiser_id, settings.ENTITY_STATUS_ALL[table])
                 for page in pages:
-                    yield [shape_entity(row, columns, advertiser_id) for row in page]
+                    good, bad = sort_rows(
+                        page,
+                        functools.partial(shape_entity, columns=columns, advertiser_id=advertiser_id, key=key),
+                        resource=table,
+                        advertiser_id=advertiser_id,
+                        row_key=lambda row: parse_text(row.get(key)),
+                        at=synced_at,
+                    )
+                    yield from with_quarantine(good, bad)
 
-        return dlt.resource(
+        return resource_with_quarantine(
             entity_pages,
-            name=table,
+            table,
             write_disposition="merge",
             primary_key=key,
             columns=cast("TTableSchemaColumns", copy.deepcopy(hints)),
         )
 
-    @dlt.resource(
-        name="ad_daily_report",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        primary_key=("advertiser_id", "ad_id", "stat_date"),
-        merge_key=("advertiser_id", "stat_date"),
-        columns=cast("TTableSchemaColumns", settings.report_column_hints(metric_list)),
-    )
-    def ad_daily_report() -> Iterator[list[dict[str, Any]]]:
+    def ad_daily_report() -> Iterator[Any]:
         cursors: dict[str, dict[str, Any]] = dlt.current.resource_state().setdefault("advertisers", {})
         found = advertiser_infos()
         for advertiser_id in ids:
@@ -211,21 +218,30 @@ def tiktok_ads(
             if plan is None:
                 continue
             currency = parse_text(info.get("currency"))
-            for window_start, window_end in split_windows(plan.start, plan.end, window_days):
+            for window in split_windows(plan.start, plan.end, window_days):
                 # Every day of the window replaces what is stored for it, rows or none.
-                yield day_markers(advertiser_id, window_start, window_end, str(tz_name), synced_at)
-                for page in client.report_pages(advertiser_id, window_start, window_end, request_metrics):
-                    yield [
-                        shape_report_row(
-                            row,
-                            advertiser_id=advertiser_id,
-                            report_timezone=str(tz_name),
-                            currency=currency,
-                            metrics=metric_list,
-                            synced_at=synced_at,
-                        )
-                        for row in page
-                    ]
+                yield day_markers(advertiser_id, window[0], window[1], str(tz_name), synced_at)
+
+                shape = functools.partial(
+                    shape_report_row,
+                    advertiser_id=advertiser_id,
+                    report_timezone=str(tz_name),
+                    timezone=tz,
+                    window=window,
+                    currency=currency,
+                    metrics=metric_list,
+                    synced_at=synced_at,
+                )
+                for page in client.report_pages(advertiser_id, window[0], window[1], request_metrics):
+                    good, bad = sort_rows(
+                        page,
+                        shape,
+                        resource="ad_daily_report",
+                        advertiser_id=advertiser_id,
+                        row_key=report_row_key,
+                        at=synced_at,
+                    )
+                    yield from with_quarantine(good, bad)
             previous_first = as_date(cursor.get("first_stat_date"), "state first_stat_date")
             cursors[advertiser_id] = {
                 "first_stat_date": min(filter(None, [previous_first, plan.start])).isoformat(),
@@ -236,7 +252,13 @@ def tiktok_ads(
             }
 
     return (
-        advertisers,
+        resource_with_quarantine(
+            advertisers,
+            "advertisers",
+            write_disposition="merge",
+            primary_key="advertiser_id",
+            columns=cast("TTableSchemaColumns", copy.deepcopy(settings.ADVERTISER_HINTS)),
+        ),
         entity_resource(
             "campaigns", settings.CAMPAIGN_GET_PATH, "campaign_id", settings.CAMPAIGN_COLUMNS, settings.CAMPAIGN_HINTS
         ),
@@ -245,5 +267,12 @@ def tiktok_ads(
         ),
         entity_resource("ads", settings.AD_GET_PATH, "ad_id", settings.AD_COLUMNS, settings.AD_HINTS),
         entity_resource("pixels", settings.PIXEL_LIST_PATH, "pixel_id", settings.PIXEL_COLUMNS, settings.PIXEL_HINTS),
-        ad_daily_report,
+        resource_with_quarantine(
+            ad_daily_report,
+            "ad_daily_report",
+            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+            primary_key=("advertiser_id", "ad_id", "stat_date"),
+            merge_key=("advertiser_id", "stat_date"),
+            columns=cast("TTableSchemaColumns", settings.report_column_hints(metric_list)),
+        ),
     )

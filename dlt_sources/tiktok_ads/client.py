@@ -1,7 +1,11 @@
 """The TikTok Marketing API client of the ``tiktok_ads`` source.
 
 - Transport: dlt's ``RESTClient`` over the retrying session of :mod:`.transport`; pagination by
-  dlt's ``PageNumberPaginator`` on ``data.page_info.total_page``.
+  dlt's ``PageNumberPaginator`` on ``data.page_info.total_page`` (:mod:`.paging`: also without it).
+- A successful answer must carry its rows (``data.list``, ``data.pixels``): an answer without them
+  stops the endpoint with an error naming the endpoint, the advertiser and the field.
+- A report query TikTok finds too large (40067) is split and its parts sent instead
+  (:meth:`TikTokClient.report_pages`).
 - Every response is checked by a response hook *before* the paginator reads it: TikTok answers
   HTTP 200 even on errors, so the envelope ``code`` decides, classified through the one table of
   :mod:`signal_campaigns.tiktok.codes` into success or a
@@ -20,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator, PageNumberPaginator, SinglePagePaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 from requests import Response
 
 from signal_campaigns.secrets import Scrubber
@@ -40,11 +44,13 @@ from signal_campaigns.tiktok.envelope import (
 from signal_campaigns.tiktok.retry import RetryPolicy
 
 from . import settings
+from .paging import TikTokPaginator, advertiser_of, check_list
 from .transport import AccessTokenAuth, RequestStats, retrying_session
 
 logger = logging.getLogger(__name__)
 
 ResponseHook = Callable[[Response, Any, Any], None]
+MAX_IDS_PER_FILTER = 100  # a report filter's id list holds at most 100 ids
 
 
 def default_retry_policy() -> RetryPolicy:
@@ -87,8 +93,9 @@ class TikTokClient:
     def __repr__(self) -> str:
         return f"TikTokClient(base_url={self.base_url!r})"
 
-    def _check(self, endpoint: str, params: Mapping[str, Any]) -> ResponseHook:
-        """The response hook: count, then raise the right exception for anything but success."""
+    def _check(self, endpoint: str, params: Mapping[str, Any], list_key: str | None = None) -> ResponseHook:
+        """The response hook: count, then raise the right exception for anything but success, and
+        for a success without its rows (``data.<list_key>``)."""
 
         def hook(response: Response, *args: Any, **kwargs: Any) -> None:
             self.stats.count_request(endpoint)
@@ -112,6 +119,14 @@ class TikTokClient:
                 envelope = parse_envelope(response.content)
             except NotAnEnvelope as exc:
                 raise TikTokServerError(f"HTTP 200 from {endpoint} {exc}", endpoint=endpoint) from None
+            if envelope.succeeded and list_key is not None:
+                check_list(
+                    envelope.data,
+                    list_key,
+                    endpoint=endpoint,
+                    advertiser=advertiser_of(params),
+                    request_id=envelope.request_id,
+                )
             if envelope.kind is Kind.OK:
                 return
             message = self.scrub(envelope.message)
@@ -146,8 +161,8 @@ class TikTokClient:
         sent = dict(params)
         if paged:
             sent["page_size"] = min(self.page_size, max_page_size)
-            paginator: BasePaginator = PageNumberPaginator(
-                base_page=1, page=1, page_param="page", total_path="data.page_info.total_page"
+            paginator: BasePaginator = TikTokPaginator(
+                sent["page_size"], endpoint=endpoint, advertiser=advertiser_of(params)
             )
         else:
             paginator = SinglePagePaginator()
@@ -157,7 +172,7 @@ class TikTokClient:
                 params=sent,
                 paginator=paginator,
                 data_selector=data_selector,
-                hooks={"response": [self._check(endpoint, {**sent, "page": 1})]},
+                hooks={"response": [self._check(endpoint, {**sent, "page": 1}, data_selector.rsplit(".", 1)[-1])]},
             ):
                 yield list(page)
         except TikTokRetryableError as exc:
@@ -210,14 +225,33 @@ class TikTokClient:
             api.PIXEL_LIST_PATH, params, data_selector="data.pixels", max_page_size=settings.MAX_PIXEL_PAGE_SIZE
         )
 
+    def campaign_ids(self, advertiser_id: str) -> list[str]:
+        """Every campaign id of the advertiser, deleted ones included (to split a report by)."""
+        params = {
+            "advertiser_id": advertiser_id,
+            "filtering": api.json_param({"secondary_status": settings.ENTITY_STATUS_ALL["campaigns"]}),
+            "fields": api.json_param(["campaign_id"]),
+        }
+        ids: list[str] = []
+        for page in self._pages(settings.CAMPAIGN_GET_PATH, params):
+            ids.extend(str(r["campaign_id"]) for r in page if isinstance(r, dict) and r.get("campaign_id"))
+        return list(dict.fromkeys(ids))
+
     def report_pages(
         self,
         advertiser_id: str,
         start: dt.date,
         end: dt.date,
         metrics: Sequence[str],
+        campaign_ids: Sequence[str] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """``report/integrated/get/``: BASIC, AUCTION_AD, by ad and local day, every ad status."""
+        """``report/integrated/get/``: BASIC, AUCTION_AD, by ad and local day, every ad status.
+
+        When TikTok finds the query too large (40067, on its first page) it is split and the parts
+        are read instead, recursively: the date window in halves down to one day, then the
+        advertiser's campaigns (in filters of at most 100 ids, then halves) down to one campaign.
+        One day of one campaign that is still too large stops with a message saying what to do.
+        """
         params = {
             "advertiser_id": advertiser_id,
             "service_type": "AUCTION",
@@ -227,8 +261,55 @@ class TikTokClient:
             "metrics": api.json_param(list(metrics)),
             "start_date": start.isoformat(),
             "end_date": end.isoformat(),
-            "filtering": api.json_param(
-                [{"field_name": "ad_status", "filter_type": "IN", "filter_value": api.json_param(["STATUS_ALL"])}]
-            ),
+            "filtering": api.json_param(report_filters(campaign_ids)),
         }
-        yield from self._pages(api.REPORT_PATH, params)
+        pages = self._pages(api.REPORT_PATH, params)
+        try:
+            first = next(pages, None)
+        except TikTokApiError as exc:
+            if exc.code != codes.QUERY_TOO_LARGE:
+                raise
+            self.stats.count_split()
+            for part_start, part_end, part_ids in self._report_parts(advertiser_id, start, end, campaign_ids, exc):
+                yield from self.report_pages(advertiser_id, part_start, part_end, metrics, part_ids)
+            return
+        if first is not None:
+            yield first
+            yield from pages
+
+    def _report_parts(
+        self, advertiser_id: str, start: dt.date, end: dt.date, ids: Sequence[str] | None, exc: TikTokApiError
+    ) -> list[tuple[dt.date, dt.date, list[str] | None]]:
+        """The parts of a report query that was too large: two halves of the window, else of the
+        campaigns (the advertiser's campaigns in filters of at most 100 ids the first time)."""
+        if start < end:
+            middle = start + (end - start) // 2
+            same = list(ids) if ids is not None else None
+            return [(start, middle, same), (middle + dt.timedelta(days=1), end, same)]
+        if ids is None:
+            ids = self.campaign_ids(advertiser_id)
+            if len(ids) > MAX_IDS_PER_FILTER:
+                step = MAX_IDS_PER_FILTER
+                return [(start, end, list(ids[i : i + step])) for i in range(0, len(ids), step)]
+        if len(ids) > 1:
+            half = len(ids) // 2
+            return [(start, end, list(ids[:half])), (start, end, list(ids[half:]))]
+        which = f"campaign {ids[0]}" if ids else "all its campaigns (campaign/get lists none)"
+        raise TikTokApiError(
+            f"TikTok finds the report of advertiser {advertiser_id} too large (code {codes.QUERY_TOO_LARGE}) "
+            f"even for one day ({start}) and {which} [report/integrated/get]: request fewer metrics "
+            "(sources.tiktok_ads.metrics); nothing of this run was loaded",
+            code=codes.QUERY_TOO_LARGE,
+            endpoint=api.endpoint_name(api.REPORT_PATH),
+            request_id=exc.request_id,
+        ) from exc
+
+
+def report_filters(campaign_ids: Sequence[str] | None) -> list[dict[str, str]]:
+    """Every ad status (deleted ads carry spend too), and the campaigns of a split query."""
+    filters = [{"field_name": "ad_status", "filter_type": "IN", "filter_value": api.json_param(["STATUS_ALL"])}]
+    if campaign_ids is not None:
+        filters.append(
+            {"field_name": "campaign_ids", "filter_type": "IN", "filter_value": api.json_param(list(campaign_ids))}
+        )
+    return filters

@@ -38,6 +38,7 @@ class RequestStats:
     by_endpoint: Counter[str] = dataclasses.field(default_factory=Counter)
     retry_reasons: Counter[str] = dataclasses.field(default_factory=Counter)
     waited_seconds: float = 0.0
+    splits: int = 0  # report queries TikTok found too large (40067), each split in parts
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count_request(self, endpoint: str) -> None:
@@ -51,10 +52,15 @@ class RequestStats:
             self.retry_reasons[reason] += 1
             self.waited_seconds += wait
 
+    def count_split(self) -> None:
+        with self._lock:
+            self.splits += 1
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "splits": self.splits,
             "by_endpoint": dict(self.by_endpoint),
             "retry_reasons": dict(self.retry_reasons),
             "waited_seconds": round(self.waited_seconds, 3),

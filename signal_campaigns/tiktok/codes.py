@@ -26,6 +26,7 @@ class Kind(enum.StrEnum):
     PARAMETER = "parameter"  # a request parameter was refused: a configuration or code bug; never retried
     NOT_FOUND = "not_found"  # the advertiser (or object) is unknown to TikTok; never retried
     REQUEST = "request"  # any other refusal; never retried
+    TOO_LARGE = "too_large"  # the request asks for too much at once: split it and send the parts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,7 @@ OK = 0
 PARTIAL_SUCCESS = 20001
 INVALID_PARAMETER = 40002  # on the Events API: one event of the batch is invalid (the batch is bisected)
 NO_TOKEN = 40104
+QUERY_TOO_LARGE = 40067  # a report query too large for one call: the source splits it
 SERVER_ERRORS = range(50000, 60000)  # 5xxxx: TikTok server errors, all transient
 
 _RECONNECT = "reconnect TikTok Ads"
@@ -69,6 +71,12 @@ CODES: Mapping[int, ReturnCode] = MappingProxyType(
             "this is a configuration or source bug and is not retried; check the settings",
         ),
         40011: ReturnCode(Kind.REQUEST, "too many ids in one request", "send fewer ids per request"),
+        QUERY_TOO_LARGE: ReturnCode(
+            Kind.TOO_LARGE,
+            "the report query for advertiser {advertiser} is too large for one request",
+            "the source splits it by itself (halves the date window, then the set of campaigns); if one day "
+            "of one campaign is still too large, request fewer metrics",
+        ),
         40016: ReturnCode(Kind.RATE_LIMIT, "the app's requests per minute or per day are exhausted"),
         40100: ReturnCode(Kind.RATE_LIMIT, "the app's requests per second are exhausted"),
         40101: ReturnCode(

@@ -171,3 +171,80 @@ def test_rate_limits_are_configurable_per_app(tt_factory):
     tight = tt_factory(rate_limits={"campaign/get": 1})
     codes = [campaigns(tight).json()["code"] for _ in range(3)]
     assert codes[0] == 0 and 40100 in codes
+
+
+# --- answer shapes (kind "shape"): answered with code 0, in an odd shape -------------------------
+def report(tt, **extra):
+    params = {
+        "advertiser_id": tt.advertiser_ids()[0],
+        "report_type": "BASIC",
+        "data_level": "AUCTION_AD",
+        "dimensions": json.dumps(["ad_id", "stat_time_day"]),
+        "metrics": json.dumps(["spend"]),
+        "start_date": "2026-06-01",
+        "end_date": "2026-06-10",
+        **extra,
+    }
+    return tt.get("report/integrated/get/", **params)
+
+
+def test_shape_no_list_and_no_page_info_once(tt):
+    normal = campaigns(tt).json()["data"]
+    tt.arm(endpoint="campaign/get", kind="shape", message="no_list")
+    body = campaigns(tt).json()
+    assert body["code"] == 0 and "list" not in body["data"] and body["data"]["page_info"] == normal["page_info"]
+    assert campaigns(tt).json()["data"] == normal  # count 1: only the next request
+    tt.arm(endpoint="report/integrated/get", kind="shape", message="no_page_info")
+    shaped, plain = report(tt), report(tt)
+    assert "page_info" not in shaped["data"] and shaped["data"]["list"] == plain["data"]["list"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("times_ms", lambda t: int(t.timestamp()) * 1000),
+        ("times_seconds", lambda t: int(t.timestamp())),
+        ("times_iso", lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ],
+)
+def test_shape_entity_time_forms(tt, shape, expected):
+    import datetime as dt
+
+    plain = campaigns(tt).json()["data"]["list"]
+    tt.arm(endpoint="campaign/get", kind="shape", message=shape)
+    shaped = campaigns(tt).json()["data"]["list"]
+    assert len(shaped) == len(plain) > 0
+    for before, after in zip(plain, shaped, strict=True):
+        when = dt.datetime.strptime(before["create_time"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+        assert after["create_time"] == expected(when)
+    assert campaigns(tt).json()["data"]["list"] == plain  # the served records are unchanged
+
+
+def test_shape_report_rows(tt):
+    plain = report(tt)["data"]["list"]
+    tt.arm(endpoint="report/integrated/get", kind="shape", message="negative_spend")
+    assert report(tt)["data"]["list"][0]["metrics"]["spend"] == "-12.500"
+    tt.arm(endpoint="report/integrated/get", kind="shape", message="bad_stat_day")
+    day = plain[0]["dimensions"]["stat_time_day"]
+    assert report(tt)["data"]["list"][0]["dimensions"]["stat_time_day"] == f"{day[5:7]}/{day[8:10]}/{day[:4]}"
+    tt.arm(endpoint="report/integrated/get", kind="shape", message="stat_day_forms")
+    forms = [r["dimensions"]["stat_time_day"] for r in report(tt)["data"]["list"][:3]]
+    days = [r["dimensions"]["stat_time_day"] for r in plain[:3]]
+    assert forms == [days[0][:10], days[1].replace(" ", "T"), days[2]]
+    assert report(tt)["data"]["list"] == plain
+
+
+def test_shape_too_large_answers_40067_over_n_rows(tt):
+    one_day = {"start_date": "2026-06-01", "end_date": "2026-06-01"}
+    limit = report(tt, **one_day)["data"]["page_info"]["total_number"]
+    assert report(tt)["data"]["page_info"]["total_number"] > limit > 0
+    tt.arm(endpoint="report/integrated/get", kind="shape", message=f"too_large:{limit}", count=None)
+    body = report(tt)
+    assert (body["code"], body["data"]) == (40067, {}) and "too large" in body["message"]
+    assert report(tt, **one_day)["code"] == 0
+
+
+def test_unknown_shape_is_a_parameter_error(tt):
+    tt.arm(endpoint="campaign/get", kind="shape", message="sideways")
+    body = campaigns(tt).json()
+    assert body["code"] == 40002 and "sideways" in body["message"]
