@@ -1,0 +1,51 @@
+"""``dashboard``: the marketer's HTML dashboard (:mod:`signal_campaigns.dashboard`,
+docs/dashboard.md), written after every run that wrote the warehouse.
+
+It reads the public marts from the read-only BI copy that ``warehouse_bi_copy`` has just published
+in the same run (the main file when no copy is published), so it neither waits for nor blocks a
+writer: it is not in the ``warehouse`` pool. It depends on the marts it shows and on the BI copy,
+so a job that selects it runs it last."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from dagster_project.defs.bi_copy.assets import BI_COPY_KEY
+from dagster_project.defs.forwarding.assets import LEDGER_KEY
+from dagster_project.warehouse import WarehouseResource
+from signal_campaigns.dashboard import dashboard_path, write_dashboard
+from signal_campaigns.warehouse import bi_copy_path
+
+DASHBOARD_KEY = AssetKey(["dashboard"])
+MARTS_SHOWN = [
+    AssetKey([name])
+    for name in (
+        "signal_campaign_daily",
+        "signal_campaign_adgroup_daily",
+        "signal_campaign_campaign_daily",
+        "events_to_forward",
+        "forwarding_skips",
+        "value_optimization_readiness",
+        "attribution_reconciliation",
+    )
+]
+
+
+@asset(
+    key=DASHBOARD_KEY,
+    deps=[*MARTS_SHOWN, LEDGER_KEY, BI_COPY_KEY],
+    group_name="warehouse",
+    kinds={"html", "plotly"},
+    description="The marketer's dashboard (one self-contained HTML file beside the warehouse): daily trends "
+    "per campaign, the 12 metrics with TikTok's fallback marked, value-optimisation readiness, forwarding "
+    "health and AppSprint vs TikTok reconciliation, per advertiser (docs/dashboard.md).",
+)
+def dashboard(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    copy = bi_copy_path(warehouse.file())
+    source = copy if warehouse.publish_bi_copy and copy.exists() else warehouse.file()
+    if not source.exists():
+        context.log.info("no dashboard written: there is no warehouse yet")
+        return MaterializeResult(metadata={"written": False})
+    path = write_dashboard(source, dashboard_path(warehouse.file()))
+    context.log.info(f"dashboard written: {path}")
+    return MaterializeResult(
+        metadata={"written": True, "path": str(path), "size_mb": round(path.stat().st_size / 2**20, 1)}
+    )
