@@ -75,7 +75,7 @@ def _window(view: AdvertiserView, window: WindowView, charts: Charts, unattribut
     nothing = f"No data from {day_range(window.start, window.end)}."
     grid = "".join(charts.place(f"{key}-{name}", fig, nothing) for name, fig in trend.items())
     return f"""
-<div class="window" data-window="{window.days}" hidden>
+<div class="window" data-window="{window.days}" data-start="{window.start}" data-end="{window.end}" hidden>
   {_kpis(view, window)}
   <section><h3>Daily trends per campaign, {day_range(window.start, window.end)}</h3>
     <div class="grid">{grid}</div></section>
