@@ -242,6 +242,14 @@ def reconciliation_chart(window: WindowView) -> Figure | None:
         "title": {"text": "installs", "font": {"size": 11}},
     }
     layout["margin"] = {"l": 16, "r": 48, "t": 40, "b": 40}
+    layout["legend"] = {
+        "orientation": "h",
+        "y": 1.02,
+        "yanchor": "bottom",
+        "x": 1,
+        "xanchor": "right",
+        "font": {"size": 11},
+    }
     fig.update_layout(layout)
     return fig.to_plotly_json()
 
@@ -251,7 +259,7 @@ def readiness_chart(view: AdvertiserView) -> Figure | None:
     rows = view.readiness
     if not rows:
         return None
-    names = [f"{r['pixel_name'] or 'pixel'} ({r['pixel_code']})" for r in rows]
+    names = [f"{r['pixel_name'] or 'pixel'}<br>{r['pixel_code']}" for r in rows]
     fig = go.Figure()
     for column, label, colour in (
         ("max_purchases_in_7_days", "best 7-day window", "#7c3aed"),
@@ -272,16 +280,24 @@ def readiness_chart(view: AdvertiserView) -> Figure | None:
             )
         )
     threshold = int(rows[0]["threshold"])
-    layout = _layout("Unique attributed Purchases in 7 days, per pixel", barmode="group", height=220 + 60 * len(rows))
-    layout["legend"] = {"orientation": "h", "y": -0.3, "x": 0, "font": {"size": 11}}
-    layout["yaxis"] = {"automargin": True}
+    layout = _layout("Unique attributed Purchases in 7 days", barmode="group", height=200 + 70 * len(rows))
+    layout["legend"] = {
+        "orientation": "h",
+        "y": 1.02,
+        "yanchor": "bottom",
+        "x": 1,
+        "xanchor": "right",
+        "font": {"size": 11},
+    }
+    layout["title"]["y"] = 0.97
+    layout["yaxis"] = {"automargin": True, "tickfont": {"size": 11}}
     layout["xaxis"] = {
         "gridcolor": "#e5e7eb",
         "rangemode": "tozero",
         "nticks": 6,
         "title": {"text": "unique attributed Purchases", "font": {"size": 11}},
     }
-    layout["margin"] = {"l": 16, "r": 64, "t": 40, "b": 40}
+    layout["margin"] = {"l": 16, "r": 64, "t": 70, "b": 50}
     layout["shapes"] = [
         {"type": "line", "xref": "x", "yref": "paper", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1,
          "line": {"color": "#dc2626", "dash": "dash", "width": 2}}

@@ -60,8 +60,8 @@ span.fb-all { background: #fed7aa; }
 span.fb-part { background: #ffedd5; box-shadow: inset 3px 0 0 #fb923c; }
 .today-badge { display: inline-block; background: #fef3c7; color: #92400e; border: 1px solid #fcd34d;
                border-radius: 10px; padding: 0 8px; font-size: 11.5px; font-weight: normal; }
-table.plain th, table.plain td { white-space: normal; }
-table.plain td.why { text-align: left; color: #374151; min-width: 220px; font-size: 12.5px; }
+table.plain thead th { white-space: normal; }
+table.plain td.why { white-space: normal; text-align: left; color: #374151; min-width: 220px; font-size: 12.5px; }
 .split > div { overflow-x: auto; }
 td.ok { color: #047857; font-weight: 600; }
 td.warn { color: #b45309; font-weight: 600; }
