@@ -210,17 +210,12 @@ def delivery_chart(window: WindowView) -> Figure | None:
     return fig.to_plotly_json()
 
 
-def reconciliation_chart(window: WindowView) -> Figure | None:
-    rows = window.reconciliation
-    if not rows:
-        return None
-    names = [r["campaign_name"] or r["campaign_id"] for r in rows]
+def _side_by_side(
+    title: str, names: list[str], series: list[tuple[str, str, list[int], list[str]]], axis: str, height: int
+) -> tuple[go.Figure, dict[str, Any]]:
+    """Horizontal bars, one group per name, one bar per series (label, colour, values, texts)."""
     fig = go.Figure()
-    for column, label, colour in (
-        ("installs_appsprint", "AppSprint", "#2563eb"),
-        ("installs_tiktok", "TikTok", "#111827"),
-    ):
-        values = [int(r[column] or 0) for r in rows]
+    for label, colour, values, texts in series:
         fig.add_trace(
             go.Bar(
                 y=names,
@@ -228,28 +223,33 @@ def reconciliation_chart(window: WindowView) -> Figure | None:
                 name=label,
                 orientation="h",
                 marker={"color": colour},
-                text=[number(v, "count") for v in values],
+                text=texts,
                 textposition="outside",
                 cliponaxis=False,
-                hovertemplate=f"%{{y}}<br>{label}: %{{text}} installs<extra></extra>",
+                hovertemplate=f"%{{y}}<br>{label}: %{{text}}<extra></extra>",
             )
         )
-    layout = _layout("Installs: AppSprint vs TikTok", barmode="group", height=120 + 60 * len(rows))
-    layout["yaxis"] = {"automargin": True, "autorange": "reversed"}
-    layout["xaxis"] = {
-        "gridcolor": "#e5e7eb",
-        "rangemode": "tozero",
-        "title": {"text": "installs", "font": {"size": 11}},
-    }
-    layout["margin"] = {"l": 16, "r": 48, "t": 40, "b": 40}
-    layout["legend"] = {
-        "orientation": "h",
-        "y": 1.02,
-        "yanchor": "bottom",
-        "x": 1,
-        "xanchor": "right",
-        "font": {"size": 11},
-    }
+    layout = _layout(title, barmode="group", height=height)
+    layout["legend"] = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"}
+    layout["yaxis"] = {"automargin": True, "autorange": "reversed", "tickfont": {"size": 11}}
+    layout["xaxis"] = {"gridcolor": "#e5e7eb", "rangemode": "tozero", "nticks": 6, "title": {"text": axis}}
+    layout["margin"] = {"l": 16, "r": 64, "t": 64, "b": 50}
+    return fig, layout
+
+
+def reconciliation_chart(window: WindowView) -> Figure | None:
+    rows = window.reconciliation
+    if not rows:
+        return None
+    series = []
+    for column, label, colour in (
+        ("installs_appsprint", "AppSprint", "#2563eb"),
+        ("installs_tiktok", "TikTok", "#111827"),
+    ):
+        values = [int(r[column] or 0) for r in rows]
+        series.append((label, colour, values, [number(v, "count") for v in values]))
+    names = [r["campaign_name"] or r["campaign_id"] for r in rows]
+    fig, layout = _side_by_side("Installs: AppSprint vs TikTok", names, series, "installs", 140 + 60 * len(rows))
     fig.update_layout(layout)
     return fig.to_plotly_json()
 
@@ -259,45 +259,18 @@ def readiness_chart(view: AdvertiserView) -> Figure | None:
     rows = view.readiness
     if not rows:
         return None
-    names = [f"{r['pixel_name'] or 'pixel'}<br>{r['pixel_code']}" for r in rows]
-    fig = go.Figure()
+    series = []
     for column, label, colour in (
         ("max_purchases_in_7_days", "best 7-day window", "#7c3aed"),
         ("current_7_day_purchases", "current 7 days", "#0891b2"),
     ):
         values = [int(r[column] or 0) for r in rows]
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=values,
-                name=label,
-                orientation="h",
-                marker={"color": colour},
-                text=[f"{v:,} of {int(r['threshold'])}" for v, r in zip(values, rows)],
-                textposition="outside",
-                cliponaxis=False,
-                hovertemplate=f"%{{y}}<br>{label}: %{{text}}<extra></extra>",
-            )
-        )
+        series.append((label, colour, values, [f"{v:,} of {int(r['threshold'])}" for v, r in zip(values, rows)]))
+    names = [f"{r['pixel_name'] or 'pixel'}<br>{r['pixel_code']}" for r in rows]
+    fig, layout = _side_by_side(
+        "Unique attributed Purchases in 7 days", names, series, "unique attributed Purchases", 200 + 70 * len(rows)
+    )
     threshold = int(rows[0]["threshold"])
-    layout = _layout("Unique attributed Purchases in 7 days", barmode="group", height=200 + 70 * len(rows))
-    layout["legend"] = {
-        "orientation": "h",
-        "y": 1.02,
-        "yanchor": "bottom",
-        "x": 1,
-        "xanchor": "right",
-        "font": {"size": 11},
-    }
-    layout["title"]["y"] = 0.97
-    layout["yaxis"] = {"automargin": True, "tickfont": {"size": 11}}
-    layout["xaxis"] = {
-        "gridcolor": "#e5e7eb",
-        "rangemode": "tozero",
-        "nticks": 6,
-        "title": {"text": "unique attributed Purchases", "font": {"size": 11}},
-    }
-    layout["margin"] = {"l": 16, "r": 64, "t": 70, "b": 50}
     layout["shapes"] = [
         {"type": "line", "xref": "x", "yref": "paper", "x0": threshold, "x1": threshold, "y0": 0, "y1": 1,
          "line": {"color": "#dc2626", "dash": "dash", "width": 2}}
