@@ -19,6 +19,7 @@ from dagster_dlt import DagsterDltResource
 
 from dagster_project.defs.appsprint.assets import appsprint_assets
 from dagster_project.defs.bi_copy.assets import warehouse_bi_copy
+from dagster_project.defs.dashboard.assets import dashboard
 from dagster_project.defs.dbt.assets import dbt_models
 from dagster_project.defs.dbt.resources import dbt_resource
 from dagster_project.defs.forwarding.assets import event_delivery_ledger
@@ -32,7 +33,7 @@ from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 __all__ = ["ALL_ASSETS", "WAREHOUSE_POOL", "default_resources", "defs"]
 
-ALL_ASSETS = [tiktok_ads_assets, appsprint_assets, dbt_models, event_delivery_ledger, warehouse_bi_copy]
+ALL_ASSETS = [tiktok_ads_assets, appsprint_assets, dbt_models, event_delivery_ledger, warehouse_bi_copy, dashboard]
 
 
 def default_resources() -> dict[str, object]:

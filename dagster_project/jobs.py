@@ -7,14 +7,17 @@ from dagster import AssetSelection, define_asset_job
 
 from dagster_project.defs.appsprint.assets import appsprint_assets
 from dagster_project.defs.bi_copy.assets import BI_COPY_KEY
+from dagster_project.defs.dashboard.assets import DASHBOARD_KEY
 from dagster_project.defs.dbt.assets import dbt_models, forwarding_models_selection, sync_models_selection
 from dagster_project.defs.forwarding.assets import LEDGER_KEY
 from dagster_project.defs.tiktok_ads.assets import tiktok_ads_assets
 
 
 def warehouse_job(name: str, selection: AssetSelection, description: str):
-    """A job that writes the warehouse: its selection plus ``warehouse_bi_copy``, which runs last."""
-    return define_asset_job(name, selection=selection | AssetSelection.assets(BI_COPY_KEY), description=description)
+    """A job that writes the warehouse: its selection plus ``warehouse_bi_copy`` and then ``dashboard``, which run last."""
+    return define_asset_job(
+        name, selection=selection | AssetSelection.assets(BI_COPY_KEY, DASHBOARD_KEY), description=description
+    )
 
 
 # The forwarding loop: load new AppSprint data, rebuild the forwarding models, forward. It is

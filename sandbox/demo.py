@@ -10,6 +10,7 @@
 5. Publishes the read-only copy for BI tools and shows the last 7 days by campaign, the
    forwarding summary (sent, skipped by reason, dead), value-based optimisation readiness, and
    where the DuckDB files are.
+6. Writes the dashboard (``data/dashboard.html``, docs/dashboard.md) and prints its path last.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.table import Table
 from signal_campaigns.cli.report import FRACTION_COLUMNS
 from signal_campaigns.cli.status import delivery, readiness
 from signal_campaigns.cli.warehouse_reads import Warehouse
+from signal_campaigns.dashboard import write_dashboard
 from signal_campaigns.formatting import cell
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
 from signal_campaigns.pipeline import build_models, extract
@@ -196,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
         f"(open that one: a tool holding the main file blocks the pipeline). "
         f"Total {time.monotonic() - started:.1f}s. `make sandbox` keeps the servers running."
     )
+    page = write_dashboard(bi_copy)
+    console.print(f"[bold]6. Dashboard[/bold] (open it in a browser; it works offline): [bold]{page}[/bold]")
 
 
 def forward(console: Console, db, endpoints) -> ForwardingSummary | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import accounts, connect, doctor, link, mapping, pixel, report
+from .commands import accounts, connect, dashboard, doctor, link, mapping, pixel, report
 from .render import Output
 from .settings_store import SettingsStore, resolve_project_dir
 from .state import State
@@ -26,7 +26,7 @@ app = typer.Typer(
     help="Set up and operate TikTok Signal Campaigns measured by AppSprint.",
 )
 # the order of the commands in --help: setup steps first, then operations; groups (mapping) last
-for group in (connect, accounts, pixel, link, doctor, report):
+for group in (connect, accounts, pixel, link, doctor, report, dashboard):
     app.add_typer(group.app)
 app.add_typer(mapping.app, name="mapping")
 

@@ -1,0 +1,1 @@
+"""The marketer's dashboard, written after every run that wrote the warehouse."""
