@@ -49,7 +49,7 @@ from .errors import (
     snippet,
 )
 from .urllib3_transport import default_transport
-from .wire import ARROW_MEDIA_TYPE, NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, WIRE_ACCEPT, Page, envelope_meta
+from .wire import ARROW_MEDIA_TYPE, NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, WIRE_ACCEPT, Page, envelope_meta, loads_json
 
 logger = logging.getLogger("dlt_sources.appsprint")
 
@@ -270,7 +270,7 @@ class AppSprintClient:
                     next_cursor = str(next_cursor)
                 return Page(endpoint, None, next_cursor or None, meta.get("request_id"), body)
         try:
-            doc = orjson.loads(body)
+            doc = loads_json(body)
         except orjson.JSONDecodeError:
             # an HTML error page from a proxy, or a truncated body: transient
             ctype = resp.headers.get("content-type", "?")

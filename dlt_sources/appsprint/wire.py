@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -45,11 +46,28 @@ class Page:
                 "the client with wire='json' to get JSON rows"
             )
         if self.rows is None:
-            doc = orjson.loads(self.body or b"{}")
+            doc = loads_json(self.body or b"{}")
             self.rows = doc.get("data") if isinstance(doc, dict) else None
             if not isinstance(self.rows, list):
                 raise AppSprintResponseError(f"AppSprint {self.endpoint}: unexpected reply shape")
         return self.rows
+
+
+def loads_json(body: bytes) -> Any:
+    """A JSON body, parsed with ``orjson``; a body that orjson refuses only because it holds the
+    literals ``NaN``, ``Infinity`` or ``-Infinity`` (which many JSON encoders write) is parsed with
+    the standard library, which reads them as floats. The rows holding them are quarantined when
+    typed (docs/decisions/0011-hostile-input.md). Raises ``orjson.JSONDecodeError`` otherwise."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        if b"NaN" not in body and b"Infinity" not in body:
+            raise
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+        raise
 
 
 _ENVELOPE_START = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
