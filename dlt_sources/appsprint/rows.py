@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from . import settings
 from .columns import Problems, RawColumns, number_text
+from .guards import DEVICE_TIME_COLUMNS, FUTURE_TOLERANCE
 from .pages import raw_from_rows
 
 _CURRENCY_RE = r"^[A-Z]{3}$"
@@ -124,6 +125,22 @@ def _served_number(served: Any, value: float) -> str:
     return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
+def _check_future(columns: tuple[str, ...], typed: dict[str, pa.Array], now: dt.datetime, problems: Problems) -> None:
+    """Flags device times more than the tolerance ahead of the server's clock ``now``."""
+    latest = pa.scalar(now + FUTURE_TOLERANCE, settings.TS)
+    minutes = int(FUTURE_TOLERANCE.total_seconds() // 60)
+    for name in columns:
+        values = typed[name]
+        ahead = pc.fill_null(pc.greater(values, latest), False)
+        problems.add(
+            ahead,
+            lambda i, c=name, v=values: (
+                f"future_timestamp: {c}={v[i].as_py().isoformat()} is more than {minutes} minutes after "
+                f"the export's clock ({now.isoformat()})"
+            ),
+        )
+
+
 def _param_problem(params: dict[str, Any]) -> str | None:
     """Why an event's parameters break the SDK's limits, or None."""
     if len(params) > settings.PARAMETERS_MAX_KEYS:
@@ -140,14 +157,26 @@ def _param_problem(params: dict[str, Any]) -> str | None:
 
 # --- typing ----------------------------------------------------------------------------------------
 def type_page(
-    spec: settings.ResourceSpec, rows: Sequence[Any], *, quarantined_at: dt.datetime | None = None
+    spec: settings.ResourceSpec,
+    rows: Sequence[Any],
+    *,
+    quarantined_at: dt.datetime | None = None,
+    served_at: dt.datetime | None = None,
 ) -> TypedPage:
     """Type one page of parsed API rows. Rows that cannot be typed go to the quarantine table."""
-    return type_raw(spec, raw_from_rows(spec, rows), quarantined_at=quarantined_at)
+    return type_raw(spec, raw_from_rows(spec, rows), quarantined_at=quarantined_at, served_at=served_at)
 
 
-def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.datetime | None = None) -> TypedPage:
-    """Type raw columns with the explicit schema, validating with vectorised masks."""
+def type_raw(
+    spec: settings.ResourceSpec,
+    raw: RawColumns,
+    *,
+    quarantined_at: dt.datetime | None = None,
+    served_at: dt.datetime | None = None,
+) -> TypedPage:
+    """Type raw columns with the explicit schema, validating with vectorised masks. ``served_at``
+    is the export server's clock when it served the rows (this machine's clock when None): a
+    device time further ahead of it than :data:`~.guards.FUTURE_TOLERANCE` is quarantined."""
     n = raw.n
     problems = raw.problems
     arrays: list[pa.Array] = []
@@ -205,6 +234,8 @@ def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt
 
     if spec.name == "events" and n:
         _check_event_limits(raw, typed, raw_strings, problems)
+    if n and spec.name in DEVICE_TIME_COLUMNS:
+        _check_future(DEVICE_TIME_COLUMNS[spec.name], typed, served_at or dt.datetime.now(dt.UTC), problems)
 
     table = pa.Table.from_arrays(arrays, schema=_nullable_schema(spec))
     bad_idx = np.nonzero(problems.any)[0]

@@ -34,6 +34,16 @@ class Page:
     request_id: str | None
     body: bytes | None = None  # the raw JSON body (fast path)
     table: pa.Table | None = None  # the page as Arrow (the Arrow wire format)
+    served_at: dt.datetime | None = None  # the server's clock when it served the page
+
+    @property
+    def empty(self) -> bool:
+        """Whether the page holds no row (a raw body is looked at, not parsed)."""
+        if self.table is not None:
+            return self.table.num_rows == 0
+        if self.rows is not None:
+            return not self.rows
+        return bool(_EMPTY_ENVELOPE.match(self.body or b""))
 
     @property
     def wire(self) -> str:
@@ -71,6 +81,7 @@ def loads_json(body: bytes) -> Any:
 
 
 _ENVELOPE_START = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
+_EMPTY_ENVELOPE = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[\s*\]')
 
 
 def envelope_meta(body: bytes) -> dict[str, Any] | None:
