@@ -206,7 +206,11 @@ def create_appsprint_app(
         return list_rows
 
     def page_reply(
-        data: bytes, next_cursor: str | None, arrow: bool, served_at: dt.datetime, background: BackgroundTask | None = None
+        data: bytes,
+        next_cursor: str | None,
+        arrow: bool,
+        served_at: dt.datetime,
+        background: BackgroundTask | None = None,
     ) -> Response:
         request_id = new_request_id()
         headers = {"X-Request-Id": request_id, "Vary": "Accept", SERVER_TIME_HEADER: format_ms(to_ms(served_at))}
@@ -216,7 +220,10 @@ def create_appsprint_app(
                 headers["X-Next-Cursor"] = next_cursor
             return Response(data, media_type=ARROW_MEDIA_TYPE, headers=headers, background=background)
         return Response(
-            envelope(data, next_cursor, request_id), media_type="application/json", headers=headers, background=background
+            envelope(data, next_cursor, request_id),
+            media_type="application/json",
+            headers=headers,
+            background=background,
         )
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -31,8 +31,8 @@ complete ``updated_at``, so the next run resumes exactly after them) and the sto
 the resource's metrics (``paging_stopped``) and the log. Call :func:`raise_for_paging_stops` after
 the run to turn it into an :class:`AppSprintPagingError` (what, where, what to do)::
 
-    pipeline.run(source := appsprint())
-    raise_for_paging_stops(source)
+    pipeline.run(appsprint())
+    raise_for_paging_stops(pipeline)
 
 Fast path: the client asks for Arrow IPC pages (``wire="arrow"``, docs/appsprint_export_api.md);
 batches of pages are concatenated, typed and validated with ``pyarrow.compute`` (:mod:`.rows`),
@@ -58,7 +58,7 @@ from collections.abc import Sequence
 
 import dlt
 from dlt.common.typing import TSecretStrValue
-from dlt.sources import DltResource, DltSource
+from dlt.sources import DltResource
 
 from . import settings
 from .client import AppSprintClient
@@ -108,14 +108,20 @@ def configure_pipeline(pipeline: dlt.Pipeline) -> dlt.Pipeline:
     return pipeline
 
 
-def raise_for_paging_stops(source: DltSource) -> None:
-    """After ``pipeline.run(source)``: raises :class:`AppSprintPagingError` when the paging of a
-    resource was stopped (its rows before the stop are loaded by then), naming every such stop."""
-    stops = [
-        str(resource.custom_metrics["paging_stopped"])
-        for resource in source.resources.selected.values()
-        if resource.custom_metrics.get("paging_stopped")
-    ]
+def raise_for_paging_stops(pipeline: dlt.Pipeline) -> None:
+    """After ``pipeline.run(appsprint(...))``: raises :class:`AppSprintPagingError` when the paging
+    of a resource was stopped (its rows before the stop are loaded by then), naming every stop.
+    Reads the run's trace, so it works whichever copy of the source ran (Dagster selects
+    resources on a clone)."""
+    trace = pipeline.last_trace
+    info = trace.last_extract_info if trace is not None else None
+    stops: list[str] = []
+    for per_load in info.metrics.values() if info is not None else ():
+        for metrics in per_load:
+            for resource_metrics in metrics["resource_metrics"].values():
+                stop = resource_metrics.custom_metrics.get("paging_stopped")
+                if stop and stop not in stops:
+                    stops.append(str(stop))
     if stops:
         fix = "The rows read before each stop are loaded and the next run resumes after them. " + PagingGuard.fix()
         raise AppSprintPagingError(" ".join(stops), fix=fix)

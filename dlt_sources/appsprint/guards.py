@@ -47,9 +47,10 @@ def server_time(resp: httpx.Response) -> dt.datetime | None:
     date = resp.headers.get("Date")
     if date:
         try:
-            return email.utils.parsedate_to_datetime(date)
+            parsed: dt.datetime = email.utils.parsedate_to_datetime(date)
         except (TypeError, ValueError):
             return None
+        return parsed
     return None
 
 

@@ -130,9 +130,7 @@ def raw_from_rows(spec: settings.ResourceSpec, rows: Sequence[Any]) -> RawColumn
             else:
                 arr = _string_array(values)
             columns[col.name] = arr
-    return RawColumns(
-        n, columns, lambda i: row_text(rows[i]), problems, odd_rows, unknown, extra_field_rows
-    )
+    return RawColumns(n, columns, lambda i: row_text(rows[i]), problems, odd_rows, unknown, extra_field_rows)
 
 
 # --- reader 3: Arrow pages (the Arrow wire format) -------------------------------------------------

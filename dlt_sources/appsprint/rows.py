@@ -217,7 +217,9 @@ def type_raw(
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 # a value the decimal type cannot hold fails its own row, not the batch
                 arr, bad = cast_marking_bad(num, settings.MONEY)
-                problems.add(bad, lambda i, c=name, v=src: f"bad_revenue: {c}={number_text(v[i].as_py())} not a decimal")
+                problems.add(
+                    bad, lambda i, c=name, v=src: f"bad_revenue: {c}={number_text(v[i].as_py())} not a decimal"
+                )
         elif col.kind == "double":
             arr = _finite_numbers(name, src, "bad_number", problems)
         elif col.kind == "currency":

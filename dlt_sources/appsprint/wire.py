@@ -40,7 +40,7 @@ class Page:
     def empty(self) -> bool:
         """Whether the page holds no row (a raw body is looked at, not parsed)."""
         if self.table is not None:
-            return self.table.num_rows == 0
+            return bool(self.table.num_rows == 0)
         if self.rows is not None:
             return not self.rows
         return bool(_EMPTY_ENVELOPE.match(self.body or b""))

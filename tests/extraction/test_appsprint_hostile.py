@@ -77,10 +77,12 @@ POISON_REVENUE = [
         for value, reason in POISON_REVENUE
         # an Arrow column has one type: text in a number column is text for every row of the page,
         # which the contract quarantines row by row as it does a JSON string
-        if wire == "json" or not value.startswith('"') and value != "true"
+        if wire == "json" or (not value.startswith('"') and value != "true")
     ],
 )
-def test_poison_revenue_is_quarantined_and_the_rest_loads(sandbox, tiny_world, tmp_path, wire, bulk_parse, value, reason):
+def test_poison_revenue_is_quarantined_and_the_rest_loads(
+    sandbox, tiny_world, tmp_path, wire, bulk_parse, value, reason
+):
     clock = clock_now(sandbox)
     poisoned = a_visible_event(tiny_world, clock, with_revenue=True)
     page_fault(sandbox, kind="value", endpoint="events", row_id=poisoned, field="revenue", value=value)
@@ -105,9 +107,7 @@ def test_poison_attribution_confidence_is_quarantined(sandbox, tiny_world, tmp_p
     clock = clock_now(sandbox)
     installs = visible(tiny_world, "installs", clock)
     poisoned = installs["appsprint_id"][installs.num_rows // 2].as_py()
-    page_fault(
-        sandbox, kind="value", endpoint="installs", row_id=poisoned, field="attribution.confidence", value=value
-    )
+    page_fault(sandbox, kind="value", endpoint="installs", row_id=poisoned, field="attribution.confidence", value=value)
     r = run(sandbox, tmp_path, resources=["installs"], wire=wire, bulk_parse=bulk_parse)
     assert set(loaded_ids(r, "installs")) == expected_ids(tiny_world, "installs", clock) - {poisoned}
     reasons = quarantined(r, poisoned)
@@ -130,7 +130,7 @@ def assert_rerun_equals_clean_run(sandbox, tmp_path, r: Run) -> None:
     clear_page_faults(sandbox)
     src = source_for(sandbox, resources=["events"], page_limit=100)
     r.pipeline.run(src)
-    raise_for_paging_stops(src)
+    raise_for_paging_stops(r.pipeline)
     assert Run(r.pipeline, src, r.db).metrics("events")["updated_since"] is not None  # resumed, not restarted
     clean = run(sandbox, tmp_path, name="clean", resources=["events"], page_limit=100)
     for table in ("events", "quarantine"):
@@ -148,12 +148,13 @@ def test_cursor_cycle_stops_with_a_clear_error_and_keeps_the_rows_read(sandbox, 
     src = source_for(sandbox, resources=["events"], page_limit=100)
     pipeline.run(src)  # the load itself completes: what was read lands
     with pytest.raises(AppSprintPagingError) as exc:
-        raise_for_paging_stops(src)
+        raise_for_paging_stops(pipeline)
     message = str(exc.value)
     assert f"AppSprint events: paging stopped after page {pages}" in message
     assert "already followed for page 2" in message and "cursor cycle" in message
     assert "request id req_" in message
-    assert "next run resumes after them" in exc.value.fix and "Run the extraction again" in exc.value.fix
+    fix = exc.value.fix or ""
+    assert "next run resumes after them" in fix and "Run the extraction again" in fix
     assert server_stats(sandbox)["events|total"] == pages  # not one request more
     r = Run(pipeline, src, db)
     assert_loaded_a_complete_prefix(r, tiny_world, clock_now(sandbox), at_least=100 * pages - 50)
@@ -166,7 +167,7 @@ def test_endless_empty_pages_stop_after_the_documented_limit(sandbox, tiny_world
     src = source_for(sandbox, resources=["events"], page_limit=100)
     pipeline.run(src)
     with pytest.raises(AppSprintPagingError) as exc:
-        raise_for_paging_stops(src)
+        raise_for_paging_stops(pipeline)
     assert f"{MAX_EMPTY_PAGES_IN_A_ROW + 1} empty pages in a row still carried a next_cursor" in str(exc.value)
     assert "last next_cursor 'sandbox-empty-page-" in str(exc.value)
     assert server_stats(sandbox)["events|total"] == 2 + MAX_EMPTY_PAGES_IN_A_ROW + 1
@@ -210,7 +211,10 @@ def test_the_future_is_measured_on_the_servers_clock_not_this_machines(tmp_path)
 
 def source_for_url(base_url: str, creds):
     return appsprint(
-        base_url=base_url, app_id=creds.appsprint_app_id, export_token=creds.appsprint_export_token, resources=["events"]
+        base_url=base_url,
+        app_id=creds.appsprint_app_id,
+        export_token=creds.appsprint_export_token,
+        resources=["events"],
     )
 
 
@@ -218,9 +222,13 @@ def test_future_tolerance_on_the_loaders_clock_when_the_server_gives_none():
     now = dt.datetime.now(dt.UTC)
     within = now + FUTURE_TOLERANCE - dt.timedelta(seconds=30)
     beyond = now + FUTURE_TOLERANCE + dt.timedelta(minutes=2)
-    rows = [_event(event_id="ok", occurred_at=within.isoformat()), _event(event_id="ahead", occurred_at=beyond.isoformat())]
+    rows = [
+        _event(event_id="ok", occurred_at=within.isoformat()),
+        _event(event_id="ahead", occurred_at=beyond.isoformat()),
+    ]
     typed = type_page(settings.EVENTS, rows)
     assert typed.table["event_id"].to_pylist() == ["ok"]
+    assert typed.quarantine is not None
     assert typed.quarantine["reason"][0].as_py().startswith("future_timestamp: occurred_at=")
     # the server's clock wins when it gives one
     typed = type_page(settings.EVENTS, rows, served_at=beyond)
