@@ -15,7 +15,9 @@ The contract it serves is written down in docs/appsprint_export_api.md. In short
   link itself: it records a click (client IP, User-Agent, TikTok ids, clock time) that the
   ``/clicks`` endpoint then serves, and redirects to the App Store / Google Play by user agent.
 - Faults, delays, 429s and the optional rate limiter come from :class:`~.control.SandboxControl`
-  (endpoint names ``signal-links``, ``clicks``, ``installs``, ``events``, ``signal-link``).
+  (endpoint names ``signal-links``, ``clicks``, ``installs``, ``events``, ``signal-link``);
+  hostile pages (a poisoned value, a cursor cycle, endless empty pages) from
+  :mod:`.appsprint_page_faults` (``/_sandbox/page_faults``). Every page carries ``X-Server-Time``.
 
 Paging work (sorting, visibility, cursors, fast rendering) lives in :mod:`.appsprint_pages`, the
 Signal link in :mod:`.appsprint_signal_link`, the error replies in :mod:`.appsprint_errors`.
