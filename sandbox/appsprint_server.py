@@ -15,7 +15,9 @@ The contract it serves is written down in docs/appsprint_export_api.md. In short
   link itself: it records a click (client IP, User-Agent, TikTok ids, clock time) that the
   ``/clicks`` endpoint then serves, and redirects to the App Store / Google Play by user agent.
 - Faults, delays, 429s and the optional rate limiter come from :class:`~.control.SandboxControl`
-  (endpoint names ``signal-links``, ``clicks``, ``installs``, ``events``, ``signal-link``).
+  (endpoint names ``signal-links``, ``clicks``, ``installs``, ``events``, ``signal-link``);
+  hostile pages (a poisoned value, a cursor cycle, endless empty pages) from
+  :mod:`.appsprint_page_faults` (``/_sandbox/page_faults``). Every page carries ``X-Server-Time``.
 
 Paging work (sorting, visibility, cursors, fast rendering) lives in :mod:`.appsprint_pages`, the
 Signal link in :mod:`.appsprint_signal_link`, the error replies in :mod:`.appsprint_errors`.
@@ -24,6 +26,7 @@ Signal link in :mod:`.appsprint_signal_link`, the error replies in :mod:`.appspr
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import hmac
 import itertools
 import secrets
@@ -40,13 +43,17 @@ from starlette.routing import Route
 
 from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
 from .appsprint_errors import error, error_name, rate_limited, render_fault
+from .appsprint_page_faults import PageFaults
 from .appsprint_pages import build_indexes
-from .appsprint_render import envelope, parse_timestamp, to_ms
+from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
 from .appsprint_resources import RESOURCES, BadRequestError, Cursor
 from .appsprint_signal_link import DEFAULT_APP_STORE_URL, DEFAULT_PLAY_STORE_URL, SignalLink
 from .control import SandboxClock, SandboxControl
 from .world import World
 
+# every page reply says when the server served it (its clock: the sandbox clock here); the
+# extractor measures "in the future" against it (docs/appsprint_export_api.md)
+SERVER_TIME_HEADER = "X-Server-Time"
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 1000
 PREFETCH_SLOTS = 16  # prefetched pages kept (one per concurrent reader is enough)
@@ -96,6 +103,7 @@ def create_appsprint_app(
     )
     request_prefix = f"req_{secrets.token_hex(4)}_"
     request_counter = itertools.count(1)
+    page_faults = PageFaults()
     prefetch_stats = collections.Counter({"hits": 0, "misses": 0})
     prefetched: collections.OrderedDict[tuple[str, str, int, bool], tuple[tuple, bytes, str | None]] = (
         collections.OrderedDict()
@@ -164,6 +172,11 @@ def create_appsprint_app(
             if request.path_params["app_id"] != app_id:
                 return error(404, "not_found", f"no app {request.path_params['app_id']!r} for this token")
             params = request.query_params
+            served_at = control.clock.now()  # the visible rows and the X-Server-Time header
+            arrow = arrow_pages and wants_arrow(request.headers.get("accept"))
+            empty_next = page_faults.empty_page(resource, params.get("cursor"))
+            if empty_next is not None:
+                return page_reply(page_faults.empty(resource, arrow), empty_next, arrow, served_at)
             try:
                 limit = parse_limit(params.get("limit"))
                 cursor_text = params.get("cursor")
@@ -172,9 +185,8 @@ def create_appsprint_app(
                 since_ms = parse_timestamp(since_text) if since_text and cursor is None else None
             except BadRequestError as exc:
                 return error(400, exc.code, exc.message)
-            arrow = arrow_pages and wants_arrow(request.headers.get("accept"))
             index = indexes[resource]
-            clock_ms = to_ms(control.clock.now())
+            clock_ms = to_ms(served_at)
             hit = prefetched.pop((resource, cursor_text, limit, arrow), None) if cursor_text else None
             if hit is not None and hit[0] == index.state_key(clock_ms):
                 data, next_cursor = hit[1], hit[2]
@@ -185,25 +197,36 @@ def create_appsprint_app(
                 data, next_cursor = render(
                     resource, arrow, clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms
                 )
-            request_id = new_request_id()
             background = None
             if prefetch and next_cursor:
                 background = BackgroundTask(prefetch_page, resource, next_cursor, limit, arrow)
-            if arrow:
-                # the same page as an Arrow IPC stream; the envelope's meta moves to headers
-                headers = {"X-Request-Id": request_id, "Vary": "Accept"}
-                if next_cursor:
-                    headers["X-Next-Cursor"] = next_cursor
-                return Response(data, media_type=ARROW_MEDIA_TYPE, headers=headers, background=background)
-            return Response(
-                envelope(data, next_cursor, request_id),
-                media_type="application/json",
-                headers={"X-Request-Id": request_id, "Vary": "Accept"},
-                background=background,
-            )
+            data = page_faults.rewrite(resource, data, arrow)
+            next_cursor = page_faults.next_cursor(resource, cursor_text, next_cursor)
+            return page_reply(data, next_cursor, arrow, served_at, background)
 
         list_rows.__name__ = f"list_{resource.replace('-', '_')}"
         return list_rows
+
+    def page_reply(
+        data: bytes,
+        next_cursor: str | None,
+        arrow: bool,
+        served_at: dt.datetime,
+        background: BackgroundTask | None = None,
+    ) -> Response:
+        request_id = new_request_id()
+        headers = {"X-Request-Id": request_id, "Vary": "Accept", SERVER_TIME_HEADER: format_ms(to_ms(served_at))}
+        if arrow:
+            # the same page as an Arrow IPC stream; the envelope's meta moves to headers
+            if next_cursor:
+                headers["X-Next-Cursor"] = next_cursor
+            return Response(data, media_type=ARROW_MEDIA_TYPE, headers=headers, background=background)
+        return Response(
+            envelope(data, next_cursor, request_id),
+            media_type="application/json",
+            headers=headers,
+            background=background,
+        )
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error(404, "not_found", f"no such endpoint: {request.method} {request.url.path}")
@@ -234,6 +257,7 @@ def create_appsprint_app(
         control.clock.set_live(False)
         control.clock.set(control.clock.anchor)
         control.disarm_all()
+        page_faults.clear()
         control.stats.clear()
         control.rate_limiter.limits.clear()
         control.rate_limiter.configure(initial_rate_limits)
@@ -245,6 +269,7 @@ def create_appsprint_app(
         return JSONResponse({"reset": True, "now": control.clock.now().isoformat()})
 
     routes = list(control.routes(extra_state))
+    routes.extend(page_faults.routes())
     routes.append(Route("/_sandbox/reset", reset, methods=["POST"]))
     for resource in RESOURCES:
         routes.append(Route(f"/v1/apps/{{app_id}}/{resource}", make_list_endpoint(resource), methods=["GET"]))

@@ -15,7 +15,7 @@ from typing import Any
 
 import dlt
 
-from dlt_sources.appsprint import appsprint
+from dlt_sources.appsprint import appsprint, raise_for_paging_stops
 from dlt_sources.appsprint import configure_pipeline as configure_appsprint_pipeline
 from dlt_sources.tiktok_ads import tiktok_ads
 
@@ -112,6 +112,8 @@ def extract(
             export_token=connection.appsprint_export_token,
         )
     )
+    # paging that would never end stopped a walk: its rows are loaded by now, the error says so
+    raise_for_paging_stops(appsprint_pipeline)
     loaded["appsprint"] = row_counts(appsprint_pipeline)
     return {
         dataset: {t: n for t, n in counts.items() if not t.startswith("_dlt")} for dataset, counts in loaded.items()

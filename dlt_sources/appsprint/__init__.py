@@ -25,6 +25,15 @@ Each resource is incremental on ``updated_at``: within a run it follows the API'
 next run's ``updated_since`` (exclusive on the server, so ``range_start="open"`` here). State is
 committed only with a completed extract, so a run that dies midway is simply repeated.
 
+Paging that would never end (a cursor cycle, endless empty pages with a cursor: :mod:`.guards`)
+stops the walk without failing the load: the rows read before the stop load (up to the last
+complete ``updated_at``, so the next run resumes exactly after them) and the stop is reported in
+the resource's metrics (``paging_stopped``) and the log. Call :func:`raise_for_paging_stops` after
+the run to turn it into an :class:`AppSprintPagingError` (what, where, what to do)::
+
+    pipeline.run(appsprint())
+    raise_for_paging_stops(pipeline)
+
 Fast path: the client asks for Arrow IPC pages (``wire="arrow"``, docs/appsprint_export_api.md);
 batches of pages are concatenated, typed and validated with ``pyarrow.compute`` (:mod:`.rows`),
 and yielded as Arrow tables, so dlt writes Parquet without row-by-row normalisation. A server that
@@ -56,10 +65,12 @@ from .client import AppSprintClient
 from .errors import (
     AppSprintAuthError,
     AppSprintError,
+    AppSprintPagingError,
     AppSprintRequestError,
     AppSprintResponseError,
     AppSprintRetriesExhaustedError,
 )
+from .guards import PagingGuard
 from .resource import make_resource
 from .wire import parse_iso_utc
 
@@ -68,11 +79,13 @@ __all__ = [
     "AppSprintAuthError",
     "AppSprintClient",
     "AppSprintError",
+    "AppSprintPagingError",
     "AppSprintRequestError",
     "AppSprintResponseError",
     "AppSprintRetriesExhaustedError",
     "appsprint",
     "configure_pipeline",
+    "raise_for_paging_stops",
 ]
 
 logger = logging.getLogger("dlt_sources.appsprint")
@@ -93,6 +106,25 @@ def configure_pipeline(pipeline: dlt.Pipeline) -> dlt.Pipeline:
         if dlt.config.get(scoped) is None and dlt.config.get(key) is None:
             dlt.config[scoped] = value
     return pipeline
+
+
+def raise_for_paging_stops(pipeline: dlt.Pipeline) -> None:
+    """After ``pipeline.run(appsprint(...))``: raises :class:`AppSprintPagingError` when the paging
+    of a resource was stopped (its rows before the stop are loaded by then), naming every stop.
+    Reads the run's trace, so it works whichever copy of the source ran (Dagster selects
+    resources on a clone)."""
+    trace = pipeline.last_trace
+    info = trace.last_extract_info if trace is not None else None
+    stops: list[str] = []
+    for per_load in info.metrics.values() if info is not None else ():
+        for metrics in per_load:
+            for resource_metrics in metrics["resource_metrics"].values():
+                stop = resource_metrics.custom_metrics.get("paging_stopped")
+                if stop and stop not in stops:
+                    stops.append(str(stop))
+    if stops:
+        fix = "The rows read before each stop are loaded and the next run resumes after them. " + PagingGuard.fix()
+        raise AppSprintPagingError(" ".join(stops), fix=fix)
 
 
 @dlt.source(name="appsprint", max_table_nesting=0)

@@ -48,8 +48,9 @@ from .errors import (
     error_fields,
     snippet,
 )
+from .guards import PagingGuard, server_time
 from .urllib3_transport import default_transport
-from .wire import ARROW_MEDIA_TYPE, NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, WIRE_ACCEPT, Page, envelope_meta
+from .wire import ARROW_MEDIA_TYPE, NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, WIRE_ACCEPT, Page, envelope_meta, loads_json
 
 logger = logging.getLogger("dlt_sources.appsprint")
 
@@ -268,9 +269,11 @@ class AppSprintClient:
                 next_cursor = meta.get("next_cursor")
                 if next_cursor is not None and not isinstance(next_cursor, str):
                     next_cursor = str(next_cursor)
-                return Page(endpoint, None, next_cursor or None, meta.get("request_id"), body)
+                return Page(
+                    endpoint, None, next_cursor or None, meta.get("request_id"), body, served_at=server_time(resp)
+                )
         try:
-            doc = orjson.loads(body)
+            doc = loads_json(body)
         except orjson.JSONDecodeError:
             # an HTML error page from a proxy, or a truncated body: transient
             ctype = resp.headers.get("content-type", "?")
@@ -291,7 +294,7 @@ class AppSprintClient:
             next_cursor = str(next_cursor)
         rows = doc["data"]
         self.stats.count_page("json")
-        return Page(endpoint, rows, next_cursor or None, meta.get("request_id"))
+        return Page(endpoint, rows, next_cursor or None, meta.get("request_id"), served_at=server_time(resp))
 
     def _parse_arrow_page(self, endpoint: str, resp: httpx.Response, body: bytes) -> Page:
         """An Arrow IPC stream page; ``next_cursor`` / ``request_id`` come from the headers."""
@@ -304,7 +307,8 @@ class AppSprintClient:
             ) from None
         self.stats.count_page("arrow")
         next_cursor = resp.headers.get(NEXT_CURSOR_HEADER) or None
-        return Page(endpoint, None, next_cursor, resp.headers.get(REQUEST_ID_HEADER), table=table)
+        request_id = resp.headers.get(REQUEST_ID_HEADER)
+        return Page(endpoint, None, next_cursor, request_id, table=table, served_at=server_time(resp))
 
     # -- paging ---------------------------------------------------------------------------------
     def iter_pages(
@@ -323,15 +327,15 @@ class AppSprintClient:
             base["updated_since"] = updated_since
 
         def pages() -> Iterator[Page]:
+            guard = PagingGuard(endpoint)
             cursor: str | None = None
             while True:
                 params = dict(base, cursor=cursor) if cursor else base
                 page = self.get_page(endpoint, params)
-                yield page
+                yield page  # its rows are good whatever its next_cursor says
+                guard.check(cursor, page.empty, page.next_cursor, page.request_id)
                 if not page.next_cursor:
                     return
-                if page.next_cursor == cursor:
-                    raise AppSprintResponseError(f"AppSprint {endpoint}: next_cursor did not advance")
                 cursor = page.next_cursor
 
         if prefetch <= 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,12 @@ class RawColumns:
     odd_rows: list[str] = dataclasses.field(default_factory=list)  # rows that are not objects
     unknown_fields: set[str] = dataclasses.field(default_factory=set)
     extra_field_rows: np.ndarray | None = None
+
+
+def row_text(row: Any) -> str:
+    """A parsed JSON value as compact JSON text, keeping ``NaN`` and infinities as the literals they
+    were served as (orjson would write ``null``): the quarantine shows the row as it came."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 
 
 def value_text(value: Any) -> str | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import orjson
 
+from signal_campaigns.errors import ActionableError
+
 
 class AppSprintError(Exception):
     """Base class of the source's errors. Messages never contain the export token."""
@@ -18,6 +20,11 @@ class AppSprintAuthError(AppSprintError):
 
 class AppSprintResponseError(AppSprintError):
     """A 200 reply that is not the export API's JSON shape (not retried: retrying will not help)."""
+
+
+class AppSprintPagingError(AppSprintError, ActionableError):
+    """A cursor walk that would never end (a cursor cycle, endless empty pages). The message names
+    the endpoint and the cursor; ``fix`` says what to do. The rows read before the stop load."""
 
 
 class AppSprintRequestError(AppSprintError):

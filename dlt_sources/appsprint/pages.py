@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import settings
-from .columns import Problems, RawColumns, embedded_json, json_default, json_texts, value_text
+from .columns import Problems, RawColumns, embedded_json, json_default, json_texts, row_text, value_text
 
 
 def _string_array(values: list[Any]) -> pa.Array:
@@ -34,20 +34,26 @@ def _string_array(values: list[Any]) -> pa.Array:
 
 
 def _number_array(values: list[Any]) -> tuple[pa.Array, np.ndarray]:
-    """Python values to float64; returns (array, mask of values that are not numbers)."""
-    try:
-        return pa.array(values, pa.float64()), np.zeros(len(values), dtype=bool)
-    except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
-        pass
+    """Python values to float64; returns (array, mask of values that are not numbers). Booleans
+    are not numbers here (Arrow would read ``true`` as 1.0)."""
+    if not _has_bool(values):
+        try:
+            return pa.array(values, pa.float64()), np.zeros(len(values), dtype=bool)
+        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
+            pass
     bad = np.zeros(len(values), dtype=bool)
     clean = []
     for i, v in enumerate(values):
-        if v is None or type(v) in (int, float):
+        if v is None or type(v) in (int, float):  # not bool: type() is exact
             clean.append(v)
         else:
             clean.append(None)
             bad[i] = True
     return pa.array(clean, pa.float64()), bad
+
+
+def _has_bool(values: list[Any]) -> bool:
+    return any(type(v) is bool for v in values)
 
 
 def _values(rows: list[Any], path: tuple[str, ...]) -> tuple[list[Any], np.ndarray | None]:
@@ -69,7 +75,7 @@ def raw_from_rows(spec: settings.ResourceSpec, rows: Sequence[Any]) -> RawColumn
     rows = rows if isinstance(rows, list) else list(rows)
     odd_rows: list[str] = []
     if rows and set(map(type, rows)) != {dict}:
-        odd_rows = [orjson.dumps(r).decode() for r in rows if type(r) is not dict]
+        odd_rows = [row_text(r) for r in rows if type(r) is not dict]
         rows = [r for r in rows if type(r) is dict]
     n = len(rows)
     problems = Problems(n)
@@ -103,7 +109,9 @@ def raw_from_rows(spec: settings.ResourceSpec, rows: Sequence[Any]) -> RawColumn
             columns[col.name] = pa.array(
                 [None if v is None else dumps(v) for v in (r.get(key) for r in rows)], pa.string()
             )
-        elif struct is not None:
+        elif struct is not None and not (
+            col.kind in ("money", "double") and _has_bool(_values(rows, col.source_path)[0])
+        ):
             arr = struct.field(raw_type.get_field_index(col.source_path[0]))
             if len(col.source_path) > 1:
                 parent = arr
@@ -122,9 +130,7 @@ def raw_from_rows(spec: settings.ResourceSpec, rows: Sequence[Any]) -> RawColumn
             else:
                 arr = _string_array(values)
             columns[col.name] = arr
-    return RawColumns(
-        n, columns, lambda i: orjson.dumps(rows[i]).decode(), problems, odd_rows, unknown, extra_field_rows
-    )
+    return RawColumns(n, columns, lambda i: row_text(rows[i]), problems, odd_rows, unknown, extra_field_rows)
 
 
 # --- reader 3: Arrow pages (the Arrow wire format) -------------------------------------------------

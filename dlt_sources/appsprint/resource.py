@@ -19,11 +19,13 @@ from typing import Any, Literal
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.schema.typing import TMergeDispositionDict
 from dlt.extract import DltResource
 
 from . import settings
 from .client import AppSprintClient
+from .errors import AppSprintPagingError
 from .pages import DuckDBPageReader, raw_from_arrow
 from .rows import TypedPage, type_page, type_raw
 from .wire import Page, format_updated_since
@@ -53,6 +55,7 @@ class ResourceRun:
         self.unknown_fields: set[str] = set()
         self.waited_s = 0.0  # waiting for the API (server / network bound)
         self.typing_s = 0.0  # parsing and typing
+        self.stopped: AppSprintPagingError | None = None  # why paging stopped before the end
         self._good: list[pa.Table] = []
         self._quarantine: list[pa.Table] = []
         self._batch_rows = 0
@@ -63,7 +66,10 @@ class ResourceRun:
         pending: list[Page] = []
         while True:
             t0 = time.perf_counter()
-            page = next(pages, None)
+            try:
+                page = next(pages, None)
+            except AppSprintPagingError as exc:  # the pages before it load; see _flush
+                self.stopped, page = exc, None
             t1 = time.perf_counter()
             self.waited_s += t1 - t0
             typed_pages: list[TypedPage] = []
@@ -80,7 +86,7 @@ class ResourceRun:
                 yield from self._add(typed)
             if page is None:
                 break
-        yield from self._flush()
+        yield from self._flush(last=True)
 
     def metrics(self, updated_since: str | None) -> dict[str, Any]:
         """The run's counts, for dlt's resource metrics (beside the client's request counters)."""
@@ -91,6 +97,8 @@ class ResourceRun:
             "typing_s": round(self.typing_s, 3),
             "updated_since": updated_since,
         }
+        if self.stopped is not None:
+            metrics["paging_stopped"] = str(self.stopped)
         if self.unknown_fields:
             metrics["unknown_fields"] = sorted(self.unknown_fields)
         return metrics
@@ -100,20 +108,24 @@ class ResourceRun:
         one DuckDB call (per page with orjson if that fails), parsed JSON rows per page."""
         spec = self.spec
         kind = page_kind(pages[0])
+        # the server's clock for "in the future": the latest of the batch (a row is never served
+        # before its time, so the latest is the most lenient)
+        times = [p.served_at for p in pages if p.served_at is not None]
+        at = max(times) if times else None
         if kind == "arrow":
             tables = [p.table for p in pages if p.table is not None]
             try:
                 table = pa.concat_tables(tables, promote_options="permissive")
             except (pa.ArrowInvalid, pa.ArrowTypeError):  # pages with incompatible schemas
-                return [type_raw(spec, raw_from_arrow(spec, t)) for t in tables]
-            return [type_raw(spec, raw_from_arrow(spec, table))]
+                return [type_raw(spec, raw_from_arrow(spec, t), served_at=at) for t in tables]
+            return [type_raw(spec, raw_from_arrow(spec, table), served_at=at)]
         if kind == "body":
             bodies = [p.body for p in pages if p.body is not None]
             raw = self.reader.read(bodies) if self.reader is not None else None
             if raw is not None:
-                return [type_raw(spec, raw)]
-            return [type_page(spec, p.parsed_rows()) for p in pages]
-        return [type_page(spec, p.rows or []) for p in pages]
+                return [type_raw(spec, raw, served_at=at)]
+            return [type_page(spec, p.parsed_rows(), served_at=at) for p in pages]
+        return [type_page(spec, p.rows or [], served_at=at) for p in pages]
 
     def _add(self, typed: TypedPage) -> Iterator[Any]:
         self.rows += typed.rows
@@ -136,13 +148,45 @@ class ResourceRun:
         if self._batch_rows >= settings.YIELD_BATCH_ROWS:
             yield from self._flush()
 
-    def _flush(self) -> Iterator[Any]:
-        """The batch so far as (at most) two items: its good rows and its quarantined rows."""
-        if self._good:
-            yield pa.concat_tables(self._good)
-        if self._quarantine:
-            yield dlt.mark.with_table_name(pa.concat_tables(self._quarantine), settings.QUARANTINE_TABLE)
-        self._good, self._quarantine, self._batch_rows = [], [], 0
+    def _flush(self, last: bool = False) -> Iterator[Any]:
+        """The batch so far as (at most) two items: its good rows and its quarantined rows.
+
+        dlt's incremental state becomes the largest ``updated_at`` handed over, and the next run
+        asks for rows after it. Rows sharing the batch's last ``updated_at`` may continue on the
+        next page, so they are held back into the next batch until the walk ends; when paging
+        stopped early (:attr:`stopped`) they are not loaded at all, and the next run reads them."""
+        good = pa.concat_tables(self._good) if self._good else None
+        quarantine = pa.concat_tables(self._quarantine) if self._quarantine else None
+        held: tuple[pa.Table | None, pa.Table | None] = (None, None)
+        if not last or self.stopped is not None:
+            boundary = _last_updated_at(self.spec.cursor, good, quarantine)
+            if boundary is not None:
+                good, held_good = _split_at(good, self.spec.cursor, boundary)
+                quarantine, held_quarantine = _split_at(quarantine, "updated_at", boundary)
+                held = (held_good, held_quarantine)
+        if good is not None and good.num_rows:
+            yield good
+        if quarantine is not None and quarantine.num_rows:
+            yield dlt.mark.with_table_name(quarantine, settings.QUARANTINE_TABLE)
+        self._good = [held[0]] if held[0] is not None and held[0].num_rows else []
+        self._quarantine = [held[1]] if held[1] is not None and held[1].num_rows else []
+        self._batch_rows = sum(t.num_rows for t in self._good)
+
+
+def _last_updated_at(cursor: str, good: pa.Table | None, quarantine: pa.Table | None) -> Any:
+    values = [pc.max(t[c]).as_py() for t, c in ((good, cursor), (quarantine, "updated_at")) if t is not None]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def _split_at(table: pa.Table | None, column: str, boundary: Any) -> tuple[pa.Table | None, pa.Table | None]:
+    """(rows before ``boundary`` or without a value, rows at or after it)."""
+    if table is None:
+        return None, None
+    later = pc.fill_null(pc.greater_equal(table[column], pa.scalar(boundary, table.schema.field(column).type)), False)
+    if not pc.any(later).as_py():
+        return table, None
+    return table.filter(pc.invert(later)), table.filter(later)
 
 
 @contextlib.contextmanager
@@ -193,6 +237,8 @@ def make_resource(
                 pages.close()
                 metrics.update(client.stats.as_metrics())
                 metrics.update(run.metrics(since))
+        if run.stopped is not None:
+            logger.error("%s %s", run.stopped, run.stopped.fix)
         if run.quarantined:
             logger.warning(
                 "AppSprint %s: %d rows could not be typed; they are in the %s table with the reason",

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from . import settings
 from .columns import Problems, RawColumns, number_text
+from .guards import DEVICE_TIME_COLUMNS, FUTURE_TOLERANCE
 from .pages import raw_from_rows
 
 _CURRENCY_RE = r"^[A-Z]{3}$"
@@ -101,6 +102,45 @@ def _as_float(src: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return cast_marking_bad(src, pa.float64())
 
 
+def _finite_numbers(name: str, src: pa.Array, reason: str, problems: Problems) -> pa.Array:
+    """A numeric column as float64: values that are not numbers (text such as ``"NaN"`` or ``"-"``,
+    booleans, objects) and values that are not finite (``NaN``, ``Infinity``, ``-Infinity``, or a
+    number too large for a double) are flagged with ``reason`` and nulled."""
+    num, bad_type = _as_float(src)
+    problems.add(bad_type, lambda i, c=name, v=src: f"{reason}: {c}={number_text(v[i].as_py())} is not a number")
+    not_finite = pc.fill_null(pc.invert(pc.is_finite(num)), False)
+    if pc.any(not_finite).as_py():
+        problems.add(
+            not_finite,
+            lambda i, c=name, v=num, t=src: f"{reason}: {c}={_served_number(t[i].as_py(), v[i].as_py())} is not finite",
+        )
+        num = pc.if_else(not_finite, pa.scalar(None, pa.float64()), num)
+    return num
+
+
+def _served_number(served: Any, value: float) -> str:
+    """How a non-finite number was served: its JSON text when it came as text, else its literal."""
+    if type(served) is str:
+        return served
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _check_future(columns: tuple[str, ...], typed: dict[str, pa.Array], now: dt.datetime, problems: Problems) -> None:
+    """Flags device times more than the tolerance ahead of the server's clock ``now``."""
+    latest = pa.scalar(now + FUTURE_TOLERANCE, settings.TS)
+    minutes = int(FUTURE_TOLERANCE.total_seconds() // 60)
+    for name in columns:
+        values = typed[name]
+        ahead = pc.fill_null(pc.greater(values, latest), False)
+        problems.add(
+            ahead,
+            lambda i, c=name, v=values: (
+                f"future_timestamp: {c}={v[i].as_py().isoformat()} is more than {minutes} minutes after "
+                f"the export's clock ({now.isoformat()})"
+            ),
+        )
+
+
 def _param_problem(params: dict[str, Any]) -> str | None:
     """Why an event's parameters break the SDK's limits, or None."""
     if len(params) > settings.PARAMETERS_MAX_KEYS:
@@ -117,14 +157,26 @@ def _param_problem(params: dict[str, Any]) -> str | None:
 
 # --- typing ----------------------------------------------------------------------------------------
 def type_page(
-    spec: settings.ResourceSpec, rows: Sequence[Any], *, quarantined_at: dt.datetime | None = None
+    spec: settings.ResourceSpec,
+    rows: Sequence[Any],
+    *,
+    quarantined_at: dt.datetime | None = None,
+    served_at: dt.datetime | None = None,
 ) -> TypedPage:
     """Type one page of parsed API rows. Rows that cannot be typed go to the quarantine table."""
-    return type_raw(spec, raw_from_rows(spec, rows), quarantined_at=quarantined_at)
+    return type_raw(spec, raw_from_rows(spec, rows), quarantined_at=quarantined_at, served_at=served_at)
 
 
-def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt.datetime | None = None) -> TypedPage:
-    """Type raw columns with the explicit schema, validating with vectorised masks."""
+def type_raw(
+    spec: settings.ResourceSpec,
+    raw: RawColumns,
+    *,
+    quarantined_at: dt.datetime | None = None,
+    served_at: dt.datetime | None = None,
+) -> TypedPage:
+    """Type raw columns with the explicit schema, validating with vectorised masks. ``served_at``
+    is the export server's clock when it served the rows (this machine's clock when None): a
+    device time further ahead of it than :data:`~.guards.FUTURE_TOLERANCE` is quarantined."""
     n = raw.n
     problems = raw.problems
     arrays: list[pa.Array] = []
@@ -148,10 +200,7 @@ def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt
             if col.required:
                 problems.add(pc.is_null(src), lambda i, c=name: f"bad_timestamp: {c}=None")
         elif col.kind == "money":
-            num, bad_type = _as_float(src)
-            problems.add(
-                bad_type, lambda i, c=name, v=src: f"bad_revenue: {c}={number_text(v[i].as_py())} is not a number"
-            )
+            num = _finite_numbers(name, src, "bad_revenue", problems)
             negative = pc.fill_null(pc.less(num, 0), False)
             problems.add(negative, lambda i, c=name, v=src: f"negative_revenue: {c}={number_text(v[i].as_py())}")
             too_big = pc.fill_null(pc.greater_equal(pc.abs(num), float(settings.MONEY_MAX_ABS)), False)
@@ -159,13 +208,20 @@ def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt
             drop = pc.or_(negative, too_big)
             if pc.any(drop).as_py():
                 num = pc.if_else(drop, pa.scalar(None, pa.float64()), num)
-            if pa.types.is_decimal(src.type):  # exact: no round trip through float
-                arr = pc.if_else(pc.is_null(num), pa.scalar(None, settings.MONEY), src.cast(settings.MONEY, safe=False))
-            else:
-                arr = num.cast(settings.MONEY)
+            try:
+                if pa.types.is_decimal(src.type):  # exact: no round trip through float
+                    kept = pc.if_else(pc.is_null(num), pa.scalar(None, src.type), src)
+                    arr = kept.cast(settings.MONEY, safe=False)
+                else:
+                    arr = num.cast(settings.MONEY)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                # a value the decimal type cannot hold fails its own row, not the batch
+                arr, bad = cast_marking_bad(num, settings.MONEY)
+                problems.add(
+                    bad, lambda i, c=name, v=src: f"bad_revenue: {c}={number_text(v[i].as_py())} not a decimal"
+                )
         elif col.kind == "double":
-            arr, bad_type = _as_float(src)
-            problems.add(bad_type, lambda i, c=name, v=src: f"bad_number: {c}={v[i].as_py()} is not a number")
+            arr = _finite_numbers(name, src, "bad_number", problems)
         elif col.kind == "currency":
             raw_strings[name] = src
             arr = pc.utf8_upper(src)
@@ -180,6 +236,8 @@ def type_raw(spec: settings.ResourceSpec, raw: RawColumns, *, quarantined_at: dt
 
     if spec.name == "events" and n:
         _check_event_limits(raw, typed, raw_strings, problems)
+    if n and spec.name in DEVICE_TIME_COLUMNS:
+        _check_future(DEVICE_TIME_COLUMNS[spec.name], typed, served_at or dt.datetime.now(dt.UTC), problems)
 
     table = pa.Table.from_arrays(arrays, schema=_nullable_schema(spec))
     bad_idx = np.nonzero(problems.any)[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -33,6 +34,16 @@ class Page:
     request_id: str | None
     body: bytes | None = None  # the raw JSON body (fast path)
     table: pa.Table | None = None  # the page as Arrow (the Arrow wire format)
+    served_at: dt.datetime | None = None  # the server's clock when it served the page
+
+    @property
+    def empty(self) -> bool:
+        """Whether the page holds no row (a raw body is looked at, not parsed)."""
+        if self.table is not None:
+            return bool(self.table.num_rows == 0)
+        if self.rows is not None:
+            return not self.rows
+        return bool(_EMPTY_ENVELOPE.match(self.body or b""))
 
     @property
     def wire(self) -> str:
@@ -45,14 +56,32 @@ class Page:
                 "the client with wire='json' to get JSON rows"
             )
         if self.rows is None:
-            doc = orjson.loads(self.body or b"{}")
+            doc = loads_json(self.body or b"{}")
             self.rows = doc.get("data") if isinstance(doc, dict) else None
             if not isinstance(self.rows, list):
                 raise AppSprintResponseError(f"AppSprint {self.endpoint}: unexpected reply shape")
         return self.rows
 
 
+def loads_json(body: bytes) -> Any:
+    """A JSON body, parsed with ``orjson``; a body that orjson refuses only because it holds the
+    literals ``NaN``, ``Infinity`` or ``-Infinity`` (which many JSON encoders write) is parsed with
+    the standard library, which reads them as floats. The rows holding them are quarantined when
+    typed (docs/decisions/0011-hostile-input.md). Raises ``orjson.JSONDecodeError`` otherwise."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        if b"NaN" not in body and b"Infinity" not in body:
+            raise
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+        raise
+
+
 _ENVELOPE_START = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
+_EMPTY_ENVELOPE = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[\s*\]')
 
 
 def envelope_meta(body: bytes) -> dict[str, Any] | None:

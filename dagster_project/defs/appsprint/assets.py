@@ -19,7 +19,7 @@ from dlt.extract import DltResource, DltSource
 
 from dagster_project.defs.raw_tables import RawTableTranslator
 from dagster_project.warehouse import WAREHOUSE_POOL, WarehouseResource
-from dlt_sources.appsprint import appsprint
+from dlt_sources.appsprint import appsprint, raise_for_paging_stops
 from dlt_sources.appsprint.settings import QUARANTINE_COLUMNS, QUARANTINE_TABLE
 
 
@@ -45,4 +45,7 @@ def appsprint_load(**source_args: Any) -> DltSource:
 )
 def appsprint_assets(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
     warehouse.claim(context.log)
-    yield from dlt.run(context=context, dlt_source=appsprint_load(), dlt_pipeline=warehouse.dlt_pipeline("appsprint"))
+    pipeline = warehouse.dlt_pipeline("appsprint")
+    yield from dlt.run(context=context, dlt_source=appsprint_load(), dlt_pipeline=pipeline)
+    # paging that would never end stopped a walk: its rows are loaded and materialised, the step fails
+    raise_for_paging_stops(pipeline)

@@ -1,7 +1,7 @@
 {#- One row per event_id: the largest table (10M+ rows), so incremental. Every raw row whose dlt
     load has not been processed yet is (re)read, deduplicated within the batch (latest updated_at)
     and replaces the staged row with the same event_id (delete+insert): re-delivered events stay
-    one row, late rows are never missed. Rows the extractor could not type are in
+    one row, late rows are never missed. Two versions with the same updated_at are decided below. Rows the extractor could not type are in
     stg_appsprint__quarantine, not here. -#}
 {{ config(
     materialized='incremental',
@@ -17,7 +17,19 @@ with source as (
     {% endif %}
 ),
 
-{{ latest_row_per_key('deduplicated', 'source', 'event_id', 'updated_at desc, _dlt_load_id desc') }}
+{#- Which version of an event wins, deterministically: the latest updated_at; on a tie the later
+    delivery (the later dlt load, then the later received_at); then the row's values as a stable
+    key, so two versions that differ only in value give the same winner on every build. -#}
+{%- set stable_key = [
+    'occurred_at', 'revenue', 'currency', 'event_type', 'event_name', 'source', 'environment',
+    'appsprint_id', 'customer_user_id', 'ip', 'user_agent', 'parameters',
+] -%}
+{%- set latest_first -%}
+    updated_at desc, _dlt_load_id desc, received_at desc nulls last
+    {%- for column in stable_key %}, {{ column }} asc nulls last{% endfor %}
+{%- endset %}
+
+{{ latest_row_per_key('deduplicated', 'source', 'event_id', latest_first) }}
 
 select
     cast(event_id as varchar(64)) as event_id,
