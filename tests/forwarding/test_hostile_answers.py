@@ -12,6 +12,7 @@ import pytest
 from sandbox.synthetic_queue import synthetic_queue
 from signal_campaigns.forwarding import EventsApiRequestError, PayloadError
 from signal_campaigns.forwarding.payload import TEST_EVENT_PAGE_URL
+from signal_campaigns.tiktok.events_api import invalid_event_index
 from signal_campaigns.tiktok.marketing import send_test_event
 from tests.conftest import FIXED_ANCHOR
 from tests.forwarding.test_forwarder import arm, forward, ledger, ledger_rows, received, stored, warehouse_text
@@ -94,3 +95,19 @@ def test_test_events_carry_the_signal_link_or_a_placeholder_page_url(sandbox, pi
     assert send_test_event(sandbox.tiktok_url, token, pixel, now=FIXED_ANCHOR)["accepted"]  # no Signal link saved
     urls = [item["event"]["page"]["url"] for item in stored(sandbox, pixel, kind="test")]
     assert urls == [link, TEST_EVENT_PAGE_URL]
+
+
+@pytest.mark.parametrize(
+    ("message", "index"),
+    [
+        ("data.3.event_time: event_time 1 is older than the accepted maximum of 28 days.", 3),
+        ("data[12].user.email: must be SHA-256 hashed", 12),
+        ("Invalid value for data.0.event", 0),
+        ("data: Length must be between 1 and 1000.", None),
+        ("event_source_id: Missing data for required field.", None),
+        ("Parameter error.", None),
+        ("metadata.3: unknown", None),
+    ],
+)
+def test_which_40002_points_at_an_event(message, index):
+    assert invalid_event_index(message) == index
