@@ -18,7 +18,8 @@ Rules (docs/tiktok_business_api.md, Events API):
   bounds inferred, hence configurable in :class:`EventsConfig`); ``event_id``, when present, is a
   string; ``user.email`` / ``phone`` / ``external_id`` (string or list of strings) are SHA-256
   hex (64 lower-case hex characters): rejected in strict mode (the default), accepted and flagged
-  otherwise; ``properties.value`` is a number and ``properties.currency`` three upper-case letters.
+  otherwise; ``properties.value`` is a number and ``properties.currency`` three upper-case letters;
+  ``page.url`` is a non-empty string (TikTok requires it on web events; ``require_page_url``).
 - Any invalid event fails the whole request with 40002 and a path-qualified message such as
   ``data.3.event_time: ...`` (all-or-nothing: the sandbox's choice, inferred where the
   documentation is not explicit).
@@ -109,6 +110,8 @@ class EventsConfig:
     dedup_window_seconds: float = 48 * 3600.0
     # True: unhashed email/phone/external_id -> 40002. False: accept and flag the event.
     strict_hashing: bool = True
+    # True: a web event without page.url (or with an empty one) -> 40002, as TikTok requires it.
+    require_page_url: bool = True
     store_payloads: bool = True
     # Payloads kept per pixel and kind (production/test); counters keep counting beyond it.
     max_stored_payloads: int = 2_000_000
@@ -130,6 +133,7 @@ def validate_events(data: Any, now: float, config: EventsConfig) -> list[tuple[s
     oldest = now - config.max_age_seconds
     newest = now + config.max_future_seconds
     strict = config.strict_hashing
+    require_page = config.require_page_url
     canonical_of = _CANONICAL
     custom_ok = _CUSTOM_NAME
     hashed = _SHA256_HEX
@@ -227,5 +231,9 @@ def validate_events(data: Any, now: float, config: EventsConfig) -> list[tuple[s
             url = page.get("url")
             if url is not None and type(url) is not str:
                 raise field_error(f"data.{i}.page.url", "Not a valid string.")
+        else:
+            url = None
+        if not url and require_page:
+            raise field_error(f"data.{i}.page.url", "Missing data for required field (web events need page.url).")
         append((canonical, event_id, flags))
     return out

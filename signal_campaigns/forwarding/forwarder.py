@@ -10,8 +10,8 @@
    test events (``is_test``) go alone, with a ``test_event_code``; the next batch's payloads are
    built on a thread while the current batch is posted (:mod:`.batching`);
 4. per batch: one journal commit records the previous batch's outcome and marks this batch
-   ``in_flight`` -> POST (retries with backoff; a 40002 is bisected to isolate and dead-letter the
-   bad events) -> the outcome is journaled with the next batch's ``in_flight`` mark (or alone at
+   ``in_flight`` -> POST (retries with backoff; a 40002 whose message points at an event is bisected
+   to isolate and dead-letter the bad events, one that names no event stops the run) -> the outcome is journaled with the next batch's ``in_flight`` mark (or alone at
    the end);
 5. every ``fold_every_batches`` batches (between two batches) and at the end, the journal is folded
    into the ledger table (see :mod:`.ledger`).
@@ -21,7 +21,8 @@
 ``fold``; and ``build_background``: the payload thread's time, overlapped with the others.
 
 Authentication errors stop the run (:class:`~.client.EventsApiAuthError`); retryable errors that
-outlast the retry budget stop it too (:class:`~.client.EventsApiUnavailableError`); so does a queue
+outlast the retry budget stop it too (:class:`~.client.EventsApiUnavailableError`); so do a refusal
+of the request itself, e.g. a 40002 that names no event (:class:`~.client.EventsApiRequestError`), and a queue
 row that cannot become a payload (:class:`~.batching.PayloadError`). Either way the undelivered
 events stay ``pending`` and the exception carries the run's ``summary``.
 
@@ -44,6 +45,7 @@ import orjson
 import pyarrow as pa
 
 from signal_campaigns.tiktok.events_api import (
+    REQUEST_40002_ADVICE,
     EventsApiAuthError,
     EventsApiClient,
     EventsApiRequestError,
@@ -155,6 +157,10 @@ class Forwarder:
                 assert status is not None
                 for k in range(lo, hi):
                     attempts[k] += result.attempts
+                if result.kind != "ok" and (result.event_index is None or result.event_index >= hi - lo):
+                    # TikTok's answer points at no event of this request: bisecting would dead-letter
+                    # good events one by one. Stop; the undecided events stay pending.
+                    raise EventsApiRequestError(result.code, result.message, advice=REQUEST_40002_ADVICE)
                 if result.kind == "ok":
                     if result.code:
                         summary.partial_success_batches += 1
@@ -171,7 +177,8 @@ class Forwarder:
                     retries["bisect_40002"] = retries.get("bisect_40002", 0) + 1
         except (EventsApiAuthError, EventsApiUnavailableError, EventsApiRequestError) as exc:
             code = getattr(exc, "code", None)
-            note = type(exc).__name__
+            said = getattr(exc, "tiktok_message", "")  # scrubbed by the client
+            note = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
             if status is None:
                 outcome = Outcome.uniform(bid, batch.event_ids, "pending", code, note, getattr(exc, "attempts", 1))
             else:

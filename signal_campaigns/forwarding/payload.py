@@ -4,7 +4,8 @@
   trimmed value; a value that already is 64 hex characters (``^[A-Fa-f0-9]{64}$``) is never hashed
   again, only lower-cased. :func:`hash_external_id`, :func:`hash_email` and :func:`hash_phone`
   apply TikTok's per-field normalisation before it.
-- :func:`build_event` turns one row of the ``events_to_forward`` queue into one ``data[]`` item;
+- :func:`build_event` turns one row of the ``events_to_forward`` queue (or the CLI's test event) into
+  one ``data[]`` item;
   :func:`build_events` does it column-wise for many rows (the forwarder's hot path);
   :func:`encode_body` makes the request body bytes (orjson) for one pixel.
 """
@@ -22,6 +23,10 @@ import orjson
 
 EVENT_SOURCE = "web"
 MAX_BATCH_EVENTS = 1000  # more than 1,000 events -> the whole request is rejected
+# page.url of a test event sent before any Signal link is saved (the CLI's `pixel` check comes before
+# `link`): a placeholder on a reserved domain that says what it is. Production events always carry
+# their Signal link; the queue skips an event without one (reason missing_page_url).
+TEST_EVENT_PAGE_URL = "https://signal-link.invalid/signal-campaigns-test-event"
 
 _HEX64 = re.compile(r"[A-Fa-f0-9]{64}").fullmatch
 _sha256 = hashlib.sha256
@@ -120,7 +125,8 @@ def build_events(
 
     ``event_time`` is unix seconds (int; datetimes are converted); ``event_id`` is sent as a
     string; ``ttclid``/``ip``/``user_agent`` raw; ``external_id`` hashed once; ``properties``
-    only when there is a value or a currency (the queue always sets both on Purchase)."""
+    only when there is a value or a currency (the queue always sets both on Purchase); ``page.url``
+    always (TikTok requires it on web events): a row without ``page_url`` raises ``ValueError``."""
     out: list[dict[str, Any]] = []
     append = out.append
     hx = _HEX64
@@ -158,8 +164,10 @@ def build_events(
                 props["currency"] = cur
             if props:
                 ev["properties"] = props
-        if url:
-            ev["page"] = {"url": url}
+        page = url.strip() if type(url) is str else ""
+        if not page:
+            raise ValueError("no page_url: TikTok requires page.url on web events (the Signal link URL)")
+        ev["page"] = {"url": page}
         append(ev)
     return out
 

@@ -42,7 +42,9 @@ class ReturnCode:
 
 OK = 0
 PARTIAL_SUCCESS = 20001
-INVALID_PARAMETER = 40002  # on the Events API: one event of the batch is invalid (the batch is bisected)
+# on the Events API: an event of the batch is invalid when the message names it (data.N...: the batch is
+# bisected); a 40002 naming no event refuses the request itself (the run stops, events stay pending)
+INVALID_PARAMETER = 40002
 NO_TOKEN = 40104
 QUERY_TOO_LARGE = 40067  # a report query too large for one call: the source splits it
 SERVER_ERRORS = range(50000, 60000)  # 5xxxx: TikTok server errors, all transient

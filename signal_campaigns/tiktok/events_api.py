@@ -7,7 +7,10 @@ says (docs/decisions/0006-forwarding-rules.md):
 - ``retry``: rate-limit and server codes, HTTP 5xx / 429, unreadable bodies, timeouts and
   connection errors, with backoff until the attempts are spent -> :class:`EventsApiUnavailableError`;
 - ``auth``: authorization codes -> :class:`EventsApiAuthError` (stop, keep pending);
-- ``invalid``: 40002 (an invalid event) -> returned to the caller, who bisects the batch;
+- ``invalid``: a 40002 whose message points at an event of the request (``data.3.event_time: ...``)
+  -> returned to the caller, who bisects the batch; a 40002 that names no event is about the request
+  itself (wrong pixel, malformed body) -> :class:`EventsApiRequestError` (stop, keep pending: nothing
+  is dead-lettered);
 - anything else -> :class:`EventsApiRequestError` (stop, keep pending: a configuration problem).
 
 The token is only ever put in the ``Access-Token`` header: never in a message, a log line, an
@@ -19,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +42,21 @@ log = logging.getLogger(__name__)
 EVENTS_API_RETRY = RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=30.0)
 # What to do when the Events API refuses the token (any authorization code).
 AUTH_ADVICE = "Events API token rejected: generate a new token in Business Center, then reconnect"
+# What to do when a 40002 names no event: the request itself was refused, not an event in it.
+REQUEST_40002_ADVICE = (
+    "TikTok refused the request itself, not an event in it (its message names no event), so no event "
+    "was dead-lettered. Check the pixel code (event_source_id) and the test event code; if both are "
+    "right, the forwarder built a malformed request: report it with this message"
+)
+# TikTok names an invalid event by its path in the request: "data.3.event_time: ...", or "data[3]".
+_EVENT_PATH = re.compile(r"(?<![\w.])data(?:\.|\[)(\d+)")
+
+
+def invalid_event_index(message: str) -> int | None:
+    """The index in ``data[]`` of the event a 40002 message points at; ``None`` when the message
+    names no event (the request itself was refused: do not bisect)."""
+    match = _EVENT_PATH.search(message)
+    return int(match.group(1)) if match else None
 
 
 class ForwardingError(RuntimeError):
@@ -72,14 +91,20 @@ class EventsApiUnavailableError(ForwardingError):
 
 
 class EventsApiRequestError(ForwardingError):
-    """A non-retryable answer that is neither an auth error nor a 40002 (e.g. 40000, HTTP 404)."""
+    """A non-retryable answer that is neither an auth error nor a 40002 naming an event (e.g. 40000,
+    HTTP 404, a 40002 about the request itself). ``advice`` says what to do."""
 
-    def __init__(self, code: int | None, message: str, http_status: int | None = None) -> None:
+    def __init__(self, code: int | None, message: str, http_status: int | None = None, advice: str = "") -> None:
         self.code = code
         self.http_status = http_status
         self.tiktok_message = message
+        self.advice = advice
         where = f"TikTok code {code}" if code is not None else f"HTTP {http_status}"
-        super().__init__(f"Events API request refused ({where}): {message}; events stay pending.")
+        todo = f" {advice};" if advice else ""
+        super().__init__(
+            f"Events API request refused ({where}): {message.rstrip('.')}.{todo} events stay pending and "
+            "are sent by the next run."
+        )
 
 
 @dataclasses.dataclass
@@ -91,11 +116,12 @@ class TrackResult:
     message: str
     attempts: int
     retries: dict[str, int]
+    event_index: int | None = None  # ``invalid``: the index in data[] TikTok's message points at
 
 
 @dataclasses.dataclass
 class _Answer:
-    kind: str  # ok | retry | auth | invalid | fatal
+    kind: str  # ok | retry | auth | invalid | request (a 40002 naming no event) | fatal
     code: int | None
     message: str
     reason: str  # for retries: a short label (code_40100, http_502, timeout, ...)
@@ -166,13 +192,15 @@ class EventsApiClient:
         if kind is Kind.AUTH:
             return _Answer("auth", code, message, f"code_{code}")
         if code == codes.INVALID_PARAMETER:
-            return _Answer("invalid", code, message, f"code_{code}")
+            if invalid_event_index(message) is not None:
+                return _Answer("invalid", code, message, f"code_{code}")
+            return _Answer("request", code, message, f"code_{code}")
         if retry.retryable_code(code):
             return _Answer("retry", code, message, f"code_{code}", retry_after=retry_after)
         return _Answer("fatal", code, message, f"code_{code}")
 
     def track(self, body: bytes, retries: dict[str, int] | None = None) -> TrackResult:
-        """POST ``body`` (JSON bytes) until it is answered ``ok`` or ``invalid`` (40002).
+        """POST ``body`` (JSON bytes) until it is answered ``ok`` or ``invalid`` (a 40002 naming an event).
 
         Raises :class:`EventsApiAuthError`, :class:`EventsApiRequestError` or, when retryable
         errors outlast ``retry.max_attempts``, :class:`EventsApiUnavailableError`. Retries are
@@ -184,9 +212,12 @@ class EventsApiClient:
             attempt += 1
             ans = self._post_once(body)
             if ans.kind in ("ok", "invalid"):
-                return TrackResult(ans.kind, ans.code or 0, ans.message, attempt, retries)
+                index = invalid_event_index(ans.message) if ans.kind == "invalid" else None
+                return TrackResult(ans.kind, ans.code or 0, ans.message, attempt, retries, index)
             if ans.kind == "auth":
                 raise EventsApiAuthError(ans.code or 0, ans.message)
+            if ans.kind == "request":
+                raise EventsApiRequestError(ans.code, ans.message, advice=REQUEST_40002_ADVICE)
             if ans.kind == "fatal":
                 raise EventsApiRequestError(ans.code, ans.message, ans.http_status)
             retries[ans.reason] = retries.get(ans.reason, 0) + 1

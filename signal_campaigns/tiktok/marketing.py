@@ -26,7 +26,7 @@ import httpx
 
 from signal_campaigns.errors import ActionableError
 from signal_campaigns.forwarding.batching import DEFAULT_TEST_EVENT_CODE
-from signal_campaigns.forwarding.payload import build_event, encode_body
+from signal_campaigns.forwarding.payload import TEST_EVENT_PAGE_URL, build_event, encode_body
 from signal_campaigns.secrets import scrub
 
 from . import api, codes, retry
@@ -291,7 +291,8 @@ def send_test_event(
 ) -> dict[str, Any]:
     """POST one ViewContent test event for ``pixel_code``. Returns TikTok's answer as a dict
     (``accepted``, ``code``, ``message``, ``event_id``); raises :class:`ActionableError` with the fix when
-    the token or pixel is refused. Test events never count as production conversions."""
+    the token or pixel is refused. Test events never count as production conversions. ``page_url``:
+    the saved Signal link; without one, ``TEST_EVENT_PAGE_URL`` (TikTok requires page.url on web events)."""
     if not token:
         raise ActionableError(
             "no Events API token is configured", fix="run `signal-campaigns pixel` (or set TIKTOK_EVENTS_API_TOKEN)"
@@ -304,7 +305,7 @@ def send_test_event(
             "event_time": int(when.timestamp()),
             "event_id": event_id,
             "user_agent": TEST_EVENT_USER_AGENT,
-            "page_url": page_url,
+            "page_url": page_url or TEST_EVENT_PAGE_URL,
         }
     )
     body = encode_body(pixel_code, [event], test_event_code=test_event_code, partner_name="signal-campaigns")

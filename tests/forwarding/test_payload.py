@@ -84,3 +84,10 @@ def test_encode_body_limits_and_test_code():
         encode_body("PIX", [build_event(row())] * (MAX_BATCH_EVENTS + 1))
     with pytest.raises(ValueError, match="a request holds"):
         encode_body("PIX", [])
+
+
+@pytest.mark.parametrize("url", [None, "", "   "])
+def test_a_web_event_is_never_built_without_a_page_url(url):
+    with pytest.raises(ValueError, match=r"page\.url"):
+        build_event(row(page_url=url))
+    assert build_event(row(page_url=" https://t.example/s/l1 "))["page"] == {"url": "https://t.example/s/l1"}

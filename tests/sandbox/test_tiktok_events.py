@@ -105,6 +105,20 @@ def test_one_bad_event_fails_the_whole_request_with_a_path_qualified_message(tt)
     assert tt.received(tt.pixel_codes()[0])["events_received"] == 0
 
 
+@pytest.mark.parametrize("page", [None, {}, {"url": ""}, {"referrer": "https://example.com/"}])
+def test_web_events_need_a_page_url_like_tiktok(tt, page):
+    now = clock(tt)
+    events = [event(0, now), event(1, now)]
+    if page is None:
+        del events[1]["page"]
+    else:
+        events[1]["page"] = page
+    body = track(tt, events)
+    assert body["code"] == 40002 and body["message"].startswith("data.1.page.url:"), body["message"]
+    assert tt.received(tt.pixel_codes()[0])["events_received"] == 0
+    assert track(tt, [event(2, now, page={"url": 42})])["message"] == "data.0.page.url: Not a valid string."
+
+
 def test_event_id_must_be_a_string(tt):
     ev = event(1, clock(tt), event_id=12345)
     body = track(tt, [ev])

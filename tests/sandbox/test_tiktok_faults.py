@@ -27,6 +27,7 @@ def one_event(tt) -> dict:
                 "event_time": now,
                 "event_id": f"e-{time.perf_counter_ns()}",
                 "user": {"external_id": hashlib.sha256(b"u").hexdigest()},
+                "page": {"url": "https://sandbox.appsprint.link/s/abc"},
             }
         ],
     }

@@ -117,7 +117,14 @@ def dlt_source_verdict(sandbox: Any, advertiser: str) -> str:
 
 
 def forwarder_verdict(sandbox: Any) -> str:
-    event = build_event({"tiktok_event": "ViewContent", "event_time": 1_700_000_000, "event_id": "one-table"})
+    event = build_event(
+        {
+            "tiktok_event": "ViewContent",
+            "event_time": 1_700_000_000,
+            "event_id": "one-table",
+            "page_url": "https://t.example/s/l1",
+        }
+    )
     body = encode_body("PIXELCODE", [event])
     with EventsApiClient(sandbox.tiktok_api_url, sandbox.credentials.events_api_token, retry=FAST) as client:
         try:

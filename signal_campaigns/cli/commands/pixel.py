@@ -63,7 +63,7 @@ def _pixel(st: State, pixel_code: str, token: str | None, advertiser: str | None
         )
     code = match["pixel_code"]
     options: dict[str, Any] = {"test_event_code": test_event_code} if test_event_code else {}
-    answer = send_test_event(s.get_str(keys.BASE_URL), token, code, **options)
+    answer = send_test_event(s.get_str(keys.BASE_URL), token, code, page_url=s.get_str(keys.SIGNAL_LINK_URL), **options)
     if not answer["accepted"]:
         raise ActionableError(
             f"TikTok did not accept the validation event: code {answer['code']} {answer['message']}",

@@ -108,7 +108,9 @@ class ApiChecks:
                 return
         options: dict[str, Any] = {"test_event_code": self.test_event_code} if self.test_event_code else {}
         try:
-            answer = send_test_event(self.base_url, token, self.pixel_code, **options)
+            answer = send_test_event(
+                self.base_url, token, self.pixel_code, page_url=self.store.get_str(keys.SIGNAL_LINK_URL), **options
+            )
         except ActionableError as exc:
             if exc.code == 40001:
                 check.set(

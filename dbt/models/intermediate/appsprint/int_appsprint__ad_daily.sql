@@ -1,5 +1,9 @@
 {#- AppSprint's view of each ad x advertiser-local day: TikTok-attributed installs bucketed by
-    installed_at, attributed revenue bucketed by occurred_at (both in the advertiser timezone). -#}
+    installed_at, attributed revenue bucketed by occurred_at (both in the advertiser timezone).
+    Only non-zero amounts decide the revenue source (docs/decisions/0003-fallback-and-provenance.md):
+    a zero amount is zero in every currency, so it needs no FX rate and is never counted in
+    revenue_events_without_fx_rate; an ad-day whose AppSprint revenue is all zero falls back to
+    TikTok's value. revenue_events still counts every revenue event. -#}
 with installs as (
     select
         advertiser_id,
@@ -25,7 +29,7 @@ revenue as (
         max(campaign_id) as campaign_id,
         max(adgroup_id) as adgroup_id,
         sum(case when has_fx_rate then revenue_advertiser_currency end) as revenue_appsprint,
-        sum(case when has_fx_rate then 0 else 1 end) as revenue_events_without_fx_rate,
+        sum(case when has_fx_rate or revenue = 0 then 0 else 1 end) as revenue_events_without_fx_rate,
         count(*) as revenue_events
     from {{ ref('int_appsprint__revenue_events') }}
     where ad_id is not null
