@@ -26,8 +26,10 @@ from dagster import (
     ScheduleDefinition,
 )
 
+from signal_campaigns.setting_checks import SettingError, check_int
 
-class SettingsError(ValueError):
+
+class SettingsError(SettingError):
     """An automation setting in the environment is invalid."""
 
 
@@ -35,17 +37,34 @@ def _int(name: str, default: int, lo: int, hi: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise SettingsError(f"{name}={raw!r}: expected a whole number from {lo} to {hi}")
-    return int(raw)
+    try:
+        return check_int(raw, name, lo, hi)
+    except SettingError:
+        raise SettingsError(name, raw, f"a whole number from {lo} to {hi}") from None
+
+
+# Dagster's own checks: a schedule definition refuses a cron string or a timezone Dagster cannot run
+def _schedule_check(cron: str, timezone: str | None = None) -> None:
+    ScheduleDefinition(name="check", cron_schedule=cron, target=AssetSelection.all(), execution_timezone=timezone)
 
 
 def _cron(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip() or default
-    try:  # Dagster's own check: a schedule definition refuses a cron string Dagster cannot run
-        ScheduleDefinition(name="cron_check", cron_schedule=value, target=AssetSelection.all())
+    try:
+        _schedule_check(value)
     except DagsterInvalidDefinitionError:
-        raise SettingsError(f"{name}={value!r} is not a cron schedule (five fields, e.g. {default!r})") from None
+        raise SettingsError(
+            name, value, f"a cron schedule of five fields (minute hour day month weekday), e.g. {default!r}"
+        ) from None
+    return value
+
+
+def _timezone(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    try:
+        _schedule_check("0 * * * *", value)
+    except DagsterInvalidDefinitionError:
+        raise SettingsError(name, value, "an IANA timezone name, e.g. 'UTC' or 'Europe/Berlin'") from None
     return value
 
 
@@ -63,13 +82,13 @@ class AutomationSettings:
     def from_env(cls) -> AutomationSettings:
         status = os.environ.get("SIGNAL_AUTOMATION", "").strip().lower() or "stopped"
         if status not in ("running", "stopped"):
-            raise SettingsError(f"SIGNAL_AUTOMATION={status!r}: expected 'running' or 'stopped'")
+            raise SettingsError("SIGNAL_AUTOMATION", status, "'running' or 'stopped'")
         return cls(
             tiktok_sync_cron=_cron("SIGNAL_TIKTOK_SYNC_CRON", "0 * * * *"),
             appsprint_sync_cron=_cron("SIGNAL_APPSPRINT_SYNC_CRON", "*/15 * * * *"),
             daily_refresh_cron=_cron("SIGNAL_DAILY_REFRESH_CRON", "30 3 * * *"),
             daily_lookback_days=_int("SIGNAL_DAILY_LOOKBACK_DAYS", 28, 1, 28),
-            timezone=os.environ.get("SIGNAL_SCHEDULE_TIMEZONE", "").strip() or "UTC",
+            timezone=_timezone("SIGNAL_SCHEDULE_TIMEZONE", "UTC"),
             sensor_seconds=_int("SIGNAL_FORWARDING_SENSOR_SECONDS", 30, 5, 3600),
             running=status == "running",
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dlt
+import duckdb
 from dagster import ConfigurableResource
 
 from signal_campaigns.pipeline import warehouse_pipeline
@@ -14,6 +15,7 @@ from signal_campaigns.warehouse import (
     LOCK_WAIT_SECONDS,
     WAREHOUSE_VAR,
     duckdb_destination,
+    open_for_writing,
     publish_read_only_copy,
     wait_for_write_access,
     warehouse_path,
@@ -48,8 +50,14 @@ class WarehouseResource(ConfigurableResource):
         return {WAREHOUSE_VAR: str(self.file()), BI_COPY_VAR: "false"}
 
     def claim(self, log) -> Path:
-        """Wait (bounded) until no other process holds the file, then return it."""
+        """Wait (bounded) until no other process holds the file, then return it (for writers that
+        open the file themselves: dlt, the BI copy; dbt's own process waits again as it opens it)."""
         return wait_for_write_access(self.file(), timeout=self.lock_wait_seconds, log=log)
+
+    def hold(self, log) -> duckdb.DuckDBPyConnection:
+        """Wait (bounded) like :meth:`claim`, and keep the file: the connection holds its lock until
+        it is closed, so no other process can take it between the wait and the writes."""
+        return open_for_writing(self.file(), timeout=self.lock_wait_seconds, log=log)
 
     def publish(self, log) -> Path | None:
         """Publish the read-only BI copy (call after the writes, inside the pool)."""

@@ -161,6 +161,7 @@ def appsprint(
             answers JSON (a server without Arrow support); ``"json"`` asks for JSON only.
         resources: subset of ``signal_links``, ``clicks``, ``installs``, ``events``.
     """
+    base_url = settings.checked_base_url(base_url)
     if wire not in settings.WIRES:
         raise ValueError(f"wire must be one of {list(settings.WIRES)}, got {wire!r}")
     if not 1 <= int(page_limit) <= settings.MAX_PAGE_LIMIT:

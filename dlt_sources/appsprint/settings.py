@@ -15,6 +15,18 @@ from typing import Literal
 import pyarrow as pa
 from dlt.common.schema.typing import TColumnSchema
 
+from signal_campaigns.setting_checks import check_url, dlt_setting
+
+# --- connection --------------------------------------------------------------------------------
+BASE_URL_EXAMPLE = "https://<your AppSprint API host>/v1"
+
+
+def checked_base_url(base_url: object) -> str:
+    """``sources.appsprint.base_url`` when it is an http(s) URL; a setting error naming the key and
+    its environment variable otherwise (raised when the source is created, before any request)."""
+    return check_url(base_url, dlt_setting("appsprint", "base_url"), BASE_URL_EXAMPLE)
+
+
 # --- paging and HTTP ---------------------------------------------------------------------------
 MAX_PAGE_LIMIT = 1000  # the export API's maximum `limit`
 DEFAULT_PAGE_LIMIT = 1000

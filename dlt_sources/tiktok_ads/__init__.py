@@ -115,6 +115,7 @@ def tiktok_ads(
         max_attempts, backoff_seconds, max_backoff_seconds, request_timeout: retry policy.
         stats: optional :class:`RequestStats` that receives the request and retry counters.
     """
+    base_url = settings.checked_base_url(base_url)
     metric_list = validate_options(
         lookback_days=lookback_days,
         window_days=window_days,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from signal_campaigns.setting_checks import check_url, dlt_setting
 from signal_campaigns.tiktok import api
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -19,6 +20,13 @@ CAMPAIGN_GET_PATH = api.CAMPAIGN_GET_PATH
 ADGROUP_GET_PATH = api.ADGROUP_GET_PATH
 AD_GET_PATH = api.AD_GET_PATH
 PIXEL_LIST_PATH = api.PIXEL_LIST_PATH
+
+
+def checked_base_url(base_url: object) -> str:
+    """``sources.tiktok_ads.base_url`` when it is an http(s) URL; a setting error naming the key and
+    its environment variable otherwise (raised when the source is created, before any request)."""
+    return check_url(base_url, dlt_setting("tiktok_ads", "base_url"), DEFAULT_BASE_URL)
+
 
 # --- limits (docs/tiktok_business_api.md) -------------------------------------------------------
 MAX_PAGE_SIZE = 1000  # entity and report endpoints accept 1..1000

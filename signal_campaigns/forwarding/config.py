@@ -8,6 +8,8 @@ import os
 import time
 from typing import Any
 
+from signal_campaigns.setting_checks import check_int
+
 from .payload import MAX_BATCH_EVENTS
 
 TOKEN_ENV = "TIKTOK_EVENTS_API_TOKEN"
@@ -41,10 +43,11 @@ class ForwarderConfig:
     build_in_background: bool = True  # build the next batch's payloads on a thread while one is posted
 
     def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= MAX_BATCH_EVENTS:
-            raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
-        if self.fold_every_batches < 1:
-            raise ValueError("fold_every_batches must be >= 1")
+        # SettingError is a ValueError naming the setting, its value and what is expected
+        check_int(self.batch_size, "batch_size (--batch-size)", 1, MAX_BATCH_EVENTS)
+        check_int(self.fold_every_batches, "fold_every_batches (--fold-every-batches)", 1, 1_000_000)
+        if self.max_events is not None:
+            check_int(self.max_events, "max_events (--max-events)", 0, 10**12)
 
 
 @dataclasses.dataclass

@@ -2,7 +2,14 @@
 (:mod:`.access`) and the read-only copy for readers (:mod:`.bi_copy`; :mod:`.dbt_plugin` publishes
 it after a dbt command run by hand)."""
 
-from .access import LOCK_WAIT_SECONDS, WarehouseLockedError, wait_for_write_access
+from .access import (
+    LOCK_WAIT_SECONDS,
+    WarehouseFileError,
+    WarehouseLockedError,
+    open_for_writing,
+    wait_for_write_access,
+    warehouse_error,
+)
 from .bi_copy import publish_read_only_copy, write_bi_copy
 from .dbt_runner import (
     BI_COPY_VAR,
@@ -45,14 +52,17 @@ __all__ = [
     "WAREHOUSE_VAR",
     "DbtError",
     "DbtRun",
+    "WarehouseFileError",
     "WarehouseLockedError",
     "bi_copy_path",
     "create_warehouse_file",
     "duckdb_destination",
+    "open_for_writing",
     "publish_read_only_copy",
     "release_duckdb",
     "run_dbt",
     "wait_for_write_access",
+    "warehouse_error",
     "warehouse_path",
     "write_bi_copy",
 ]

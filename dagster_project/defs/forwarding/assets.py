@@ -48,20 +48,24 @@ def summary_metadata(summary: ForwardingSummary | None) -> dict[str, Any]:
 def event_delivery_ledger(
     context: AssetExecutionContext, events_api: EventsApiResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
-    path = warehouse.claim(context.log)
+    base_url = events_api.resolved_base_url()  # a bad setting stops here, naming it
+    con = warehouse.hold(context.log)  # held until the ledger is written: runs queue, not fail
     try:
         summary = forward_events(
-            path,
-            base_url=events_api.resolved_base_url(),
+            con,
+            base_url=base_url,
             token=events_api.token(),
             config=events_api.forwarder_config(),
             retry=events_api.retry_policy(),
             timeout=events_api.timeout_seconds,
         )
     except ForwardingError as exc:
+        con.close()
         # the run stops here, so warehouse_bi_copy will not run: publish what was recorded
         # before the stop (sent, dead, still pending) for the BI tools
         warehouse.publish(context.log)
         raise Failure(description=str(exc), metadata=summary_metadata(exc.summary)) from None
+    finally:
+        con.close()
     context.log.info(f"forwarded: {summary.sent} sent, {summary.dead} dead, {summary.pending} pending")
     return MaterializeResult(metadata=summary_metadata(summary))

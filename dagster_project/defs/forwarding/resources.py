@@ -15,6 +15,7 @@ from dlt_sources.appsprint import AppSprintClient
 from dlt_sources.tiktok_ads.settings import DEFAULT_BASE_URL
 from signal_campaigns.forwarding import ForwarderConfig, RetryPolicy
 from signal_campaigns.forwarding.forwarder import events_api_token
+from signal_campaigns.setting_checks import check_url, dlt_setting
 
 
 class EventsApiResource(ConfigurableResource):
@@ -34,7 +35,13 @@ class EventsApiResource(ConfigurableResource):
     dry_run: bool = False
 
     def resolved_base_url(self) -> str:
-        return self.base_url or dlt.config.get("sources.tiktok_ads.base_url", str) or DEFAULT_BASE_URL
+        """The Events API base, checked: a value that is not a URL stops the run naming the setting."""
+        if self.base_url:
+            return check_url(self.base_url, "resource events_api: base_url", DEFAULT_BASE_URL)
+        configured = dlt.config.get("sources.tiktok_ads.base_url", str)
+        if configured:
+            return check_url(configured, dlt_setting("tiktok_ads", "base_url"), DEFAULT_BASE_URL)
+        return DEFAULT_BASE_URL
 
     def token(self) -> str:
         return events_api_token()
