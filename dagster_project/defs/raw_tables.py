@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import dlt
 from dagster import AssetKey, AssetSpec
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.extract import DltSource
+
+QUARANTINE_TABLE = "quarantine"  # both sources' table of rows they could not type
 
 
 def raw_group(source_name: str) -> str:
@@ -25,3 +31,16 @@ class RawTableTranslator(DagsterDltTranslator):
         return spec.replace_attributes(
             key=AssetKey([source, data.resource.name]), deps=[], group_name=raw_group(source)
         )
+
+
+def with_quarantine_table(source: DltSource, columns: dict[str, Any]) -> DltSource:
+    """``source`` with its ``quarantine`` table in the resource list.
+
+    dagster-dlt makes one asset per dlt *resource* and reports a materialisation for each resource
+    it ran. The quarantine table is a table variant of every resource (rows they cannot type), not
+    a resource of its own, so it would be an asset nothing builds. This adds it as a resource that
+    yields no rows itself (the other resources fill the table, append only), so the same load
+    materialises ``<source>/quarantine`` with the rows it quarantined and the table's columns from
+    dlt's schema: the table exists from the first load on, empty when nothing was quarantined."""
+    source.resources.add(dlt.resource([], name=QUARANTINE_TABLE, write_disposition="append", columns=columns))
+    return source

@@ -16,12 +16,9 @@ from dagster import AssetKey
 
 EXPECTED_KEYS = Path(__file__).with_name("expected_asset_keys.txt")
 RAW_TABLES = {
-    "tiktok_ads": ["ad_daily_report", "adgroups", "ads", "advertisers", "campaigns", "pixels"],
+    "tiktok_ads": ["ad_daily_report", "adgroups", "ads", "advertisers", "campaigns", "pixels", "quarantine"],
     "appsprint": ["clicks", "events", "installs", "quarantine", "signal_links"],
 }
-
-
-QUARANTINE = AssetKey(["appsprint", "quarantine"])
 
 
 @pytest.fixture(scope="module")
@@ -114,17 +111,32 @@ def test_every_dbt_test_is_an_asset_check_on_an_asset_it_reads(defs, manifest):
     assert multi_model and all(n["config"]["meta"]["dagster"]["ref"]["name"] for n in multi_model)
 
 
-def test_the_appsprint_load_materialises_its_quarantine_table(defs):
-    """`appsprint/quarantine` is written by the AppSprint load (rows that cannot be typed): the
-    AppSprint dlt op materialises it with the other AppSprint tables, in every job that loads
-    AppSprint."""
+@pytest.mark.parametrize(
+    ("source", "jobs"),
+    [
+        ("appsprint", ("appsprint_sync", "forward_new_events", "daily_refresh")),
+        ("tiktok_ads", ("tiktok_ads_sync", "daily_refresh")),
+    ],
+)
+def test_each_load_materialises_its_quarantine_table(defs, source, jobs):
+    """`<source>/quarantine` (rows the source could not type) is written by that source's load:
+    its dlt op materialises it with the source's other tables, in every job that loads it."""
     from dagster_project.defs.appsprint.assets import appsprint_assets, appsprint_load
+    from dagster_project.defs.tiktok_ads.assets import tiktok_ads_assets, tiktok_ads_load
 
-    assert QUARANTINE in appsprint_assets.keys
-    assert "quarantine" in appsprint_load(base_url="http://unset", app_id="unset", export_token="x").selected_resources
-    assert defs.resolve_asset_graph().get(QUARANTINE).is_materializable
-    for job in ("appsprint_sync", "forward_new_events", "daily_refresh"):
-        assert QUARANTINE in defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
+    key = AssetKey([source, "quarantine"])
+    assets, source_def = {
+        "appsprint": (appsprint_assets, appsprint_load(base_url="http://unset", app_id="unset", export_token="x")),
+        "tiktok_ads": (
+            tiktok_ads_assets,
+            tiktok_ads_load(advertiser_ids=["1"], access_token="x", base_url="http://unset"),
+        ),
+    }[source]
+    assert key in assets.keys
+    assert "quarantine" in source_def.selected_resources
+    assert defs.resolve_asset_graph().get(key).is_materializable
+    for job in jobs:
+        assert key in defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
 
 
 def test_dbt_materialisations_carry_each_columns_type(manifest, tmp_path):
