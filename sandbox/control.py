@@ -6,6 +6,11 @@ Control routes (same on both servers; JSON in, JSON out):
 - ``GET  /_sandbox/clock`` -> ``{"now": iso, "anchor": iso, "live": bool}``
 - ``POST /_sandbox/clock`` body ``{"advance_seconds": 3600}`` or ``{"at": iso}`` or
   ``{"live": true}`` (live: the clock also follows wall time from now on).
+
+The clock of a sandbox people use (``make sandbox``, ``make dev``) follows wall time from the start
+(:meth:`SandboxClock.follow_wall_time`): the CLI stamps test events with this machine's time, and
+a clock frozen at the anchor hour would refuse them as future events from about five past the
+hour. Tests and the demo keep a frozen clock at the anchor and move it on purpose.
 - ``GET  /_sandbox/faults`` lists armed faults; ``POST /_sandbox/faults`` arms one (body = the
   fields of :class:`Fault`); ``DELETE /_sandbox/faults`` disarms all.
 - ``GET  /_sandbox/stats`` -> request counts per endpoint and per outcome (``ok``, ``fault``,
@@ -82,15 +87,34 @@ class Fault:
 
 
 class SandboxClock:
-    """Sandbox "now": ``anchor`` + a manual offset (+ wall time elapsed since going live)."""
+    """Sandbox "now": ``anchor`` + a manual offset (+ wall time elapsed since going live).
 
-    def __init__(self, anchor: dt.datetime) -> None:
+    ``wall_time``: the clock starts at this machine's time and follows it (live), instead of
+    standing at the anchor; :meth:`restart` (the servers' ``/_sandbox/reset``) returns to that start."""
+
+    def __init__(self, anchor: dt.datetime, *, wall_time: bool = False) -> None:
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
         self.anchor = anchor.astimezone(dt.UTC)
+        self.wall_time = wall_time
         self._offset = dt.timedelta(0)
         self._live_since: float | None = None
         self._lock = threading.Lock()
+        self.restart()
+
+    def restart(self) -> dt.datetime:
+        """Back to the start: at the anchor and frozen, or (``wall_time``) at wall time and live."""
+        self.set_live(False)
+        if self.wall_time:
+            self.follow_wall_time()
+        else:
+            self.set(self.anchor)
+        return self.now()
+
+    def follow_wall_time(self) -> None:
+        """From now on the clock reads this machine's UTC time (moved on demand by ``advance``/``set``)."""
+        self.set(dt.datetime.now(dt.UTC))
+        self.set_live(True)
 
     def now(self) -> dt.datetime:
         with self._lock:
