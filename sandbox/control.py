@@ -29,6 +29,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -139,6 +140,31 @@ class SandboxClock:
     @property
     def live(self) -> bool:
         return self._live_since is not None
+
+
+class ClockDateHeader:
+    """ASGI middleware: every response's HTTP ``Date`` is the sandbox clock's "now", as a real
+    server's Date is its own clock (the CLI shows it when TikTok refuses an event's time). Replaces
+    the app's own Date; uvicorn adds its wall-time one first unless ``date_header=False``, and
+    clients read the last."""
+
+    def __init__(self, app: Any, clock: SandboxClock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(self.clock.now().timestamp(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_dated)
 
 
 class TokenBucket:

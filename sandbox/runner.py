@@ -24,7 +24,7 @@ from pathlib import Path
 
 import uvicorn
 
-from .control import SandboxClock, SandboxControl
+from .control import ClockDateHeader, SandboxClock, SandboxControl
 from .serving import ThreadedServer, free_port
 from .world import Credentials, World
 from .world_cache import cached_credentials, load_or_generate
@@ -83,7 +83,7 @@ def build_app(api: str, world: World, *, marketing_qps: float | None = 10.0, wal
         # benches) never imports the apps, which together take ~50 ms to import (measured).
         from .tiktok_server import create_tiktok_app  # noqa: PLC0415  ~50 ms, see above
 
-        return create_tiktok_app(world, control, marketing_qps=marketing_qps)
+        return ClockDateHeader(create_tiktok_app(world, control, marketing_qps=marketing_qps), control.clock)
     from .appsprint_server import create_appsprint_app  # noqa: PLC0415  ~50 ms with the TikTok app, see above
 
     return create_appsprint_app(world, control)
@@ -201,6 +201,7 @@ def serve(args: argparse.Namespace) -> None:
                 access_log=False,
                 lifespan="off",
                 timeout_keep_alive=30,
+                date_header=False,  # the apps date their answers by the sandbox clock
             )
         )
         for app, port in ((tiktok, args.tiktok_port), (appsprint, args.appsprint_port))
