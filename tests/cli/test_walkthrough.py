@@ -196,3 +196,12 @@ def test_a_clock_disagreement_names_both_clocks_not_the_token(make_sandbox, conn
     assert (
         clock["live"] and abs((dt.datetime.fromisoformat(clock["now"]) - dt.datetime.now(dt.UTC)).total_seconds()) < 60
     )
+
+
+def test_timezones_read_the_right_way_round():
+    from signal_campaigns.cli.render import timezone_label
+
+    assert timezone_label("Etc/GMT+8") == "UTC\u221208:00 (Etc/GMT+8)"  # POSIX names carry the opposite sign
+    assert timezone_label("Europe/Berlin", dt.datetime(2026, 7, 1, tzinfo=dt.UTC)) == "UTC+02:00 (Europe/Berlin)"
+    assert timezone_label("Asia/Kolkata") == "UTC+05:30 (Asia/Kolkata)"
+    assert timezone_label("Not/AZone") == "Not/AZone"
