@@ -252,10 +252,9 @@ def create_appsprint_app(
     initial_rate_limits = dict(control.rate_limiter.limits)
 
     async def reset(request: Request) -> Response:
-        """Back to the start state: clock at the anchor (not live), no faults, counters zero,
+        """Back to the start state: clock at its start (SandboxClock.restart), no faults, counters zero,
         the start rate limits, no recorded clicks, no prefetched pages."""
-        control.clock.set_live(False)
-        control.clock.set(control.clock.anchor)
+        control.clock.restart()
         control.disarm_all()
         page_faults.clear()
         control.stats.clear()

@@ -6,6 +6,11 @@ Control routes (same on both servers; JSON in, JSON out):
 - ``GET  /_sandbox/clock`` -> ``{"now": iso, "anchor": iso, "live": bool}``
 - ``POST /_sandbox/clock`` body ``{"advance_seconds": 3600}`` or ``{"at": iso}`` or
   ``{"live": true}`` (live: the clock also follows wall time from now on).
+
+The clock of a sandbox people use (``make sandbox``, ``make dev``) follows wall time from the start
+(:meth:`SandboxClock.follow_wall_time`): the CLI stamps test events with this machine's time, and
+a clock frozen at the anchor hour would refuse them as future events from about five past the
+hour. Tests and the demo keep a frozen clock at the anchor and move it on purpose.
 - ``GET  /_sandbox/faults`` lists armed faults; ``POST /_sandbox/faults`` arms one (body = the
   fields of :class:`Fault`); ``DELETE /_sandbox/faults`` disarms all.
 - ``GET  /_sandbox/stats`` -> request counts per endpoint and per outcome (``ok``, ``fault``,
@@ -24,6 +29,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -84,15 +90,34 @@ class Fault:
 
 
 class SandboxClock:
-    """Sandbox "now": ``anchor`` + a manual offset (+ wall time elapsed since going live)."""
+    """Sandbox "now": ``anchor`` + a manual offset (+ wall time elapsed since going live).
 
-    def __init__(self, anchor: dt.datetime) -> None:
+    ``wall_time``: the clock starts at this machine's time and follows it (live), instead of
+    standing at the anchor; :meth:`restart` (the servers' ``/_sandbox/reset``) returns to that start."""
+
+    def __init__(self, anchor: dt.datetime, *, wall_time: bool = False) -> None:
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
         self.anchor = anchor.astimezone(dt.UTC)
+        self.wall_time = wall_time
         self._offset = dt.timedelta(0)
         self._live_since: float | None = None
         self._lock = threading.Lock()
+        self.restart()
+
+    def restart(self) -> dt.datetime:
+        """Back to the start: at the anchor and frozen, or (``wall_time``) at wall time and live."""
+        self.set_live(False)
+        if self.wall_time:
+            self.follow_wall_time()
+        else:
+            self.set(self.anchor)
+        return self.now()
+
+    def follow_wall_time(self) -> None:
+        """From now on the clock reads this machine's UTC time (moved on demand by ``advance``/``set``)."""
+        self.set(dt.datetime.now(dt.UTC))
+        self.set_live(True)
 
     def now(self) -> dt.datetime:
         with self._lock:
@@ -117,6 +142,31 @@ class SandboxClock:
     @property
     def live(self) -> bool:
         return self._live_since is not None
+
+
+class ClockDateHeader:
+    """ASGI middleware: every response's HTTP ``Date`` is the sandbox clock's "now", as a real
+    server's Date is its own clock (the CLI shows it when TikTok refuses an event's time). Replaces
+    the app's own Date; uvicorn adds its wall-time one first unless ``date_header=False``, and
+    clients read the last."""
+
+    def __init__(self, app: Any, clock: SandboxClock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(self.clock.now().timestamp(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_dated)
 
 
 class TokenBucket:

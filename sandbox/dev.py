@@ -5,7 +5,8 @@ the environment a real deployment sets (``SOURCES__*`` for dlt, ``TIKTOK_EVENTS_
 prepares the Dagster instance (``.dagster_home/dagster.yaml``: the ``warehouse`` pool allows one
 step at a time, docs/decisions/0008-one-writer-and-bi-copy.md) and runs ``dagster dev`` on ``workspace.yaml`` until Ctrl-C, with
 the schedules and the forwarding sensor running (``SIGNAL_AUTOMATION=running``). The sensor's
-first tick requests a full refresh (extract, models, forward); advance the sandbox clock
+first tick requests a full refresh (extract, models, forward). The sandbox clock follows wall time;
+advance it further
 (``POST <AppSprint URL>/_sandbox/clock {"advance_seconds": 3600}``) to make late events appear.
 """
 
@@ -72,8 +73,8 @@ def sandbox_environment(endpoints, *, automation: str = "running") -> dict[str, 
 
 def main() -> None:
     anchor = default_anchor()
-    with sandbox_processes(7, "demo", anchor) as endpoints:
-        print_banner(endpoints)
+    with sandbox_processes(7, "demo", anchor, wall_time=True) as endpoints:
+        print_banner(endpoints, wall_time=True)
         env = dict(sandbox_environment(endpoints), DAGSTER_HOME=str(prepare_dagster_home(DAGSTER_HOME)))
         print(
             "Dagster UI: http://127.0.0.1:3000 (Ctrl-C stops it and the sandbox)\n"

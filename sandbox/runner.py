@@ -2,7 +2,8 @@
 
 ``python -m sandbox`` runs :func:`main`: both servers as child processes on
 loopback, printing their base URLs and the sandbox credentials, until Ctrl-C (or, with
-``--once``, exits after printing, leaving nothing running).
+``--once``, exits after printing, leaving nothing running). Its clock follows wall time (the world
+is anchored at the hour, "now" is this machine's time; ``--frozen`` keeps it at the anchor).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import uvicorn
 
-from .control import SandboxClock, SandboxControl
+from .control import ClockDateHeader, SandboxClock, SandboxControl
 from .serving import ThreadedServer, free_port
 from .world import Credentials, World
 from .world_cache import cached_credentials, load_or_generate
@@ -73,23 +74,27 @@ def default_anchor() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def build_app(api: str, world: World, *, marketing_qps: float | None = 10.0):
-    """One sandbox ASGI app (``tiktok`` or ``appsprint``) with its own control plane."""
-    control = SandboxControl(SandboxClock(world.anchor))
+def build_app(api: str, world: World, *, marketing_qps: float | None = 10.0, wall_time: bool = False):
+    """One sandbox ASGI app (``tiktok`` or ``appsprint``) with its own control plane; ``wall_time``:
+    its clock follows this machine's (:class:`SandboxClock`), else it stands at the anchor."""
+    control = SandboxControl(SandboxClock(world.anchor, wall_time=wall_time))
     if api == "tiktok":
         # Imported here: a process that only launches the servers (python -m sandbox, demo, dev, the
         # benches) never imports the apps, which together take ~50 ms to import (measured).
         from .tiktok_server import create_tiktok_app  # noqa: PLC0415  ~50 ms, see above
 
-        return create_tiktok_app(world, control, marketing_qps=marketing_qps)
+        return ClockDateHeader(create_tiktok_app(world, control, marketing_qps=marketing_qps), control.clock)
     from .appsprint_server import create_appsprint_app  # noqa: PLC0415  ~50 ms with the TikTok app, see above
 
     return create_appsprint_app(world, control)
 
 
-def build_apps(world: World, *, marketing_qps: float | None = 10.0):
+def build_apps(world: World, *, marketing_qps: float | None = 10.0, wall_time: bool = False):
     """Both ASGI apps for one world, each with its own control plane on the same clock anchor."""
-    return build_app("tiktok", world, marketing_qps=marketing_qps), build_app("appsprint", world)
+    return (
+        build_app("tiktok", world, marketing_qps=marketing_qps, wall_time=wall_time),
+        build_app("appsprint", world, wall_time=wall_time),
+    )
 
 
 @contextlib.contextmanager
@@ -132,9 +137,12 @@ def sandbox_processes(
     marketing_qps: float | None = 10.0,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     timeout: float = 120.0,
+    wall_time: bool = False,
 ) -> Iterator[SandboxEndpoints]:
     """Both servers in a child process (its own core and GIL, apart from the clients). The world
-    is generated and cached here first if needed (only its credentials are read here)."""
+    is generated and cached here first if needed (only its credentials are read here).
+    ``wall_time``: the servers' clocks follow this machine's (people's sandboxes), else they stand
+    at ``anchor`` until moved (the demo, benchmarks)."""
     anchor = anchor or default_anchor()
     credentials = cached_credentials(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir)
     ports = {"tiktok": tiktok_port or free_port(host), "appsprint": appsprint_port or free_port(host)}
@@ -160,6 +168,8 @@ def sandbox_processes(
     ]
     if marketing_qps is None:
         cmd.append("--no-rate-limit")
+    if wall_time:
+        cmd.append("--wall-time")
     proc = subprocess.Popen(cmd)
     try:
         urls = {api: f"http://{host}:{port}" for api, port in ports.items()}
@@ -180,7 +190,7 @@ def serve(args: argparse.Namespace) -> None:
     start in about a second and a half), and a process of their own apart from their clients."""
     anchor = dt.datetime.fromisoformat(args.anchor)
     world = load_world(args.seed, args.scale, anchor, Path(args.cache_dir))
-    tiktok, appsprint = build_apps(world, marketing_qps=None if args.no_rate_limit else 10.0)
+    tiktok, appsprint = build_apps(world, marketing_qps=None if args.no_rate_limit else 10.0, wall_time=args.wall_time)
     servers = [
         uvicorn.Server(
             uvicorn.Config(
@@ -191,6 +201,7 @@ def serve(args: argparse.Namespace) -> None:
                 access_log=False,
                 lifespan="off",
                 timeout_keep_alive=30,
+                date_header=False,  # the apps date their answers by the sandbox clock
             )
         )
         for app, port in ((tiktok, args.tiktok_port), (appsprint, args.appsprint_port))
@@ -203,14 +214,20 @@ def serve(args: argparse.Namespace) -> None:
         asyncio.run(run_all())
 
 
-def print_banner(endpoints: SandboxEndpoints, out=sys.stdout) -> None:
+def print_banner(endpoints: SandboxEndpoints, out=sys.stdout, *, wall_time: bool = False) -> None:
     creds = endpoints.credentials
+    clock = (
+        "follows this machine's clock (POST /_sandbox/clock moves it)"
+        if wall_time
+        else "stands at the anchor until moved (POST /_sandbox/clock)"
+    )
     lines = [
         "Sandbox servers (local imitations of the real APIs; these credentials only open them):",
         f"  TikTok Business API : {endpoints.tiktok_api_url}/",
         f"  AppSprint export API: {endpoints.appsprint_api_url}/apps/{creds.appsprint_app_id}/",
         f"  Signal links        : {endpoints.appsprint_url}/s/<link_id>",
-        f"  clock anchor (now)  : {endpoints.anchor.isoformat()}  seed={endpoints.seed} scale={endpoints.scale}",
+        f"  clock anchor        : {endpoints.anchor.isoformat()}  seed={endpoints.seed} scale={endpoints.scale}",
+        f"  clock (now)         : {clock}",
         "Credentials:",
         f"  TIKTOK_APP_ID={creds.tiktok_app_id}",
         f"  TIKTOK_APP_SECRET={creds.tiktok_app_secret}",
@@ -239,8 +256,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--appsprint-port", type=int, default=8788)
     parser.add_argument("--once", action="store_true", help="start, print, check, stop")
     parser.add_argument("--state-file", default=None, help="write base URLs + credentials as JSON here")
+    parser.add_argument(
+        "--frozen", action="store_true", help="keep the clock at the anchor (default: it follows wall time)"
+    )
     one = sub.add_parser("serve", help="serve both APIs in this process (used by the launcher)")
     common(one)
+    one.add_argument("--wall-time", action="store_true", help="the clocks follow wall time")
     one.add_argument("--tiktok-port", type=int, required=True)
     one.add_argument("--appsprint-port", type=int, required=True)
     args = parser.parse_args(argv)
@@ -260,8 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         appsprint_port=args.appsprint_port,
         cache_dir=Path(args.cache_dir),
         marketing_qps=None if args.no_rate_limit else 10.0,
+        wall_time=not args.frozen,
     ) as endpoints:
-        print_banner(endpoints)
+        print_banner(endpoints, wall_time=not args.frozen)
         print(f"Started in {time.monotonic() - started:.1f}s.")
         if args.state_file:
             Path(args.state_file).parent.mkdir(parents=True, exist_ok=True)

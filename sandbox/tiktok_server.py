@@ -31,7 +31,7 @@ Sandbox-only routes (not part of TikTok's API):
   events (``limit`` default 100, max 10,000; ``offset``; ``kind=production|test``).
 - ``POST /_sandbox/events/reset``; ``GET|POST /_sandbox/events/config`` (e.g.
   ``{"strict_hashing": false, "max_age_seconds": 604800}``).
-- ``POST /_sandbox/reset``: everything back to the start state (clock at the anchor, faults,
+- ``POST /_sandbox/reset``: everything back to the start state (clock at its start, faults,
   counters, rate limits, tokens, auth codes, events store and config), so one server can serve
   many tests.
 - plus the shared control routes of :mod:`.control` (clock, faults, stats, rate limits).
@@ -144,13 +144,12 @@ class TikTokSandbox(OAuthRoutes, MarketingReads, ReportRoutes, EventsApiRoutes):
         return self.envelope(0, "OK", data)
 
     def reset(self) -> None:
-        """Back to the state right after start: clock at the anchor (not live), no faults, zero
-        counters, the initial rate limits, tokens and events config, no auth codes, no events."""
+        """Back to the state right after start: clock at its start (SandboxClock.restart), no faults,
+        zero counters, the initial rate limits, tokens and events config, no auth codes, no events."""
         control = self.control
         control.disarm_all()
         control.stats.clear()
-        self.clock.set_live(False)
-        self.clock.set(self.clock.anchor)
+        self.clock.restart()
         control.rate_limiter.limits.clear()
         control.rate_limiter.configure(self.initial_rate_limits)
         self.reset_tokens()

@@ -2,20 +2,24 @@
 
 Every command builds plain data (dicts/lists) first; :class:`Output` shows it as a table (numbers
 by the product's one display rule, :mod:`signal_campaigns.formatting`) or prints it as one JSON
-document on stdout (exact values). Messages for people go to stderr in ``--json`` mode so
-stdout stays parseable.
+document on stdout (exact values). In ``--json`` mode nothing for people is printed at all:
+stdout holds the one JSON document (an error too, as ``{"ok": false, ...}``), stderr stays empty,
+spinners are off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
 import sys
-from collections.abc import Collection, Iterable, Sequence
+import zoneinfo
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from signal_campaigns.formatting import cell
@@ -29,6 +33,21 @@ def mask(secret: str | None) -> str:
     if not secret:
         return "(not set)"
     return "****" + secret[-4:] if len(secret) >= 16 else "****"
+
+
+def timezone_label(name: str | None, at: dt.datetime | None = None) -> str | None:
+    """An IANA timezone for people, its UTC offset first: ``Etc/GMT+8`` -> ``UTC−08:00 (Etc/GMT+8)``
+    (POSIX-style ``Etc/GMT`` names carry the opposite sign of the offset), ``Europe/Berlin`` ->
+    ``UTC+02:00 (Europe/Berlin)`` in summer. The offset is the one at ``at`` (default: now)."""
+    if not name:
+        return name
+    try:
+        offset = (at or dt.datetime.now(dt.UTC)).astimezone(zoneinfo.ZoneInfo(name)).utcoffset()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return name
+    minutes = int((offset or dt.timedelta(0)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "\u2212"  # a real minus sign, as printed offsets use
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d} ({name})"
 
 
 def json_default(value: Any) -> Any:
@@ -56,17 +75,32 @@ class Output:
             if not console.is_terminal:  # piped or captured: do not fold ids and URLs at 80 columns
                 console.width = max(console.width, WIDE)
 
-    @property
-    def say_console(self) -> Console:
-        return self.err if self.json_mode else self.out
-
     def say(self, message: str = "", style: str | None = None) -> None:
-        self.say_console.print(message, style=style)
+        """A message for people (stdout); nothing in ``--json`` mode."""
+        if not self.json_mode:
+            self.out.print(message, style=style)
+
+    def note(self, message: str | None) -> None:
+        """A side note on where the data comes from (stderr, so tables and CSV stay clean); in
+        ``--json`` mode the command puts it in its document instead."""
+        if message and not self.json_mode:
+            self.err.print(f"[yellow]Note:[/] {message}", highlight=False)
 
     def url(self, label: str, url: str) -> None:
         """A URL on its own line, never wrapped (people copy it)."""
-        self.say_console.print(label)
-        self.say_console.print(url, soft_wrap=True, markup=False, highlight=False)
+        if not self.json_mode:
+            self.out.print(label)
+            self.out.print(url, soft_wrap=True, markup=False, highlight=False)
+
+    @contextlib.contextmanager
+    def progress(self, description: str, total: int | None = None) -> Iterator[Callable[[str], None]]:
+        """A transient spinner on stderr (none in ``--json`` mode); yields ``step(description)``."""
+        if self.json_mode:
+            yield lambda _description: None
+            return
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=self.err, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda text: bar.update(task, description=text, advance=1)
 
     def table(
         self,

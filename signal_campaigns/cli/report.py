@@ -13,7 +13,7 @@ from typing import Any
 
 from signal_campaigns.errors import ActionableError
 
-from .warehouse_reads import MARTS_SCHEMA, Warehouse
+from .warehouse_reads import MARTS_SCHEMA, Warehouse, advertiser_scope
 
 GRAINS = ("campaign", "adgroup", "ad")
 METRICS = ("spend", "installs", "cpi", "ipm", "impressions", "cpm", "clicks", "cpc", "ctr", "cti", "roas", "revenue")
@@ -69,17 +69,24 @@ def parse_window(start: str | None, end: str | None, days: int, latest: dt.date 
 
 
 def campaign_metrics(
-    wh: Warehouse, grain: str, start: str | None = None, end: str | None = None, days: int = 7
+    wh: Warehouse,
+    grain: str,
+    start: str | None = None,
+    end: str | None = None,
+    days: int = 7,
+    advertisers: list[str] | None = None,
 ) -> dict[str, Any]:
+    """The metrics of ``advertisers`` (``[]``/``None``: all) for the window."""
     if grain not in GRAINS:
         raise ActionableError(f"unknown grain {grain!r}", fix=f"use one of: {', '.join(GRAINS)}")
     wh.require(MARTS_SCHEMA, "signal_campaign_daily")
-    latest = wh.scalar(f"select max(report_date) from {MARTS_SCHEMA}.signal_campaign_daily")
+    scope, ids = advertiser_scope("advertiser_id", advertisers or [])
+    latest = wh.scalar(f"select max(report_date) from {MARTS_SCHEMA}.signal_campaign_daily where {scope}", ids)
     start_date, end_date = parse_window(start, end, days, latest)
     rows = wh.rows(
-        f"select * from {MARTS_SCHEMA}.signal_campaign_metrics(?, ?, ?) "
+        f"select * from {MARTS_SCHEMA}.signal_campaign_metrics(?, ?, ?) where {scope} "
         "order by advertiser_id, campaign_name, campaign_id, adgroup_id, ad_id",
-        [grain, start_date, end_date],
+        [grain, start_date, end_date, *ids],
     )
     out = [{k: r.get(k) for k in (*KEYS, *METRICS, *PROVENANCE)} for r in rows]
     return {
@@ -87,6 +94,8 @@ def campaign_metrics(
         "start_date": start_date,
         "end_date": end_date,
         "source": f"{MARTS_SCHEMA}.signal_campaign_metrics('{grain}', '{start_date}', '{end_date}')",
+        "advertisers": advertisers or "all",
+        "data_note": wh.note,
         "rows": out,
     }
 

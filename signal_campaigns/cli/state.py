@@ -1,6 +1,6 @@
 """What every command shares: :class:`State` (the global options, kept in typer's ``ctx.obj``),
-:func:`run` (a :class:`ActionableError` becomes the message and the fix on stderr, ``{"ok": false, ...}``
-with ``--json``, and exit code 1), the TikTok client built from the settings, and the warning when
+:func:`run` (a :class:`ActionableError` becomes the message and the fix on stderr, or only
+``{"ok": false, ...}`` on stdout with ``--json``; exit code 1), the TikTok client built from the settings, and the warning when
 git would commit the secrets file."""
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ class State:
     out: Output
     warehouse: str | None
 
+    def advertisers(self, all_advertisers: bool = False) -> list[str]:
+        """The advertisers warehouse reads are scoped to: the selected ones (``accounts --select``),
+        or ``[]`` (every advertiser) with ``--all`` or when none is selected."""
+        return [] if all_advertisers else self.store.get_list(keys.ADVERTISER_IDS)
+
 
 def state_of(ctx: typer.Context) -> State:
     state: State = ctx.obj
@@ -33,7 +38,8 @@ def state_of(ctx: typer.Context) -> State:
 
 def fail(out: Output, exc: ActionableError) -> NoReturn:
     if out.json_mode:
-        out.emit_json(exc.to_dict())
+        out.emit_json(exc.to_dict())  # stdout only: nothing for people on stderr
+        raise typer.Exit(1)
     out.err.print(f"[bold red]Error:[/] {exc.message}", markup=True, highlight=False)
     if exc.fix:
         out.err.print(f"[bold]What to do:[/] {exc.fix}", markup=True, highlight=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 from signal_campaigns.forwarding.ledger import LEDGER_TABLE, STATUSES
 
-from .warehouse_reads import MARTS_SCHEMA, Warehouse
+from .warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse, advertiser_scope
 
 RAW_DATASETS = ("tiktok_ads", "appsprint")
 
@@ -34,12 +34,25 @@ def last_syncs(wh: Warehouse) -> list[dict[str, Any]]:
     return out
 
 
-def ledger_counts(wh: Warehouse) -> tuple[dict[str, int], Any]:
-    """Events per delivery status (all four present) and the last ``sent_at``; the ledger must exist."""
+def ledger_counts(wh: Warehouse, where: str = "true", params: list[Any] | None = None) -> tuple[dict[str, int], Any]:
+    """Events per delivery status (all four present) and the last ``sent_at`` of the ledger rows
+    matching ``where`` (e.g. :func:`ledger_scope`); the ledger must exist."""
     counts = dict.fromkeys(STATUSES, 0)
-    for r in wh.rows(f"select status, count(*) as n from {MARTS_SCHEMA}.{LEDGER_TABLE} group by status"):
+    ledger = f"{MARTS_SCHEMA}.{LEDGER_TABLE} where {where}"
+    for r in wh.rows(f"select status, count(*) as n from {ledger} group by status", params):
         counts[r["status"]] = int(r["n"])
-    return counts, wh.scalar(f"select max(sent_at) from {MARTS_SCHEMA}.{LEDGER_TABLE}")
+    return counts, wh.scalar(f"select max(sent_at) from {ledger}", params)
+
+
+def ledger_scope(advertisers: list[str]) -> tuple[str, list[Any]]:
+    """The ledger rows of the advertisers' pixels (the ledger knows pixels, not advertisers); all for ``[]``."""
+    scope, params = advertiser_scope("p.advertiser_id", advertisers)
+    if not advertisers:
+        return scope, params
+    return (
+        f"pixel_code in (select p.pixel_code from {STAGING_SCHEMA}.stg_tiktok_ads__pixels p where {scope})",
+        params,
+    )
 
 
 def delivery(wh: Warehouse) -> dict[str, Any]:

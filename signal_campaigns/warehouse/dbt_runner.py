@@ -12,10 +12,13 @@ Example::
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .location import DBT_PROJECT_DIR, create_warehouse_file, warehouse_path
@@ -92,6 +95,32 @@ WAREHOUSE_VAR = "warehouse_path"
 # warehouse_bi_copy, the demo) or never (benchmarks, tests) pass false: run_dbt does by default.
 BI_COPY_VAR = "publish_bi_copy"
 
+# The user's event mapping (`signal-campaigns mapping set`) is kept out of the tracked seed
+# dbt/seeds/event_mapping.csv: a git-ignored CSV of `sdk_event,tiktok_event` rows ("" disables),
+# passed to dbt as the var int_event_mapping applies over the seed (the override wins).
+MAPPING_OVERRIDES_VAR = "event_mapping_overrides"
+MAPPING_OVERRIDE_ENV = "SIGNAL_EVENT_MAPPING_OVERRIDE"
+DEFAULT_MAPPING_OVERRIDE = Path("data") / "event_mapping.local.csv"
+
+
+def mapping_override_path() -> Path:
+    """The local mapping override: env ``SIGNAL_EVENT_MAPPING_OVERRIDE``, else ``data/event_mapping.local.csv``."""
+    return Path(os.environ.get(MAPPING_OVERRIDE_ENV) or DEFAULT_MAPPING_OVERRIDE).expanduser().resolve()
+
+
+def mapping_overrides(path: Path | None = None) -> dict[str, str]:
+    """``sdk_event -> tiktok_event`` of the local override file (empty when there is none)."""
+    try:
+        text = (path or mapping_override_path()).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    rows = csv.DictReader(io.StringIO(text))
+    return {
+        (r.get("sdk_event") or "").strip().lower(): (r.get("tiktok_event") or "").strip()
+        for r in rows
+        if (r.get("sdk_event") or "").strip()
+    }
+
 
 def run_dbt(
     args: Sequence[str],
@@ -106,12 +135,13 @@ def run_dbt(
 ) -> DbtRun:
     """Run ``dbt <args>`` on the project in ``dbt/`` in this process.
 
-    ``target``: ``duckdb`` (the file from :func:`warehouse_path`, passed to dbt/profiles.yml as the
-    var ``warehouse_path``) or ``postgres`` (the connection from the vars ``pg_host``, ``pg_port``,
-    ``pg_user``, ``pg_dbname``, ``pg_schema`` given in ``vars``, else the ``SIGNAL_PG_*`` env vars;
-    the password from ``SIGNAL_PG_PASSWORD`` only). Configuration reaches dbt as arguments: the
-    process environment is left as it is. ``publish_bi_copy``: let dbt's on-run-end hook republish
-    the BI copy after a writing command (off: the callers publish at the end of their run).
+        ``target``: ``duckdb`` (the file from :func:`warehouse_path`, passed to dbt/profiles.yml as the
+        var ``warehouse_path``) or ``postgres`` (the connection from the vars ``pg_host``, ``pg_port``,
+        ``pg_user``, ``pg_dbname``, ``pg_schema`` given in ``vars``, else the ``SIGNAL_PG_*`` env vars;
+        the password from ``SIGNAL_PG_PASSWORD`` only). Configuration reaches dbt as arguments: the
+        process environment is left as it is; the user's mapping override (:func:`mapping_overrides`)
+    goes in as the var ``event_mapping_overrides`` unless ``vars`` set it. ``publish_bi_copy``: let dbt's on-run-end hook republish
+        the BI copy after a writing command (off: the callers publish at the end of their run).
     """
     # dbt's runner takes 1.7 s to import: only callers that run dbt pay it (not the CLI's reads)
     from dbt.cli.main import dbtRunner  # noqa: PLC0415
@@ -126,6 +156,8 @@ def run_dbt(
         target,
     ]
     all_vars = dict(vars or {})
+    if MAPPING_OVERRIDES_VAR not in all_vars and (overrides := mapping_overrides()):
+        all_vars[MAPPING_OVERRIDES_VAR] = overrides
     if target == "duckdb":
         all_vars.setdefault(WAREHOUSE_VAR, str(warehouse_path(warehouse)))
         all_vars.setdefault(BI_COPY_VAR, publish_bi_copy)

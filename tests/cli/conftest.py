@@ -18,6 +18,7 @@ from signal_campaigns.cli import settings_store as keys
 from signal_campaigns.cli.app import app
 from signal_campaigns.cli.mapping import MAPPING_PATH_ENV, SEEDS_DIR
 from signal_campaigns.cli.settings_store import SettingsStore, env_name
+from signal_campaigns.warehouse.dbt_runner import MAPPING_OVERRIDE_ENV
 
 # the model tests' session fixtures: the raw load by the real dlt sources, then `dbt build`
 from tests.models.conftest import built_duckdb, dbt_target_paths, raw_warehouse  # noqa: F401
@@ -115,7 +116,7 @@ def tt(cli_sandbox) -> Iterator[Sandbox]:
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
     """An empty project directory; no TikTok settings leak in from the environment; the mapping
-    seed is a copy (the repository's seed is never touched)."""
+    seed is a copy and the local override a file of this test (the repository's are never touched)."""
     for key in (
         keys.BASE_URL,
         keys.ADVERTISER_IDS,
@@ -132,6 +133,7 @@ def project(tmp_path, monkeypatch) -> Path:
     seed_copy = tmp_path / "event_mapping.csv"
     shutil.copyfile(SEEDS_DIR / "event_mapping.csv", seed_copy)
     monkeypatch.setenv(MAPPING_PATH_ENV, str(seed_copy))
+    monkeypatch.setenv(MAPPING_OVERRIDE_ENV, str(tmp_path / "event_mapping.local.csv"))
     root = tmp_path / "project"
     root.mkdir()
     return root

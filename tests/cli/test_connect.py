@@ -68,7 +68,7 @@ class ConnectProcess:
             if "/portal/auth?" in line:
                 # keep draining stderr so the child never blocks on a full pipe
                 threading.Thread(target=lambda: self.stderr.extend(self.stderr_pipe), daemon=True).start()
-                return line.strip()
+                return json.loads(line)["authorization_url"]  # --json: the one line on stderr is JSON too
         raise AssertionError("no authorization URL printed:\n" + "".join(self.stderr))
 
     def finish(self, stdin: str | None = None) -> tuple[int, str, str]:
@@ -141,7 +141,8 @@ def test_a_callback_with_another_state_is_rejected(project, tt):
     code, out, err = child.finish()
     assert code == 1
     assert "different state" in json.loads(out)["error"]
-    assert "connect" in err  # what to do
+    assert "connect" in json.loads(out)["fix"]  # what to do
+    assert all("authorization_url" in json.loads(line) for line in err.splitlines())  # --json: stderr is JSON too
     assert not SettingsStore(project).secrets_path.exists()  # nothing exchanged, nothing stored
 
 

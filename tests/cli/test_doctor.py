@@ -9,14 +9,16 @@ import duckdb
 from .conftest import assert_no_secrets
 
 
-def _doctor(run_cli, warehouse):
-    result = run_cli("--json", "doctor", warehouse=warehouse)
+def _doctor(run_cli, warehouse, *options: str):
+    result = run_cli("--json", "doctor", *options, warehouse=warehouse)
+    assert result.stderr == ""  # --json: nothing for people on stderr
     data = json.loads(result.stdout)
     return result, data, {c["id"]: c for c in data["checks"]}
 
 
 def test_doctor_finds_the_planted_problems(run_cli, connected, tt, tiny_world, cli_warehouse):
-    result, data, checks = _doctor(run_cli, cli_warehouse)
+    """With --all, the warehouse checks cover every advertiser's data (the planted problems are spread)."""
+    result, data, checks = _doctor(run_cli, cli_warehouse, "--all")
     assert result.exit_code == 1, "planted failures make doctor exit 1"
     assert not data["ok"]
     # the connection itself is healthy
@@ -53,8 +55,11 @@ def test_doctor_finds_the_planted_problems(run_cli, connected, tt, tiny_world, c
     assert differences["status"] == "warn"
     fallback = {a["ad_id"] for a in differences["data"]["fallback_ads"]}
     assert fallback & set(tiny_world.notes["fallback_ad_ids"])
-    assert differences["data"]["campaigns"] and "installs AppSprint" in differences["detail"]
-    assert "AppSprint counts installs and revenue with its own attribution" in differences["detail"]
+    assert differences["data"]["campaigns"] and "AppSprint attributes with its own data" in differences["detail"]
+    assert len(differences["detail"]) < 400  # a sentence; the numbers are in the table
+    table = differences["table"]
+    assert table["columns"][:4] == ["campaign", "cur", "INSTALLS AppSprint", "INSTALLS TikTok"]
+    assert len(table["rows"]) == len(differences["data"]["campaigns"])
 
     # the ledger: pending and dead events, with TikTok's message for the dead ones
     delivery = checks["delivery"]
@@ -64,9 +69,9 @@ def test_doctor_finds_the_planted_problems(run_cli, connected, tt, tiny_world, c
     assert any(p["last_code"] == 40002 and "older than" in p["last_message"] for p in delivery["data"]["problems"])
     assert_no_secrets(result, creds=tt.creds)
 
-    human = run_cli("doctor", warehouse=cli_warehouse)
+    human = run_cli("doctor", "--all", warehouse=cli_warehouse)
     assert human.exit_code == 1
-    for word in ("PASS", "WARN", "FAIL", "Fix:"):
+    for word in ("PASS", "WARN", "FAIL", "Fix:", "INSTALLS AppSprint"):
         assert word in human.stdout
     assert_no_secrets(human, creds=tt.creds)
 
@@ -94,3 +99,16 @@ def test_doctor_not_connected_and_no_warehouse(run_cli, project, tmp_path):
     assert checks["events_api"]["status"] == "fail"
     for check_id in ("skipped_events", "delivery", "objective_fit", "reporting_differences"):
         assert checks[check_id]["status"] == "skip" and "make demo" in checks[check_id]["fix"]
+
+
+def test_doctor_warehouse_checks_follow_the_selected_advertiser(run_cli, connected, tt, tiny_world, cli_warehouse):
+    selected = tiny_world.notes["advertiser_ids"][0]
+    _result, data, checks = _doctor(run_cli, cli_warehouse)
+    _result, _data, every = _doctor(run_cli, cli_warehouse, "--all")
+    assert data["advertisers"] == [selected]
+    campaigns = checks["reporting_differences"]["data"]["campaigns"]
+    assert campaigns and {c["advertiser_id"] for c in campaigns} == {selected}
+    assert len(campaigns) < len(every["reporting_differences"]["data"]["campaigns"])
+    assert all(m["advertiser_id"] == selected for m in checks["objective_fit"]["data"]["misfits"])
+    sent = checks["delivery"]["data"]["ledger"]
+    assert sum(sent.values()) < sum(every["delivery"]["data"]["ledger"].values())

@@ -1,4 +1,5 @@
-"""`mapping` (the dbt seed the models and forwarder use) and `link` (Signal link + checklist)."""
+"""`mapping` (the tracked seed stays as shipped, the user's changes go to the git-ignored local
+override the builds pass to dbt) and `link` (Signal link + checklist)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from signal_campaigns.cli.mapping import DEFAULT_MAPPING, MAPPING_PATH_ENV, SEEDS_DIR, read_mapping, write_mapping
+from signal_campaigns.cli.mapping import DEFAULT_MAPPING, MAPPING_PATH_ENV, read_mapping
+from signal_campaigns.warehouse.dbt_runner import mapping_override_path, mapping_overrides
 
 
 def _seed() -> Path:
@@ -29,7 +31,8 @@ def test_show_lists_primary_events_first_and_collapses_the_others(run_cli, proje
     assert len(data["mapping"]) == len(DEFAULT_MAPPING)
 
 
-def test_set_disable_and_reset_rewrite_the_seed(run_cli, project):
+def test_set_disable_and_reset_keep_the_seed_and_write_the_local_override(run_cli, project):
+    seed_before = _seed().read_bytes()
     ok = run_cli("--json", "mapping", "set", "login", "Login_Done")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["kind"] == "custom"
@@ -41,11 +44,47 @@ def test_set_disable_and_reset_rewrite_the_seed(run_cli, project):
     rows = {r.sdk_event: r for r in read_mapping(_seed())}
     assert rows["purchase"].tiktok_event == "CompletePayment"
     assert rows["session_start"].tiktok_event == "" and not rows["session_start"].enabled
-    assert "(disabled)" in run_cli("mapping", "show").stdout
+    shown = run_cli("mapping", "show").stdout
+    assert "(disabled)" in shown and str(mapping_override_path()) in shown
+    assert mapping_overrides() == {"login": "Login_Done", "purchase": "CompletePayment", "session_start": ""}
+    assert _seed().read_bytes() == seed_before  # the tracked seed never changes
 
+    assert run_cli("mapping", "set", "purchase", "Purchase").exit_code == 0  # back to the default: no override
+    assert "purchase" not in mapping_overrides()
     reset = run_cli("mapping", "reset")
     assert reset.exit_code == 0
+    assert not mapping_override_path().exists()
     assert [(r.sdk_event, r.tiktok_event, r.dashboard_group) for r in read_mapping(_seed())] == list(DEFAULT_MAPPING)
+    assert _seed().read_bytes() == seed_before
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [("purchse", "purchase"), ("start_trail", "start_trial"), ("tutorial_completed", "tutorial_complete")],
+)
+def test_misspelt_sdk_event_is_refused_with_the_closest_names(run_cli, project, name, suggestion):
+    result = run_cli("--json", "mapping", "set", name, "Purchase")
+    assert result.exit_code == 1 and result.stderr == ""
+    error = json.loads(result.stdout)
+    assert name in error["error"] and f"did you mean {suggestion}" in error["fix"]
+    assert not mapping_override_path().exists()  # nothing written
+    new = run_cli("mapping", "set", name, "Purchase", "--new")  # a new event, on purpose
+    assert new.exit_code == 0 and mapping_overrides() == {name: "Purchase"}
+
+
+def test_sdk_events_appsprint_reported_are_known(run_cli, project, cli_warehouse):
+    """An event type only the warehouse knows (AppSprint reported it) is accepted without --new."""
+    import duckdb
+
+    with duckdb.connect(str(cli_warehouse), read_only=True) as con:
+        reported = {
+            r[0] for r in con.execute("select distinct event_type from staging.stg_appsprint__events").fetchall()
+        }
+    documented = {r[0] for r in DEFAULT_MAPPING} | {"login", "achieve_level", "level_start", "level_complete"}
+    extra = sorted(reported - documented - {"tutorial_complete", "share", "custom"})
+    name = extra[0] if extra else "share"
+    result = run_cli("mapping", "set", name, "Lead", warehouse=cli_warehouse)
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize(
@@ -63,19 +102,12 @@ def test_invalid_tiktok_names_are_refused_and_nothing_changes(run_cli, project, 
     result = run_cli("mapping", "set", "purchase", name)
     assert result.exit_code == 1
     assert expected in result.stderr
-    assert _seed().read_bytes() == before
+    assert _seed().read_bytes() == before and not mapping_override_path().exists()
 
 
 def test_invalid_sdk_event_is_refused(run_cli, project):
     result = run_cli("mapping", "set", "Not An Event", "Purchase")
     assert result.exit_code == 1 and "SDK event type" in result.stderr
-
-
-def test_the_cli_writes_the_seed_in_its_own_format(tmp_path):
-    """What the CLI writes is byte-for-byte the shipped seed format (dbt reads the same file)."""
-    copy = tmp_path / "event_mapping.csv"
-    write_mapping(read_mapping(SEEDS_DIR / "event_mapping.csv"), copy)
-    assert copy.read_bytes() == (SEEDS_DIR / "event_mapping.csv").read_bytes()
 
 
 def test_link_from_the_warehouse_has_every_macro_and_the_checklist(run_cli, project, cli_warehouse):
@@ -128,4 +160,5 @@ def test_mapping_changes_print_json_for_scripts(run_cli, project):
         result = run_cli("--json", *args)
         assert result.exit_code == 0
         data = json.loads(result.stdout)
-        assert data["ok"] and data["path"] == str(_seed())
+        assert data["ok"] and data["override"] == str(mapping_override_path())
+        assert result.stderr == ""  # --json: nothing for people on stderr

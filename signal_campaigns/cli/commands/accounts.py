@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.render import Output
+from signal_campaigns.cli.render import Output, timezone_label
 from signal_campaigns.cli.state import State, run, tiktok_api
 from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import TikTokApi
@@ -54,6 +54,7 @@ def advertiser_rows(api: TikTokApi, ids: list[str], selected: list[str]) -> list
             "name": info.get(a, {}).get("name"),
             "currency": info.get(a, {}).get("currency"),
             "timezone": info.get(a, {}).get("timezone"),
+            "timezone_display": timezone_label(info.get(a, {}).get("timezone")),
             "status": info.get(a, {}).get("status"),
             "selected": a in selected,
         }
@@ -66,7 +67,14 @@ def show_advertisers(out: Output, rows: list[dict[str, Any]], title: str) -> Non
         title,
         ["", "advertiser id", "name", "currency", "timezone", "status"],
         [
-            ["*" if r["selected"] else "", r["advertiser_id"], r["name"], r["currency"], r["timezone"], r["status"]]
+            [
+                "*" if r["selected"] else "",
+                r["advertiser_id"],
+                r["name"],
+                r["currency"],
+                r["timezone_display"],
+                r["status"],
+            ]
             for r in rows
         ],
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import webbrowser
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from signal_campaigns.cli import settings_store as keys
-from signal_campaigns.cli.render import mask
+from signal_campaigns.cli.render import Output, mask
 from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
 from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import TikTokApi, host_root
@@ -86,7 +86,8 @@ def _connect(
         state = new_state()
         if paste:
             redirect_uri = f"http://127.0.0.1:{port or DEFAULT_CALLBACK_PORT}{CALLBACK_PATH}"
-            out.url(
+            show_url(
+                out,
                 "Open this URL, approve access, then paste the URL you were sent to (or its auth_code):",
                 authorization_url(host_root(base_url), app_id, redirect_uri, state),
             )
@@ -94,11 +95,10 @@ def _connect(
         else:
             with CallbackServer(state, port=port) as server:
                 url = authorization_url(host_root(base_url), app_id, server.redirect_uri, state)
-                out.url("Open this URL in a browser and approve access:", url)
+                show_url(out, "Open this URL in a browser and approve access:", url)
                 if not no_browser:
                     webbrowser.open(url)
-                with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=out.err, transient=True) as p:
-                    p.add_task(f"waiting for the callback on {server.redirect_uri} ...")
+                with out.progress(f"waiting for the callback on {server.redirect_uri} ..."):
                     result = server.wait(timeout)
             code = check_state(result, state)
     token_answer = api.exchange_code(code)
@@ -133,6 +133,16 @@ def _connect(
             "secrets_file": str(s.secrets_path),
         }
     )
+
+
+def show_url(out: Output, label: str, url: str) -> None:
+    """The authorization URL: for people with its label; with ``--json`` as one JSON line on stderr
+    (the one thing a script must see before the JSON answer on stdout)."""
+    if out.json_mode:
+        sys.stderr.write(json.dumps({"authorization_url": url}) + "\n")
+        sys.stderr.flush()
+    else:
+        out.url(label, url)
 
 
 @app.command()

@@ -1,5 +1,5 @@
-"""The ``mapping`` commands (show, set, disable, reset); the seed they read and write is handled by
-:mod:`signal_campaigns.cli.mapping`."""
+"""The ``mapping`` commands (show, set, disable, reset); the seed and the local override they read
+and write are handled by :mod:`signal_campaigns.cli.mapping`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import typer
 
 from signal_campaigns.cli import mapping as mapping_mod
 from signal_campaigns.cli.state import State, run
+from signal_campaigns.cli.warehouse_reads import STAGING_SCHEMA, Warehouse
+from signal_campaigns.errors import ActionableError
+from signal_campaigns.warehouse.dbt_runner import mapping_override_path, mapping_overrides
 
 app = typer.Typer(no_args_is_help=True, help="Show and change the SDK event -> TikTok event mapping.")
 
@@ -25,13 +28,17 @@ def mapping_show(
 
 def _mapping_show(st: State, all_events: bool) -> None:
     rows = mapping_mod.ordered(mapping_mod.read_mapping())
+    overridden = set(mapping_overrides())
     primary = [r for r in rows if r.dashboard_group == mapping_mod.PRIMARY]
     others = [r for r in rows if r.dashboard_group != mapping_mod.PRIMARY]
     shown = rows if all_events else primary
     st.out.table(
-        f"Event mapping ({mapping_mod.mapping_path()})",
-        ["SDK event", "TikTok event", "group"],
-        [[r.sdk_event, r.tiktok_event or "(disabled)", r.dashboard_group] for r in shown],
+        "Event mapping (* = your change, kept in " + str(mapping_override_path()) + ")",
+        ["", "SDK event", "TikTok event", "group"],
+        [
+            ["*" if r.sdk_event in overridden else "", r.sdk_event, r.tiktok_event or "(disabled)", r.dashboard_group]
+            for r in shown
+        ],
     )
     if others and not all_events:
         st.out.say(
@@ -41,16 +48,36 @@ def _mapping_show(st: State, all_events: bool) -> None:
     st.out.emit_json(
         {
             "ok": True,
-            "path": str(mapping_mod.mapping_path()),
-            "mapping": [dataclasses.asdict(r) | {"enabled": r.enabled} for r in rows],
+            "seed": str(mapping_mod.mapping_path()),
+            "override": str(mapping_override_path()),
+            "mapping": [
+                dataclasses.asdict(r) | {"enabled": r.enabled, "overridden": r.sdk_event in overridden} for r in rows
+            ],
         }
     )
 
 
 def _mapping_changed(st: State, message: str, data: dict[str, Any]) -> None:
     st.out.say(message)
-    st.out.say("The models and the forwarder read this file: the next `dbt build` (or `make demo`) applies it.")
-    st.out.emit_json({"ok": True, "path": str(mapping_mod.mapping_path()), **data})
+    st.out.say(
+        f"Saved in {mapping_override_path()} (git-ignored; the tracked seed keeps AppSprint's defaults): "
+        "the next build (`make demo`, a Dagster run, or dbt through the project) applies it."
+    )
+    st.out.emit_json({"ok": True, "override": str(mapping_override_path()), **data})
+
+
+def reported_sdk_events(st: State) -> list[str]:
+    """The event types AppSprint reported into the warehouse (none when it cannot be read)."""
+    try:
+        with Warehouse(st.warehouse) as wh:
+            if not wh.has(STAGING_SCHEMA, "stg_appsprint__events"):
+                return []
+            return [
+                r["event_type"]
+                for r in wh.rows(f"select distinct event_type from {STAGING_SCHEMA}.stg_appsprint__events")
+            ]
+    except ActionableError:
+        return []
 
 
 @app.command("set")
@@ -58,11 +85,15 @@ def mapping_set(
     ctx: typer.Context,
     sdk_event: str = typer.Argument(..., help="AppSprint event type, e.g. purchase."),
     tiktok_event: str = typer.Argument(..., help="TikTok web event (standard or custom name)."),
+    new: bool = typer.Option(
+        False, "--new", help="The SDK event is new: AppSprint has not reported it yet (skips the spelling check)."
+    ),
 ) -> None:
     """Map an SDK event to a TikTok event (standard or custom name, validated)."""
 
     def change(st: State) -> None:
-        row, kind = mapping_mod.set_event(sdk_event, tiktok_event)
+        known = None if new else mapping_mod.known_sdk_events(reported_sdk_events(st))
+        row, kind = mapping_mod.set_event(sdk_event, tiktok_event, known=known, new=new)
         note = " (custom events can be reported on but not optimised for)" if kind == "custom" else ""
         _mapping_changed(
             st,
@@ -78,7 +109,7 @@ def mapping_disable(ctx: typer.Context, sdk_event: str = typer.Argument(..., hel
     """Stop forwarding an SDK event (its TikTok event becomes blank)."""
 
     def change(st: State) -> None:
-        row, _ = mapping_mod.set_event(sdk_event, "")
+        row, _ = mapping_mod.set_event(sdk_event, "", known=mapping_mod.known_sdk_events(reported_sdk_events(st)))
         _mapping_changed(
             st,
             f"[yellow]{row.sdk_event}[/] is no longer forwarded.",
@@ -90,7 +121,7 @@ def mapping_disable(ctx: typer.Context, sdk_event: str = typer.Argument(..., hel
 
 @app.command("reset")
 def mapping_reset(ctx: typer.Context) -> None:
-    """Restore AppSprint's default mapping (listed in docs/appsprint_integration.md)."""
+    """Forget your changes: AppSprint's default mapping applies again (docs/appsprint_integration.md)."""
 
     def change(st: State) -> None:
         rows = mapping_mod.reset()

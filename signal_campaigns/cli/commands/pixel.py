@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from signal_campaigns.cli import settings_store as keys
+from signal_campaigns.cli.clock import is_time_refusal, time_refusal
 from signal_campaigns.cli.render import mask
 from signal_campaigns.cli.state import State, run, secrets_note, tiktok_api
 from signal_campaigns.errors import ActionableError
@@ -47,24 +48,29 @@ def _pixel(st: State, pixel_code: str, token: str | None, advertiser: str | None
             fix="run `signal-campaigns accounts --select <id>` or pass --advertiser",
         )
     api = tiktok_api(st)
-    match = None
-    for owner in owners:
-        for p in api.pixels(owner):
-            if pixel_code in (p.get("pixel_code"), p.get("pixel_id")):
-                match = {**p, "advertiser_id": owner}
-                break
-        if match:
-            break
+    pixels = [{**p, "advertiser_id": owner} for owner in owners for p in api.pixels(owner)]
+    match = next((p for p in pixels if pixel_code in (p.get("pixel_code"), p.get("pixel_id"))), None)
     if match is None:
+        listed = "; ".join(
+            f"{p.get('pixel_code')} ({p.get('pixel_name')}, advertiser {p['advertiser_id']})" for p in pixels
+        )
         raise ActionableError(
-            f"pixel {pixel_code} does not exist for advertiser(s) {', '.join(owners)} (pixel/list/)",
-            fix="copy the Pixel ID from TikTok Events Manager, and make sure the Web Pixel is linked to the "
-            "advertiser you selected",
+            f"pixel {pixel_code} does not exist for advertiser(s) {', '.join(owners)} (pixel/list/); "
+            + (f"their pixels: {listed}" if pixels else "they have no pixel"),
+            fix="use one of the Pixel IDs listed (TikTok Events Manager shows them too), or link the Web Pixel to "
+            "the advertiser you selected",
+            data={
+                "pixels": [
+                    {k: p.get(k) for k in ("pixel_code", "pixel_id", "pixel_name", "advertiser_id")} for p in pixels
+                ]
+            },
         )
     code = match["pixel_code"]
     options: dict[str, Any] = {"test_event_code": test_event_code} if test_event_code else {}
     answer = send_test_event(s.get_str(keys.BASE_URL), token, code, page_url=s.get_str(keys.SIGNAL_LINK_URL), **options)
     if not answer["accepted"]:
+        if is_time_refusal(answer):
+            raise time_refusal(answer, s.get_str(keys.BASE_URL))
         raise ActionableError(
             f"TikTok did not accept the validation event: code {answer['code']} {answer['message']}",
             fix="check the token and pixel in Events Manager",
@@ -126,6 +132,8 @@ def _test_event(st: State, code: str, pixel_code: str | None) -> None:
             "(`signal-campaigns link`) as the ad's Website URL."
         ),
     ]
+    if not answer["accepted"] and is_time_refusal(answer):
+        raise time_refusal(answer, s.get_str(keys.BASE_URL))
     verdict = "[green]accepted[/]" if answer["accepted"] else "[red]not accepted[/]"
     out.say(f"TikTok {verdict} the test event: code {answer['code']}, message {answer['message']!r}.")
     for step in steps:

@@ -25,17 +25,22 @@ def report(
     end: str | None = typer.Option(None, help="Last day (default: the latest loaded day)."),
     days: int = typer.Option(7, help="Window length when --start is not given."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    all_advertisers: bool = typer.Option(False, "--all", help="Every advertiser (default: the selected ones)."),
 ) -> None:
     """The 12 Signal Campaign metrics (ratios recomputed from sums) with their provenance."""
-    run(ctx, _report, grain, start, end, days, fmt)
+    run(ctx, _report, grain, start, end, days, fmt, all_advertisers)
 
 
-def _report(st: State, grain: str, start: str | None, end: str | None, days: int, fmt: str) -> None:
+def _report(
+    st: State, grain: str, start: str | None, end: str | None, days: int, fmt: str, all_advertisers: bool
+) -> None:
     out = st.out
     if fmt not in ("table", "csv", "json"):
         raise ActionableError(f"unknown format {fmt!r}", fix="use --format table, csv or json")
     with Warehouse(st.warehouse) as wh:
-        data = campaign_metrics(wh, grain, start, end, days)
+        data = campaign_metrics(wh, grain, start, end, days, st.advertisers(all_advertisers))
+    if fmt != "json" and not out.json_mode:
+        out.note(data["data_note"])
     if fmt == "csv":
         sys.stdout.write(to_csv(data["rows"]))
         return
@@ -44,7 +49,8 @@ def _report(st: State, grain: str, start: str | None, end: str | None, days: int
         return
     columns, rows = table_rows(grain, data["rows"])
     out.table(
-        f"{grain} metrics {data['start_date']} to {data['end_date']} (advertiser-local days)",
+        f"{grain} metrics {data['start_date']} to {data['end_date']} (advertiser-local days), advertiser(s): "
+        + (", ".join(data["advertisers"]) if isinstance(data["advertisers"], list) else "all"),
         columns,
         rows,
         fractions=FRACTION_COLUMNS,
@@ -64,7 +70,8 @@ def status(ctx: typer.Context) -> None:
 def _status(st: State) -> None:
     out = st.out
     with Warehouse(st.warehouse) as wh:
-        data = status_data(wh)
+        data = {**status_data(wh), "data_note": wh.note}
+    out.note(wh.note)
     out.table(
         "Last syncs",
         ["dataset", "last load", "loads", "failed loads"],

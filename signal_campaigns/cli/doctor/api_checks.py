@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from signal_campaigns.cli import settings_store as keys
+from signal_campaigns.cli.clock import is_time_refusal, time_refusal
 from signal_campaigns.cli.settings_store import SettingsStore
 from signal_campaigns.errors import ActionableError
 from signal_campaigns.tiktok.marketing import (
@@ -122,6 +123,14 @@ class ApiChecks:
                 )
             else:
                 check.set("fail", exc.message, exc.fix or EVENTS_TOKEN_FIX, tiktok_code=exc.code)
+            return
+        if not answer["accepted"]:
+            error = (
+                time_refusal(answer, self.base_url)
+                if is_time_refusal(answer)
+                else ActionableError(f"TikTok did not accept the test event: {answer['message']}", fix=EVENTS_TOKEN_FIX)
+            )
+            check.set("fail", error.message, error.fix, tiktok_code=answer["code"], test_event=answer)
             return
         check.set(
             "pass",

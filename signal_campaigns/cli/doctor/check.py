@@ -14,6 +14,7 @@ class Check:
     detail: str = ""
     fix: str | None = None
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    table: dict[str, Any] | None = None  # {"columns": [...], "rows": [[...]]}: shown under the detail
 
     def set(self, status: str, detail: str, fix: str | None = None, **data: Any) -> Check:
         self.status, self.detail, self.fix = status, detail, fix

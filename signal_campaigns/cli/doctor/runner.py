@@ -14,9 +14,16 @@ from .warehouse_checks import WarehouseChecks
 
 
 class Doctor:
-    def __init__(self, store: SettingsStore, warehouse: str | None = None, test_event_code: str | None = None) -> None:
+    def __init__(
+        self,
+        store: SettingsStore,
+        warehouse: str | None = None,
+        test_event_code: str | None = None,
+        advertisers: list[str] | None = None,
+    ) -> None:
+        """``advertisers``: the warehouse checks' scope (the selected ones; ``[]`` = all)."""
         self.api = ApiChecks(store, test_event_code)
-        self.data = WarehouseChecks(warehouse)
+        self.data = WarehouseChecks(warehouse, advertisers)
 
     def checks(self) -> list[tuple[str, str, Callable[[Check], Any]]]:
         return [

@@ -1,13 +1,14 @@
 """The doctor's checks of the warehouse data (read-only): events skipped for a missing or private
 IP or user agent, delivery to TikTok (the ledger), optimisation events against campaign objectives,
-and the differences with TikTok Ads Manager. A check whose tables are missing is ``skip``."""
+and the differences with TikTok Ads Manager, for the selected advertisers (all with ``--all``).
+A check whose tables are missing is ``skip``."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from signal_campaigns.cli.status import ledger_counts
-from signal_campaigns.cli.warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse
+from signal_campaigns.cli.status import ledger_counts, ledger_scope
+from signal_campaigns.cli.warehouse_reads import MARTS_SCHEMA, STAGING_SCHEMA, Warehouse, advertiser_scope
 from signal_campaigns.errors import ActionableError
 from signal_campaigns.forwarding.ledger import LEDGER_TABLE
 
@@ -27,10 +28,18 @@ FIX_OBJECTIVE = (
     "Subscribe to Sales; the Website URL domain must match the Pixel event URL"
 )
 EXPLAIN_DIFFERENCES = (
-    "AppSprint counts installs and revenue with its own attribution, TikTok Ads Manager with the "
-    "Pixel's view; they differ for users without a TikTok click. The report uses AppSprint's "
-    "number whenever it has one and TikTok's only as a fallback (ad x day)"
+    "AppSprint attributes with its own data, TikTok Ads Manager with the Pixel's view; the report "
+    "takes AppSprint's number and TikTok's only where AppSprint has none (ad x day)"
 )
+RECONCILIATION_COLUMNS = [
+    "campaign",
+    "cur",
+    "INSTALLS AppSprint",
+    "INSTALLS TikTok",
+    "REVENUE AppSprint",
+    "REVENUE TikTok",
+    "DIVERGING days",
+]
 DELAY_NOTE = "TikTok shows production events in Events Manager 30-90 minutes after they arrive"
 
 IP_UA_REASONS = ("missing_ip", "private_ip", "missing_user_agent")
@@ -48,8 +57,10 @@ WINDOW_DAYS = 7
 class WarehouseChecks:
     """The checks that read the warehouse; it is opened once, at the first check, and closed by :meth:`close`."""
 
-    def __init__(self, warehouse: str | None = None) -> None:
+    def __init__(self, warehouse: str | None = None, advertisers: list[str] | None = None) -> None:
         self.warehouse = warehouse
+        self.advertisers = advertisers or []  # [] = every advertiser
+        self.note: str | None = None  # set when the data comes from the BI copy (a run holds the warehouse)
         self._wh: Warehouse | None = None
         self._wh_error: ActionableError | None = None
 
@@ -61,6 +72,7 @@ class WarehouseChecks:
         if self._wh is None and self._wh_error is None:
             try:
                 self._wh = Warehouse(self.warehouse).__enter__()
+                self.note = self._wh.note
             except ActionableError as exc:
                 self._wh_error = exc
         if self._wh_error is not None:
@@ -86,17 +98,21 @@ class WarehouseChecks:
         wh = self._warehouse_or_skip(check, f"{MARTS_SCHEMA}.forwarding_skips", f"{MARTS_SCHEMA}.events_to_forward")
         if wh is None:
             return
+        scope, ids = advertiser_scope("advertiser_id", self.advertisers)
         by_reason = {
             r["reason"]: int(r["n"])
-            for r in wh.rows(f"select reason, count(*) as n from {MARTS_SCHEMA}.forwarding_skips group by reason")
+            for r in wh.rows(
+                f"select reason, count(*) as n from {MARTS_SCHEMA}.forwarding_skips where {scope} group by reason", ids
+            )
         }
-        queued = int(wh.scalar(f"select count(*) from {MARTS_SCHEMA}.events_to_forward"))
+        queued = int(wh.scalar(f"select count(*) from {MARTS_SCHEMA}.events_to_forward where {scope}", ids))
         bad = sum(by_reason.get(r, 0) for r in IP_UA_REASONS)
         share = bad / (bad + queued) if bad + queued else 0.0
         examples = wh.rows(
             f"select event_id, reason, sdk_event, ip, has_user_agent from {MARTS_SCHEMA}.forwarding_skips "
-            f"where reason in ({', '.join('?' for _ in IP_UA_REASONS)}) order by occurred_at desc, event_id limit 5",
-            list(IP_UA_REASONS),
+            f"where reason in ({', '.join('?' for _ in IP_UA_REASONS)}) and {scope} "
+            "order by occurred_at desc, event_id limit 5",
+            [*IP_UA_REASONS, *ids],
         )
         other = {r: n for r, n in by_reason.items() if r not in IP_UA_REASONS}
         detail = f"{bad} of {bad + queued} otherwise forwardable events ({share:.1%}) are not sent: " + ", ".join(
@@ -127,12 +143,14 @@ class WarehouseChecks:
                 "run the forwarder: `python -m signal_campaigns.forwarding` (or the Dagster sensor)",
             )
             return
-        counts, last_sent = ledger_counts(wh)
+        scope, ids = ledger_scope(self.advertisers)
+        counts, last_sent = ledger_counts(wh, scope, ids)
         problems = wh.rows(
             f"select status, last_code, min(last_message) as last_message, count(*) as events, "
             f"min(event_id) as example_event_id from {MARTS_SCHEMA}.{LEDGER_TABLE} "
-            f"where status in ('dead', 'pending') and last_code is not null "
-            f"group by status, last_code order by events desc limit 5"
+            f"where status in ('dead', 'pending') and last_code is not null and {scope} "
+            f"group by status, last_code order by events desc limit 5",
+            ids,
         )
         sent, dead, pending = counts.get("sent", 0), counts.get("dead", 0), counts.get("pending", 0)
         parts = [f"{sent} sent", f"{pending} pending", f"{dead} dead"]
@@ -174,11 +192,13 @@ class WarehouseChecks:
         )
         if wh is None:
             return
+        scope, ids = advertiser_scope("g.advertiser_id", self.advertisers)
         rows = wh.rows(
             f"select g.advertiser_id, c.campaign_id, c.campaign_name, c.objective_type, g.adgroup_id, g.adgroup_name, "
             f"g.optimization_event from {STAGING_SCHEMA}.stg_tiktok_ads__adgroups g join "
             f"{STAGING_SCHEMA}.stg_tiktok_ads__campaigns c on g.campaign_id = c.campaign_id "
-            f"where not g.is_deleted and not c.is_deleted order by c.campaign_name, g.adgroup_name"
+            f"where not g.is_deleted and not c.is_deleted and {scope} order by c.campaign_name, g.adgroup_name",
+            ids,
         )
         misfits = []
         for r in rows:
@@ -209,7 +229,8 @@ class WarehouseChecks:
         )
         if wh is None:
             return
-        end = wh.scalar(f"select max(report_date) from {MARTS_SCHEMA}.attribution_reconciliation")
+        scope, ids = advertiser_scope("advertiser_id", self.advertisers)
+        end = wh.scalar(f"select max(report_date) from {MARTS_SCHEMA}.attribution_reconciliation where {scope}", ids)
         if end is None:
             check.set("skip", "no report days loaded yet", "load data first")
             return
@@ -219,46 +240,35 @@ class WarehouseChecks:
             f"sum(installs_appsprint) as installs_appsprint, sum(installs_tiktok) as installs_tiktok, "
             f"sum(revenue_appsprint) as revenue_appsprint, sum(revenue_tiktok) as revenue_tiktok, "
             f"max(diverging_streak_days) as longest_diverging_streak, count(*) filter (where is_diverging) as diverging_days "
-            f"from {MARTS_SCHEMA}.attribution_reconciliation where report_date between ? and ? "
+            f"from {MARTS_SCHEMA}.attribution_reconciliation where report_date between ? and ? and {scope} "
             f"group by advertiser_id, campaign_id order by campaign_name",
-            [start, end],
+            [start, end, *ids],
         )
         fallback_ads = wh.rows(
             f"select ad_id, max(ad_name) as ad_name, max(campaign_name) as campaign_name, "
             f"sum(installs_from_fallback) as installs_from_fallback, sum(revenue_from_fallback) as revenue_from_fallback "
             f"from {MARTS_SCHEMA}.signal_campaign_daily where report_date between ? and ? and "
-            f"(installs_source = 'tiktok' or revenue_source = 'tiktok') group by ad_id order by ad_id",
-            [start, end],
+            f"(installs_source = 'tiktok' or revenue_source = 'tiktok') and {scope} group by ad_id order by ad_id",
+            [start, end, *ids],
         )
         drifting = [c for c in campaigns if (c["longest_diverging_streak"] or 0) >= STREAK_DAYS]
-        lines = [
-            f"{c['campaign_name']}: installs AppSprint {c['installs_appsprint']} vs TikTok {c['installs_tiktok']}, "
-            f"revenue {c['revenue_appsprint'] or 0:.2f} vs {c['revenue_tiktok'] or 0:.2f} {c['currency']}"
-            for c in campaigns
-        ]
-        detail = f"{start} to {end}: " + "; ".join(lines)
+        parts = [f"{start} to {end}, {len(campaigns)} campaign(s) (table below)"]
         if fallback_ads:
-            detail += (
-                f". {len(fallback_ads)} ad(s) use TikTok's numbers because AppSprint attributed nothing to them "
-                f"on some days: " + ", ".join(a["ad_name"] or a["ad_id"] for a in fallback_ads)
-            )
+            parts.append(f"{len(fallback_ads)} ad(s) on TikTok's fallback (AppSprint attributed nothing on some days)")
         if drifting:
-            detail += ". Diverging for " + ", ".join(
-                f"{c['campaign_name']} ({c['longest_diverging_streak']} days in a row)" for c in drifting
-            )
-        detail += f". {EXPLAIN_DIFFERENCES}"
+            parts.append(f"{len(drifting)} diverging {STREAK_DAYS}+ days in a row")
         status = "warn" if drifting or fallback_ads else "pass"
         fix = (
             None
             if status == "pass"
             else (
-                "nothing to repair when the difference is attribution; for ads on the fallback, check that their Website "
-                "URL is the Signal link (`signal-campaigns link`)"
+                "nothing to repair when the difference is attribution; for ads on the fallback, check that their "
+                "Website URL is the Signal link (`signal-campaigns link`)"
             )
         )
         check.set(
             status,
-            detail,
+            "; ".join(parts) + f". {EXPLAIN_DIFFERENCES}.",
             fix,
             start_date=start,
             end_date=end,
@@ -266,3 +276,18 @@ class WarehouseChecks:
             fallback_ads=fallback_ads,
             drifting_campaigns=[c["campaign_id"] for c in drifting],
         )
+        check.table = {
+            "columns": RECONCILIATION_COLUMNS,
+            "rows": [
+                [
+                    c["campaign_name"],
+                    c["currency"],
+                    c["installs_appsprint"],
+                    c["installs_tiktok"],
+                    c["revenue_appsprint"],
+                    c["revenue_tiktok"],
+                    f"{c['diverging_days']} (streak {c['longest_diverging_streak'] or 0})",
+                ]
+                for c in campaigns
+            ],
+        }
