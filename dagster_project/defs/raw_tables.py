@@ -41,6 +41,6 @@ def with_quarantine_table(source: DltSource, columns: dict[str, Any]) -> DltSour
     a resource of its own, so it would be an asset nothing builds. This adds it as a resource that
     yields no rows itself (the other resources fill the table, append only), so the same load
     materialises ``<source>/quarantine`` with the rows it quarantined and the table's columns from
-    dlt's schema: the table exists from the first load on, empty when nothing was quarantined."""
+    dlt's schema (dlt creates the table with its first quarantined row)."""
     source.resources.add(dlt.resource([], name=QUARANTINE_TABLE, write_disposition="append", columns=columns))
     return source
