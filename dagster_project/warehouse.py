@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dlt
 import duckdb
@@ -13,8 +14,10 @@ from signal_campaigns.pipeline import warehouse_pipeline
 from signal_campaigns.warehouse import (
     BI_COPY_VAR,
     LOCK_WAIT_SECONDS,
+    MAPPING_OVERRIDES_VAR,
     WAREHOUSE_VAR,
     duckdb_destination,
+    mapping_overrides,
     open_for_writing,
     publish_read_only_copy,
     wait_for_write_access,
@@ -46,8 +49,12 @@ class WarehouseResource(ConfigurableResource):
 
     def dbt_vars(self) -> dict[str, str]:
         """The dbt vars that point a dbt invocation at this warehouse (dbt/profiles.yml reads them);
-        dbt's own republishing of the BI copy is off: ``warehouse_bi_copy`` publishes once per run."""
-        return {WAREHOUSE_VAR: str(self.file()), BI_COPY_VAR: "false"}
+        dbt's own republishing of the BI copy is off: ``warehouse_bi_copy`` publishes once per run;
+        the user's event mapping (``signal-campaigns mapping set``) goes in as the CLI's builds pass it."""
+        dbt_vars: dict[str, Any] = {WAREHOUSE_VAR: str(self.file()), BI_COPY_VAR: "false"}
+        if overrides := mapping_overrides():
+            dbt_vars[MAPPING_OVERRIDES_VAR] = overrides
+        return dbt_vars
 
     def claim(self, log) -> Path:
         """Wait (bounded) until no other process holds the file, then return it (for writers that

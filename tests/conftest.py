@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
+
+# A developer's own event mapping (signal-campaigns mapping set: data/event_mapping.local.csv) must
+# not change what the tests build; tests of the override point this at their own file.
+os.environ["SIGNAL_EVENT_MAPPING_OVERRIDE"] = os.path.join(os.path.dirname(__file__), "no-local-mapping.csv")
 
 # A fixed "now" for the sandbox, so every test sees the same world.
 FIXED_ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)

@@ -13,11 +13,13 @@ from .access import (
 from .bi_copy import publish_read_only_copy, write_bi_copy
 from .dbt_runner import (
     BI_COPY_VAR,
+    MAPPING_OVERRIDES_VAR,
     NO_JSON_ARTIFACTS,
     SYNC_EXCLUDE,
     WAREHOUSE_VAR,
     DbtError,
     DbtRun,
+    mapping_overrides,
     release_duckdb,
     run_dbt,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "DLT_DUCKDB_SETTINGS",
     "DLT_LOAD_FILE_COMPRESSION",
     "LOCK_WAIT_SECONDS",
+    "MAPPING_OVERRIDES_VAR",
     "NO_JSON_ARTIFACTS",
     "REPO_ROOT",
     "STORAGE_VERSION",
@@ -57,6 +60,7 @@ __all__ = [
     "bi_copy_path",
     "create_warehouse_file",
     "duckdb_destination",
+    "mapping_overrides",
     "open_for_writing",
     "publish_read_only_copy",
     "release_duckdb",

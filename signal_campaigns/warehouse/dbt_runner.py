@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .location import DBT_PROJECT_DIR, create_warehouse_file, warehouse_path
+from .location import DBT_PROJECT_DIR, REPO_ROOT, create_warehouse_file, warehouse_path
 
 
 class DbtError(RuntimeError):
@@ -104,8 +104,11 @@ DEFAULT_MAPPING_OVERRIDE = Path("data") / "event_mapping.local.csv"
 
 
 def mapping_override_path() -> Path:
-    """The local mapping override: env ``SIGNAL_EVENT_MAPPING_OVERRIDE``, else ``data/event_mapping.local.csv``."""
-    return Path(os.environ.get(MAPPING_OVERRIDE_ENV) or DEFAULT_MAPPING_OVERRIDE).expanduser().resolve()
+    """The local mapping override: env ``SIGNAL_EVENT_MAPPING_OVERRIDE``, else
+    ``data/event_mapping.local.csv``; relative paths are resolved against the repository root (as
+    the warehouse's are), so the CLI, ``make demo`` and Dagster read the same file from any directory."""
+    raw = Path(os.environ.get(MAPPING_OVERRIDE_ENV) or DEFAULT_MAPPING_OVERRIDE).expanduser()
+    return raw if raw.is_absolute() else (REPO_ROOT / raw).resolve()
 
 
 def mapping_overrides(path: Path | None = None) -> dict[str, str]:

@@ -7,6 +7,7 @@ models between the AppSprint sources and the forwarding queue (the large staging
 ``stg_appsprint__events`` is incremental on dlt loads)."""
 
 import json
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetSelection, Config
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection, dbt_assets
@@ -39,7 +40,7 @@ def dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ):
     warehouse.claim(context.log)
-    dbt_vars: dict[str, str] = warehouse.dbt_vars()
+    dbt_vars: dict[str, Any] = warehouse.dbt_vars()
     if config.forwarding_now:
         dbt_vars["forwarding_now"] = config.forwarding_now
     args = ["build", NO_JSON_ARTIFACTS, "--vars", json.dumps(dbt_vars)]
