@@ -156,7 +156,9 @@ def open_for_writing(
     path = _check_file(warehouse_path(warehouse), create)
     started = time.monotonic()
     told_at: float | None = None
+    wal = path.with_name(path.name + ".wal")
     while True:
+        replays_wal = wal.exists()  # a writer was killed: its changes are in the .wal, not yet in the file
         try:
             con = duckdb.connect(str(path), config=dict(config or {}))
         except duckdb.Error as exc:
@@ -181,24 +183,28 @@ def open_for_writing(
         if told_at is not None and log is not None:
             log.info(f"warehouse {path} is free again; going on")
         try:
-            _check_not_truncated(con, path)
+            if not replays_wal:
+                _check_not_truncated(con, path)
         except WarehouseFileError:
             con.close()
             raise
         return con
 
 
-# A DuckDB file is its headers and then every block DuckDB counts as the database's, used or free
+# A DuckDB file is its headers and then its blocks; every used block lies inside the file
 FILE_HEADERS_BYTES = 3 * 4096
 
 
 def _check_not_truncated(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """DuckDB opens a truncated file when the blocks it reads first survived, and fails only at the
     first read of a lost block, possibly after writing: a file shorter than its own block count
-    says is refused before anything is written."""
+    says is refused before anything is written. Not checked when the open replayed a write-ahead
+    log (a writer killed before its checkpoint): the replayed blocks are counted but not yet in the
+    file, which is how a SIGKILLed forwarder leaves a sound warehouse."""
     found = con.execute(
-        "select block_size, total_blocks from pragma_database_size() where database_name = current_database()"
+        "select block_size, used_blocks from pragma_database_size() where database_name = current_database()"
     ).fetchone()
+    # used blocks, not total: DuckDB cuts free blocks off the file's end but still counts them
     if found is not None and path.stat().st_size < FILE_HEADERS_BYTES + found[0] * found[1]:
         raise warehouse_error(path, duckdb.IOException(f"Could not read enough bytes from file {path}"))
 
