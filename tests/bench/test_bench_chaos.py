@@ -1,0 +1,45 @@
+"""The chaos benchmark, a few trials: forwarders SIGKILLed under injected Events API faults lose
+nothing, TikTok keeps every event once, a restart re-sends at most one batch, and an extraction
+killed and run again equals a clean one. Runs the bench as a user does and reads its figures."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS, BATCH = 200, 50
+
+
+def figure(out: str, pattern: str) -> tuple[str, ...]:
+    match = re.search(pattern, out, re.MULTILINE)
+    assert match, f"no line matching {pattern!r} in:\n{out[-3000:]}"
+    return match.groups()
+
+
+def test_four_trials_lose_nothing_and_extraction_equals_a_clean_run():
+    cmd = [sys.executable, "-m", "bench.bench_chaos", "--trials", "4", "--extraction-trials", "1"]
+    cmd += ["--events", str(EVENTS), "--batch-size", str(BATCH), "--seed", "5"]
+    done = subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+
+    assert len(re.findall(r"^trial \d/4: ", out, re.MULTILINE)) == 4  # progress, trial by trial
+    assert figure(out, r"^trials: (\d+) \((\d+) forwarding, (\d+) extraction\)$") == ("4", "3", "1")
+    (kills,) = figure(out, r"^kills: (\d+) ")
+    assert int(kills) >= 1
+    assert figure(out, r"^events checked: (\d+)$") == (str(3 * EVENTS),)
+    assert figure(out, r"^lost: (\d+) \(target 0\) (\w+)") == ("0", "PASS")
+    assert figure(out, r"^duplicates after TikTok's dedup: (\d+) \(target 0\) (\w+)$") == ("0", "PASS")
+    resent, batch, verdict = figure(
+        out, r"^largest re-send after one restart: (\d+) events, batch size (\d+) .* (\w+)$"
+    )
+    assert int(resent) <= int(batch) == BATCH and verdict == "PASS"
+    assert figure(out, r"^ledgers inconsistent .*: (\d+) \(target 0\) (\w+)$") == ("0", "PASS")
+    assert figure(out, r"^extraction equal to a clean run: (\d+)/(\d+) .* (\w+)$") == ("1", "1", "PASS")
+    (per_trial,) = figure(out, r"^seconds per trial: forwarding ([\d.]+), ")
+    assert float(per_trial) > 0
+    assert figure(out, r"projected for 1,000 trials: ([\d.]+) min$")
+    assert figure(out, r"^outcome: (\w+)$") == ("PASS",)
