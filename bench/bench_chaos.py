@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -48,11 +49,11 @@ from bench.chaos_trials import (
     raw_tables,
     run_extraction,
 )
+from bench.latency_proxy import LatencyProxy
 
 SEED = 7
 SCALE = "tiny"
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # fixed: the sandbox clock never moves
-RUNNERS = ("function", "cli")
 
 
 @contextlib.contextmanager
@@ -99,8 +100,16 @@ class Totals:
         return max((t.check.resent for t in self.forwarding if t.killed), default=0)
 
     @property
+    def resending_restarts(self) -> int:
+        return sum(t.killed and t.check.resent > 0 for t in self.forwarding)
+
+    @property
     def resend_without_kill(self) -> int:
         return sum(t.check.resent for t in self.forwarding if not t.killed)
+
+    @property
+    def unfinished(self) -> int:
+        return sum(t.exit_code != 0 for t in self.forwarding)
 
     @property
     def inconsistent_ledgers(self) -> int:
@@ -130,7 +139,8 @@ def describe(trial: ForwardingTrial | ExtractionTrial) -> str:
     return (
         f"forwarding ({trial.runner}), {kill}, faults {' / '.join(trial.faults)}, {trial.runs} runs: "
         f"lost {c.lost}, duplicates {c.duplicates}, re-sent {c.resent}"
-        f"{'' if c.ledger_consistent else ', LEDGER INCONSISTENT'} ({trial.seconds:.1f}s)"
+        f"{'' if c.ledger_consistent else ', LEDGER INCONSISTENT'}"
+        f"{'' if trial.exit_code == 0 else f', LAST RUN ENDED WITH EXIT CODE {trial.exit_code}'} ({trial.seconds:.1f}s)"
     )
 
 
@@ -143,14 +153,16 @@ def report(totals: Totals, trials: int, elapsed: float, projected_for: int) -> b
         "dups": dups == 0,
         "resend": max_resend <= batch and totals.resend_without_kill == 0,
         "ledger": totals.inconsistent_ledgers == 0,
+        "ended": totals.unfinished == 0,
         "extraction": totals.equal == len(ex),
     }
     fw_s, ex_s = totals.per_trial(fw), totals.per_trial(ex)
     share = len(ex) / trials if trials else 0.0
     projected = projected_for * ((1 - share) * fw_s + share * ex_s)
+    fw_kills = sum(t.killed for t in fw)
     print()
     print(f"trials: {trials} ({len(fw)} forwarding, {len(ex)} extraction)")
-    print(f"kills: {totals.kills} ({sum(t.killed for t in fw)} forwarding, {sum(t.killed for t in ex)} extraction)")
+    print(f"kills: {totals.kills} ({fw_kills} forwarding, {sum(t.killed for t in ex)} extraction)")
     print(f"events checked: {totals.sum('expected')}")
     print(f"lost: {lost} (target 0) {verdict(ok['lost'])}" + (f"  [{extra} unexpected events kept]" if extra else ""))
     print(f"duplicates after TikTok's dedup: {dups} (target 0) {verdict(ok['dups'])}")
@@ -159,9 +171,14 @@ def report(totals: Totals, trials: int, elapsed: float, projected_for: int) -> b
         f"(target <= {batch}) {verdict(ok['resend'])}"
         + (f"  [{totals.resend_without_kill} re-sent without a kill]" if totals.resend_without_kill else "")
     )
+    print(f"restarts that re-sent events (a kill after TikTok took a batch): {totals.resending_restarts} of {fw_kills}")
     print(
         f"ledgers inconsistent (not all sent, journal unfolded or stale): {totals.inconsistent_ledgers} "
         f"(target 0) {verdict(ok['ledger'])}"
+    )
+    print(
+        f"forwarding trials whose last run did not end with exit code 0: {totals.unfinished} "
+        f"(target 0) {verdict(ok['ended'])}"
     )
     print(f"extraction equal to a clean run: {totals.equal}/{len(ex)} (target {len(ex)}) {verdict(ok['extraction'])}")
     print(
@@ -181,15 +198,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=400, help="events in a forwarding trial's queue")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument(
-        "--latency", type=float, default=0.03, help="seconds each Events API request waits (network latency)"
+        "--latency", type=float, default=0.03, help="seconds each Events API answer takes back to the forwarder"
     )
-    parser.add_argument("--runner", choices=["both", *RUNNERS], default="both", help="how the forwarder is started")
+    parser.add_argument(
+        "--cli-every",
+        type=int,
+        default=4,
+        help="every Nth forwarding trial runs the command line, the others the function in a child (0: never)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     n_ex = args.extraction_trials if args.extraction_trials is not None else max(1, args.trials // 10)
     n_ex = min(n_ex, args.trials)
     n_fw = args.trials - n_ex
-    runners = RUNNERS if args.runner == "both" else (args.runner,)
+    runners = ["function"] * (args.cli_every - 1 if args.cli_every > 0 else 1) + ["cli"] * (args.cli_every > 0)
 
     from sandbox.runner import load_world, sandbox_processes
     from sandbox.synthetic_queue import synthetic_queue, write_queue_file
@@ -209,11 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             with stderr_of_children_to(work / "sandbox.log"):
                 ep = stack.enter_context(sandbox_processes(SEED, SCALE, ANCHOR, marketing_qps=None))
+            proxy = stack.enter_context(LatencyProxy(ep.tiktok_url, args.latency))
             prepared = work / "prepared.duckdb"
             write_queue_file(prepared, rows)
-            setup = ForwardingSetup(ep, ctx, prepared, rows["event_id"].to_pylist(), args.batch_size, args.latency)
+            ids = rows["event_id"].to_pylist()
+            via_proxy = dataclasses.replace(ep, tiktok_url=proxy.url)
+            setup = ForwardingSetup(ep, ctx, prepared, ids, args.batch_size, args.latency, via_proxy)
             if n_fw:
-                for runner in runners:
+                for runner in sorted(set(runners)):
                     setup.expected_s[runner] = calibrate_forwarding(setup, runner, work)
                 expected = ", ".join(f"{r} {s:.2f}s" for r, s in setup.expected_s.items())
                 print(f"a clean forwarding run of {args.events} events in batches of {args.batch_size}: {expected}")
@@ -234,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                 trial: ForwardingTrial | ExtractionTrial
                 if kind == "forwarding":
                     trial = forwarding_trial(setup, runners[len(totals.forwarding) % len(runners)], trial_dir, rng)
-                    keep = not trial.check.exactly_once or trial.check.resent > args.batch_size
+                    keep = not trial.check.exactly_once or trial.check.resent > args.batch_size or trial.exit_code != 0
                 else:
                     trial = extraction_trial(ctx, ep, trial_dir, clean, extract_s, rng)
                     keep = not trial.equal

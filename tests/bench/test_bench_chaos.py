@@ -38,6 +38,7 @@ def test_four_trials_lose_nothing_and_extraction_equals_a_clean_run():
     )
     assert int(resent) <= int(batch) == BATCH and verdict == "PASS"
     assert figure(out, r"^ledgers inconsistent .*: (\d+) \(target 0\) (\w+)$") == ("0", "PASS")
+    assert figure(out, r"^forwarding trials whose last run did not end .*: (\d+) \(target 0\) (\w+)$") == ("0", "PASS")
     assert figure(out, r"^extraction equal to a clean run: (\d+)/(\d+) .* (\w+)$") == ("1", "1", "PASS")
     (per_trial,) = figure(out, r"^seconds per trial: forwarding ([\d.]+), ")
     assert float(per_trial) > 0
