@@ -7,9 +7,10 @@ A forwarding trial (bench/chaos_trials.py): a copy of a prepared warehouse file 
 queue (default 400 events, batches of 50) is forwarded to the sandbox TikTok Events API (its own
 process, kept running across trials, its event store emptied per trial). A random fault is armed
 on ``event/track`` (5xxxx codes, nginx HTML 5xx pages, timeouts, 40100 rate limits, 20001 partial
-answers, slow replies; for 1 to 3 answers); the forwarder starts, as its command line or as the
-function the Dagster asset calls in a child process (alternately), and is SIGKILLed at a moment
-drawn uniformly in a clean run's duration; another fault is armed and it runs again until done
+answers, slow replies; for 1 to 3 answers); the forwarder starts, as its command line (every 4th
+trial) or as the function the Dagster asset calls in a child process, and is SIGKILLed at a
+moment drawn uniformly in a clean run's duration; its answers come through a proxy that holds
+them ``--latency`` seconds (bench/latency_proxy.py); another fault is armed and it runs again until done
 (a run that stops with exit code 3 is run again, as a schedule would). Then what TikTok kept
 after its ``event_id`` dedup and the delivery ledger are checked.
 

@@ -9,6 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox.chaos import check_delivery, reset_events_api
+from sandbox.synthetic_queue import synthetic_queue, write_queue_file
+from signal_campaigns.forwarding import ForwarderConfig, forward_events
+from tests.conftest import FIXED_ANCHOR
+
 REPO = Path(__file__).resolve().parents[2]
 EVENTS, BATCH = 200, 50
 
@@ -44,3 +49,33 @@ def test_four_trials_lose_nothing_and_extraction_equals_a_clean_run():
     assert float(per_trial) > 0
     assert figure(out, r"projected for 1,000 trials: ([\d.]+) min$")
     assert figure(out, r"^outcome: (\w+)$") == ("PASS",)
+
+
+def test_the_delivery_check_sees_lost_and_resent_events(sandbox, tiny_world, tmp_path):
+    """The bench's instrument (sandbox/chaos.py) is not blind: events TikTok no longer holds are
+    lost, a second delivery of the same events is a re-send TikTok dropped, not a duplicate."""
+    pixels = sorted(tiny_world.notes["pixel_codes"].values())
+    rows = synthetic_queue(120, pixels, FIXED_ANCHOR)
+    ids = rows["event_id"].to_pylist()
+    token = sandbox.credentials.events_api_token
+
+    def forward(name: str) -> Path:
+        path = tmp_path / name
+        write_queue_file(path, rows)
+        forward_events(path, base_url=sandbox.tiktok_url, token=token, config=ForwarderConfig(batch_size=50))
+        return path
+
+    first = forward("first.duckdb")
+    check = check_delivery(first, sandbox, ids)
+    assert check.exactly_once and (check.lost, check.duplicates, check.resent) == (0, 0, 0)
+
+    second = forward("second.duckdb")  # the same events again, from a ledger that never sent them
+    check = check_delivery(second, sandbox, ids)
+    assert (check.lost, check.duplicates, check.resent) == (0, 0, 120) and check.exactly_once
+
+    check = check_delivery(second, sandbox, [*ids, "evt_never_sent"])
+    assert check.lost == 1 and not check.exactly_once
+
+    reset_events_api(sandbox)  # TikTok forgets them: every event lost
+    check = check_delivery(first, sandbox, ids)
+    assert check.lost == 120 and check.ledger_consistent and not check.exactly_once
