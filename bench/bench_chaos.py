@@ -55,6 +55,7 @@ from bench.latency_proxy import LatencyProxy
 SEED = 7
 SCALE = "tiny"
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # fixed: the sandbox clock never moves
+RECALIBRATE = 25  # trials between two timed clean runs
 
 
 @contextlib.contextmanager
@@ -238,23 +239,33 @@ def main(argv: list[str] | None = None) -> int:
             ids = rows["event_id"].to_pylist()
             via_proxy = dataclasses.replace(ep, tiktok_url=proxy.url)
             setup = ForwardingSetup(ep, ctx, prepared, ids, args.batch_size, args.latency, via_proxy)
-            if n_fw:
-                for runner in sorted(set(runners)):
-                    setup.expected_s[runner] = calibrate_forwarding(setup, runner, work)
-                expected = ", ".join(f"{r} {s:.2f}s" for r, s in setup.expected_s.items())
-                print(f"a clean forwarding run of {args.events} events in batches of {args.batch_size}: {expected}")
             clean: dict[str, list[tuple]] = {}
-            extract_s = 0.0
-            if n_ex:
-                t0 = time.perf_counter()
-                code, _ = run_extraction(ctx, ep, work / "clean")
-                extract_s = time.perf_counter() - t0
-                if code != 0:
-                    raise RuntimeError(f"the clean extraction ended with exit code {code}: {work / 'clean'}")
-                clean = raw_tables(work / "clean" / "warehouse.duckdb")
-                sizes = ", ".join(f"{t} {len(r)}" for t, r in clean.items())
-                print(f"a clean AppSprint extraction: {extract_s:.2f}s ({sizes})")
+
+            def calibrate() -> None:
+                """Clean runs timed (at the start and every RECALIBRATE trials): kill moments follow the load."""
+                if n_fw:
+                    seconds = {runner: calibrate_forwarding(setup, runner, work) for runner in sorted(set(runners))}
+                    timed = ", ".join(f"{r} {s:.2f}s" for r, s in seconds.items())
+                    print(f"a clean forwarding run of {args.events} events in batches of {args.batch_size}: {timed}")
+                if n_ex:
+                    shutil.rmtree(work / "clean", ignore_errors=True)
+                    t0 = time.perf_counter()
+                    code, _ = run_extraction(ctx, ep, work / "clean")
+                    setup.durations.record("extraction", time.perf_counter() - t0)
+                    if code != 0:
+                        raise RuntimeError(f"the clean extraction ended with exit code {code}: {work / 'clean'}")
+                    tables = raw_tables(work / "clean" / "warehouse.duckdb")
+                    if clean and tables != clean:
+                        raise RuntimeError(
+                            "two clean extractions differ: an equality with one of them would mean nothing"
+                        )
+                    clean.update(tables)
+                    sizes = ", ".join(f"{t} {len(r)}" for t, r in clean.items())
+                    print(f"a clean AppSprint extraction: {time.perf_counter() - t0:.2f}s ({sizes})")
+
             for k, kind in enumerate(kinds, start=1):
+                if k % RECALIBRATE == 1:
+                    calibrate()
                 trial_dir = work / f"trial_{k:05d}"
                 trial_dir.mkdir()
                 trial: ForwardingTrial | ExtractionTrial
@@ -262,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                     trial = forwarding_trial(setup, runners[len(totals.forwarding) % len(runners)], trial_dir, rng)
                     keep = not trial.check.exactly_once or trial.check.resent > args.batch_size or trial.exit_code != 0
                 else:
-                    trial = extraction_trial(ctx, ep, trial_dir, clean, extract_s, rng)
+                    expected = setup.durations.expected("extraction")
+                    trial = extraction_trial(ctx, ep, trial_dir, clean, expected, rng)
                     keep = not trial.equal
                 totals.add(trial)
                 print(f"trial {k}/{args.trials}: {describe(trial)} | {totals.line()}", flush=True)

@@ -17,6 +17,7 @@ import multiprocessing.context
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -147,6 +148,23 @@ def extract_child(warehouse: str, pipelines_dir: str, api_url: str, app_id: str,
 
 
 # --- forwarding trials ---------------------------------------------------------------------------------
+class Durations:
+    """How long a clean run takes, per kind of run: the median of the last few clean runs (the
+    machine's load changes during a long benchmark; the kill moments follow it)."""
+
+    def __init__(self, keep: int = 5) -> None:
+        self.keep = keep
+        self.seen: dict[str, list[float]] = {}
+
+    def record(self, kind: str, seconds: float) -> None:
+        runs = self.seen.setdefault(kind, [])
+        runs.append(seconds)
+        del runs[: -self.keep]
+
+    def expected(self, kind: str) -> float:
+        return statistics.median(self.seen[kind])
+
+
 @dataclasses.dataclass
 class ForwardingSetup:
     ep: SandboxEndpoints
@@ -156,7 +174,7 @@ class ForwardingSetup:
     batch_size: int
     latency: float  # seconds each answer is held on its way to the forwarder (bench/latency_proxy.py)
     forwarder_ep: SandboxEndpoints  # the sandbox as the forwarder reaches it: through the latency proxy
-    expected_s: dict[str, float] = dataclasses.field(default_factory=dict)  # runner -> a clean run's seconds
+    durations: Durations = dataclasses.field(default_factory=Durations)
 
 
 @dataclasses.dataclass
@@ -205,7 +223,7 @@ def forwarding_trial(setup: ForwardingSetup, runner: str, work: Path, rng: rando
     shutil.copyfile(setup.prepared, warehouse)
     log = work / "forwarder.log"
     faults = [arm_faults(setup, rng)]
-    kill_at = rng.uniform(0.0, setup.expected_s[runner])
+    kill_at = rng.uniform(0.0, setup.durations.expected(runner))
     killed = start_forwarding(setup, runner, warehouse, log).kill_at(kill_at)
     faults.append(arm_faults(setup, rng))
     runs, stops = 1, 0
@@ -230,7 +248,7 @@ def forwarding_trial(setup: ForwardingSetup, runner: str, work: Path, rng: rando
 
 
 def calibrate_forwarding(setup: ForwardingSetup, runner: str, work: Path) -> float:
-    """Seconds of one clean run with this runner, start-up included."""
+    """Seconds of one clean run with this runner, start-up included (recorded in ``setup.durations``)."""
     reset_events_api(setup.ep)
     warehouse = work / f"calibrate_{runner}.duckdb"
     shutil.copyfile(setup.prepared, warehouse)
@@ -242,6 +260,7 @@ def calibrate_forwarding(setup: ForwardingSetup, runner: str, work: Path) -> flo
     check = check_delivery(warehouse, setup.ep, setup.event_ids)
     if not check.exactly_once:
         raise RuntimeError(f"the clean {runner} forwarding run did not deliver exactly once: {check}")
+    setup.durations.record(runner, seconds)
     return seconds
 
 
