@@ -136,7 +136,8 @@ def describe(trial: ForwardingTrial | ExtractionTrial) -> str:
     kill = f"killed at {trial.kill_at:.2f}s" if trial.killed else f"ended before {trial.kill_at:.2f}s"
     if isinstance(trial, ExtractionTrial):
         outcome = "equal" if trial.equal else f"DIFFERENT: {', '.join(trial.differences)}"
-        return f"extraction, {kill}: {outcome} ({trial.seconds:.1f}s)"
+        resumed = ", the rerun loaded its pending package" if trial.resumed else ""
+        return f"extraction, {kill}{resumed}: {outcome} ({trial.seconds:.1f}s)"
     c = trial.check
     return (
         f"forwarding ({trial.runner}), {kill}, faults {' / '.join(trial.faults)}, {trial.runs} runs: "
@@ -183,6 +184,10 @@ def report(totals: Totals, trials: int, elapsed: float, projected_for: int) -> b
         f"(target 0) {verdict(ok['ended'])}"
     )
     print(f"extraction equal to a clean run: {totals.equal}/{len(ex)} (target {len(ex)}) {verdict(ok['extraction'])}")
+    print(
+        f"extraction reruns that loaded the killed run's pending load package: {sum(t.resumed for t in ex)} "
+        f"of {sum(t.killed for t in ex)} kills"
+    )
     print(
         f"seconds per trial: forwarding {fw_s:.2f}, extraction {ex_s:.2f}; wall {elapsed:.0f}s; "
         f"projected for {projected_for:,} trials: {projected / 60:.1f} min"

@@ -56,6 +56,7 @@ FAULTS: dict[str, dict[str, Any]] = {
 # a request the killed process sent may still be held by a slow reply, then stored: waited out
 # before checking (a timeout fault answers 504 and stores nothing)
 DRAIN_S = {"slow reply": 0.3}
+RESUMED = "a load package of an earlier run is pending"
 VOLATILE_COLUMNS = {"quarantined_at"}  # when a row was quarantined: differs from run to run
 
 
@@ -140,6 +141,8 @@ def extract_child(warehouse: str, pipelines_dir: str, api_url: str, app_id: str,
 
     _log_to(log_path)
     pipeline = warehouse_pipeline("appsprint", duckdb_destination(Path(warehouse)), Path(pipelines_dir))
+    if pipeline.has_pending_data:  # dlt loads it first, and extracts nothing new in this run
+        logging.getLogger("bench.chaos").info(RESUMED)
     try:
         pipeline.run(appsprint(base_url=api_url, app_id=app_id, export_token=token))
     except Exception:
@@ -272,6 +275,7 @@ class ExtractionTrial:
     equal: bool
     differences: list[str]  # tables that differ from the clean run's
     seconds: float
+    resumed: bool  # the rerun found the killed run's load package and loaded it
 
 
 def run_extraction(
@@ -335,4 +339,5 @@ def extraction_trial(
     else:
         got = raw_tables(work / "warehouse.duckdb")
         differences = sorted(t for t in clean.keys() | got.keys() if got.get(t) != clean.get(t))
-    return ExtractionTrial(kill_at, killed, not differences, differences, time.perf_counter() - started)
+    resumed = RESUMED in (work / "extract.log").read_text(errors="replace")
+    return ExtractionTrial(kill_at, killed, not differences, differences, time.perf_counter() - started, resumed)
