@@ -5,11 +5,9 @@ the sandbox exactly once after dedup, the ledger all ``sent``, its journal folde
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,33 +15,15 @@ import duckdb
 import httpx
 import pytest
 
-from signal_campaigns.forwarding.ledger import FOLDED_TABLE, JOURNAL_TABLE, LEDGER_COLUMNS
+from sandbox.chaos import check_delivery, ledger_state, start_forwarder
+from signal_campaigns.forwarding.ledger import JOURNAL_TABLE
 
-from .test_forwarder import arm, received, stored
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_cli(path, ep, *args: str, stdout=None, stderr=None) -> subprocess.Popen:
-    env = {**os.environ, "TIKTOK_EVENTS_API_TOKEN": ep.credentials.events_api_token}
-    cmd = [
-        sys.executable,
-        "-m",
-        "signal_campaigns.forwarding",
-        "--warehouse",
-        str(path),
-        "--base-url",
-        ep.tiktok_url,
-        "--base-delay",
-        "0.01",
-        *args,
-    ]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=stdout, stderr=stderr)
+from .test_forwarder import arm, received
 
 
 def run_cli(path, ep, *args: str) -> dict:
     """One run to completion; its summary."""
-    proc = start_cli(path, ep, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_forwarder(path, ep, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()[-2000:]
     return json.loads(out.decode().strip().splitlines()[-1])
@@ -74,7 +54,7 @@ def run_with_kills(
     with open(log_path, "ab") as log:
         while True:
             runs += 1
-            proc = start_cli(path, ep, *args, stdout=log, stderr=log)
+            proc = start_forwarder(path, ep, *args, stdout=log, stderr=log)
             if killed < kills:
                 try:
                     proc.wait(timeout=rng.uniform(*window))
@@ -91,23 +71,8 @@ def run_with_kills(
 
 
 def check_exactly_once(path, ep, rows) -> None:
-    n = rows.num_rows
-    c = received(ep)
-    assert c["unique_events"] == n, c
-    ids = {item["event"]["event_id"] for item in stored(ep) if not item["duplicate"]}
-    assert ids == set(rows["event_id"].to_pylist())  # none missing, none extra
-    with duckdb.connect(str(path), read_only=True) as conn:
-        counts = dict(conn.execute("SELECT status, count(*) FROM main.event_delivery_ledger GROUP BY 1").fetchall())
-        assert counts == {"sent": n}
-        assert conn.execute("SELECT count(DISTINCT event_id) FROM main.event_delivery_ledger").fetchall()[0][0] == n
-        # consistent: the journal is folded and the ledger table says what the view says
-        assert conn.execute(f"SELECT count(*) FROM forwarding.{JOURNAL_TABLE}").fetchall()[0][0] == 0
-        cols = ", ".join(LEDGER_COLUMNS)
-        diff = conn.execute(
-            f"SELECT count(*) FROM (SELECT {cols} FROM main.event_delivery_ledger "
-            f"EXCEPT SELECT {cols} FROM forwarding.{FOLDED_TABLE})"
-        ).fetchall()[0][0]
-        assert diff == 0
+    check = check_delivery(path, ep, rows["event_id"].to_pylist())
+    assert check.exactly_once, check  # none missing, none extra, none twice; the ledger all sent and folded
 
 
 def check_no_secret(path, ep, log_path: Path) -> None:
@@ -117,14 +82,6 @@ def check_no_secret(path, ep, log_path: Path) -> None:
         text = str(conn.execute("SELECT * FROM main.event_delivery_ledger").fetchall())
         text += str(conn.execute(f"SELECT * FROM forwarding.{JOURNAL_TABLE}").fetchall())
     assert token not in text
-
-
-def ledger_state(path) -> tuple[dict[str, int], int]:
-    """(rows per status as a reader sees them, unfolded journal rows)."""
-    with duckdb.connect(str(path), read_only=True) as conn:
-        counts = dict(conn.execute("SELECT status, count(*) FROM main.event_delivery_ledger GROUP BY 1").fetchall())
-        journal = conn.execute(f"SELECT count(*) FROM forwarding.{JOURNAL_TABLE}").fetchall()[0][0]
-    return counts, journal
 
 
 def test_sigkill_at_random_points_loses_nothing(sandbox, make_warehouse, tmp_path):
@@ -150,7 +107,7 @@ def test_sigkill_at_random_points_loses_nothing(sandbox, make_warehouse, tmp_pat
 def test_a_run_killed_while_a_batch_is_posted_resends_that_batch_only(sandbox, make_warehouse):
     path, rows = make_warehouse(3000)
     arm(sandbox, kind="delay", seconds=4.0, count=1)  # the first POST hangs until the process is dead
-    proc = start_cli(path, sandbox, "--batch-size", "1000", stderr=subprocess.PIPE)
+    proc = start_forwarder(path, sandbox, "--batch-size", "1000", stderr=subprocess.PIPE)
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until the run has started posting
         if b"pending events" in line:
@@ -178,7 +135,7 @@ def test_a_run_killed_while_a_batch_is_posted_resends_that_batch_only(sandbox, m
 def test_a_run_killed_while_folding_loses_nothing_and_resends_nothing(sandbox, make_warehouse):
     path, rows = make_warehouse(40_000)
     # 40 batches, folded once at the end of the run: killed the moment that fold starts
-    proc = start_cli(path, sandbox, "--batch-size", "1000", "--log-level", "INFO", stderr=subprocess.PIPE)
+    proc = start_forwarder(path, sandbox, "--batch-size", "1000", "--log-level", "INFO", stderr=subprocess.PIPE)
     kill_when_logged(proc, b"folding")
 
     counts, journal = ledger_state(path)
