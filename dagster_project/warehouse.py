@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,17 @@ class WarehouseResource(ConfigurableResource):
         """Wait (bounded) like :meth:`claim`, and keep the file: the connection holds its lock until
         it is closed, so no other process can take it between the wait and the writes."""
         return open_for_writing(self.file(), timeout=self.lock_wait_seconds, log=log)
+
+    @contextmanager
+    def held(self, log) -> Iterator[Path]:
+        """Hold the file (:meth:`hold`) for the block: a writer in this process that opens the file
+        itself (dlt) shares the hold (DuckDB gives a process one database per file), and no other
+        process can take the file between the wait and the writes."""
+        con = self.hold(log)
+        try:
+            yield self.file()
+        finally:
+            con.close()
 
     def publish(self, log) -> Path | None:
         """Publish the read-only BI copy (call after the writes, inside the pool)."""

@@ -63,3 +63,27 @@ def test_the_published_copy_is_replaced_atomically_under_an_open_reader(db):
 def test_publishing_a_missing_warehouse_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no warehouse at"):
         publish_read_only_copy(tmp_path / "nothing.duckdb")
+
+
+def test_a_dlt_step_holds_the_file_from_the_wait_to_the_end_of_its_load(tmp_path):
+    """The dlt steps hold what they waited for (WarehouseResource.held): dlt's own open in the same
+    process shares the hold, and another process cannot take the file in between."""
+    import subprocess
+    import sys
+
+    import dlt
+
+    from dagster_project.warehouse import WarehouseResource
+    from signal_campaigns.pipeline import warehouse_pipeline
+    from signal_campaigns.warehouse import duckdb_destination
+
+    resource = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    pipeline = warehouse_pipeline("tiktok_ads", duckdb_destination(resource.file()), tmp_path / "pipelines")
+    other = [sys.executable, "-c", f"import duckdb; duckdb.connect({str(resource.file())!r})"]
+    with resource.held(logging.getLogger("test")):
+        assert subprocess.run(other, capture_output=True, check=False).returncode != 0  # held
+        pipeline.run(dlt.resource([{"advertiser_id": "1"}], name="advertisers"))
+        assert subprocess.run(other, capture_output=True, check=False).returncode != 0  # still held after the load
+    assert subprocess.run(other, capture_output=True, check=False).returncode == 0  # released
+    with duckdb.connect(str(resource.file()), read_only=True) as con:
+        assert con.execute("select advertiser_id from tiktok_ads.advertisers").fetchall() == [("1",)]

@@ -32,8 +32,8 @@ def appsprint_load(**source_args: Any) -> DltSource:
     pool=WAREHOUSE_POOL,
 )
 def appsprint_assets(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
-    warehouse.claim(context.log)
     pipeline = warehouse.dlt_pipeline("appsprint")
-    yield from dlt.run(context=context, dlt_source=appsprint_load(), dlt_pipeline=pipeline)
+    with warehouse.held(context.log):  # dlt's own open shares this process's hold on the file
+        yield from dlt.run(context=context, dlt_source=appsprint_load(), dlt_pipeline=pipeline)
     # paging that would never end stopped a walk: its rows are loaded and materialised, the step fails
     raise_for_paging_stops(pipeline)

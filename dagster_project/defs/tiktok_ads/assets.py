@@ -44,11 +44,11 @@ def tiktok_ads_load(**source_args: Any) -> DltSource:
 def tiktok_ads_assets(
     context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource, config: TikTokSyncConfig
 ):
-    warehouse.claim(context.log)
     args = {k: v for k, v in config.model_dump().items() if v is not None}
-    yield from dlt.run(
-        context=context,
-        dlt_source=tiktok_ads_load(**args),
-        dlt_pipeline=warehouse.dlt_pipeline("tiktok_ads"),
-        loader_file_format="parquet",
-    )
+    with warehouse.held(context.log):  # dlt's own open shares this process's hold on the file
+        yield from dlt.run(
+            context=context,
+            dlt_source=tiktok_ads_load(**args),
+            dlt_pipeline=warehouse.dlt_pipeline("tiktok_ads"),
+            loader_file_format="parquet",
+        )
