@@ -59,10 +59,11 @@ def _mapping_show(st: State, all_events: bool) -> None:
 
 def _mapping_changed(st: State, message: str, data: dict[str, Any]) -> None:
     st.out.say(message)
-    st.out.say(
-        f"Saved in {mapping_override_path()} (git-ignored; the tracked seed keeps AppSprint's defaults): "
-        "the next build (`make demo`, a Dagster run, or dbt through the project) applies it."
-    )
+    where = mapping_override_path()
+    saved = f"Saved in {where} (git-ignored; the tracked seed keeps AppSprint's defaults)"
+    if not where.exists():
+        saved = f"Your changes ({where}) are removed; the tracked seed's defaults apply"
+    st.out.say(f"{saved}: the next build (`make demo`, a Dagster run, or dbt through the project) applies it.")
     st.out.emit_json({"ok": True, "override": str(mapping_override_path()), **data})
 
 
