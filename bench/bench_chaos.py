@@ -137,6 +137,8 @@ def describe(trial: ForwardingTrial | ExtractionTrial) -> str:
     if isinstance(trial, ExtractionTrial):
         outcome = "equal" if trial.equal else f"DIFFERENT: {', '.join(trial.differences)}"
         resumed = ", the rerun loaded its pending package" if trial.resumed else ""
+        if trial.replayed:
+            resumed += f" ({trial.replayed} raw rows stored twice by a re-run load job)"
         return f"extraction, {kill}{resumed}: {outcome} ({trial.seconds:.1f}s)"
     c = trial.check
     return (
@@ -187,6 +189,10 @@ def report(totals: Totals, trials: int, elapsed: float, projected_for: int) -> b
     print(
         f"extraction reruns that loaded the killed run's pending load package: {sum(t.resumed for t in ex)} "
         f"of {sum(t.killed for t in ex)} kills"
+    )
+    print(
+        f"raw rows a re-run load job stored a second time (same load id; staging drops them): "
+        f"{sum(t.replayed for t in ex)} in {sum(t.replayed > 0 for t in ex)} trials"
     )
     print(
         f"seconds per trial: forwarding {fw_s:.2f}, extraction {ex_s:.2f}; wall {elapsed:.0f}s; "

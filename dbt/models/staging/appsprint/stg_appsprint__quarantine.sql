@@ -1,4 +1,6 @@
-select
+-- distinct: a load job dlt runs again (a kill between DuckDB's commit and dlt's record of the job)
+-- appends its rows a second time, with the same load id
+select distinct
     resource,
     row_key,
     reason,
