@@ -14,13 +14,11 @@ BIN=/usr/bin/chromium
 log() { echo "chromium.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
+
 if [[ ! -x "$BIN" ]]; then
-    [[ "$(id -u)" == "0" ]] || die "Chromium is not installed at $BIN and installing it needs root (apt-get install chromium)"
-    command -v apt-get >/dev/null 2>&1 || die "Chromium is not installed at $BIN and apt-get is not available"
-    log "installing Chromium from Debian packages..."
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends chromium fonts-liberation >&2 || die "apt-get install chromium failed"
+    apt_install "Chromium ($BIN)" chromium fonts-liberation
     [[ -x "$BIN" ]] || die "chromium installed but $BIN is not there"
 fi
 echo "$BIN"

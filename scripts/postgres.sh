@@ -20,6 +20,9 @@ set -euo pipefail
 DBNAME="${SIGNAL_PG_DBNAME:-signal_campaigns}"
 SUPERUSER="postgres"
 
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
+
 log() { echo "postgres.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -37,12 +40,7 @@ find_bindir() {
 
 ensure_installed() {
     if BINDIR="$(find_bindir)"; then return 0; fi
-    [[ "$(id -u)" == "0" ]] || die "PostgreSQL is not installed and installing it needs root (apt-get install postgresql)"
-    command -v apt-get >/dev/null 2>&1 || die "PostgreSQL is not installed and apt-get is not available"
-    log "installing PostgreSQL from Debian packages..."
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib >&2 || die "apt-get install postgresql failed"
+    apt_install PostgreSQL postgresql postgresql-contrib
     BINDIR="$(find_bindir)" || die "PostgreSQL installed but initdb/pg_ctl not found"
 }
 
