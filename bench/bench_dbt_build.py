@@ -208,6 +208,53 @@ def split_clock(world, share: float) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(q))
 
 
+def load_first(db: Path, world, split: dt.datetime) -> dict:
+    """Load 1 into a new warehouse file: every row visible at ``split``; returns the AppSprint counts."""
+    from signal_campaigns.warehouse import create_warehouse_file
+
+    create_warehouse_file(db)  # as the product creates it: in the storage version BI clients read
+    with duckdb.connect(str(db)) as con:
+        first = write_appsprint(con, world, None, split, load_id(split))
+        write_tiktok(con, world, split, load_id(split), replace_days=None)
+    return first
+
+
+def load_increment(db: Path, world, split: dt.datetime) -> tuple[dict, int]:
+    """Load 2 (+1%): the rows updated in (split, anchor], as dlt loads them; returns the AppSprint
+    counts and the number of TikTok report rows restated."""
+    with duckdb.connect(str(db)) as con:
+        second = write_appsprint(con, world, split, ANCHOR, load_id(ANCHOR))
+        restated = write_tiktok(con, world, ANCHOR, load_id(ANCHOR), replace_days=7)
+    return second, restated
+
+
+BUILD_VARS = {"forwarding_now": ANCHOR.isoformat()}
+
+
+def build_commands() -> tuple[list[str], list[str]]:
+    """The dbt arguments of the (full, incremental) builds. Full: seeds + every model from scratch. Incremental: what the scheduled sync jobs run after a
+    load (dagster_project/jobs.py: appsprint_sync selects source:appsprint+, tiktok_ads_sync
+    source:tiktok_ads+, views excluded): every table and incremental model downstream of the raw
+    data. Views read their inputs at query time (new data never makes them stale); seeds (and
+    the two models that read only seeds) change with a deploy; the daily refresh builds
+    everything. Tests are timed separately (Dagster runs them as asset checks).
+    Both as Dagster runs them: no JSON artifacts (NO_JSON_ARTIFACTS)."""
+    from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE
+
+    full = ["build", NO_JSON_ARTIFACTS, "--full-refresh", "--resource-type", "seed", "--resource-type", "model"]
+    incremental = [
+        "build",
+        NO_JSON_ARTIFACTS,
+        "--select",
+        "source:appsprint+ source:tiktok_ads+",
+        "--exclude",
+        SYNC_EXCLUDE,
+        "--resource-type",
+        "model",
+    ]
+    return full, incremental
+
+
 def print_timeline(label: str, run) -> None:
     """When each node of a build ran (seconds from the first node's start, compile included): the
     critical path is what a faster build has to shorten."""
@@ -234,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from sandbox.world_cache import load_or_generate
-    from signal_campaigns.warehouse import NO_JSON_ARTIFACTS, SYNC_EXCLUDE, create_warehouse_file, run_dbt
+    from signal_campaigns.warehouse import run_dbt
 
     started = time.perf_counter()
     world = load_or_generate(seed=7, scale=args.scale, anchor=ANCHOR, cache_dir=ROOT / "data" / "sandbox")
@@ -246,59 +293,34 @@ def main(argv: list[str] | None = None) -> int:
     if db.exists():
         db.unlink()
     target_path = workdir / "target"
-    vars_ = {"forwarding_now": ANCHOR.isoformat()}
-    # Full: seeds + every model from scratch. Incremental: what the scheduled sync jobs run after a
-    # load (dagster_project/jobs.py: appsprint_sync selects source:appsprint+, tiktok_ads_sync
-    # source:tiktok_ads+, views excluded): every table and incremental model downstream of the raw
-    # data. Views read their inputs at query time (new data never makes them stale); seeds (and
-    # the two models that read only seeds) change with a deploy; the daily refresh builds
-    # everything. Tests are timed separately below (Dagster runs them as asset checks).
-    # Both as Dagster runs them: no JSON artifacts (NO_JSON_ARTIFACTS).
-    full_build = ["build", NO_JSON_ARTIFACTS, "--full-refresh", "--resource-type", "seed", "--resource-type", "model"]
-    incremental_build = [
-        "build",
-        NO_JSON_ARTIFACTS,
-        "--select",
-        "source:appsprint+ source:tiktok_ads+",
-        "--exclude",
-        SYNC_EXCLUDE,
-        "--resource-type",
-        "model",
-    ]
+    full_build, incremental_build = build_commands()
     target = ["--target-path", str(target_path)]
 
     try:
         t0 = time.perf_counter()
-        create_warehouse_file(db)  # as the product creates it: in the storage version BI clients read
-        with duckdb.connect(str(db)) as con:
-            first = write_appsprint(con, world, None, split, load_id(split))
-            write_tiktok(con, world, split, load_id(split), replace_days=None)
+        first = load_first(db, world, split)
         t_load1 = time.perf_counter() - t0
 
-        run_dbt(["parse", "--target-path", str(target_path)], warehouse=db, vars=vars_)  # warm the parse cache
+        run_dbt(["parse", "--target-path", str(target_path)], warehouse=db, vars=BUILD_VARS)  # warm the parse cache
         t0 = time.perf_counter()
-        full_run = run_dbt(full_build + target, warehouse=db, vars=vars_, threads=args.threads)
+        full_run = run_dbt(full_build + target, warehouse=db, vars=BUILD_VARS, threads=args.threads)
         t_full = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        with duckdb.connect(str(db)) as con:
-            second = write_appsprint(con, world, split, ANCHOR, load_id(ANCHOR))
-            restated = write_tiktok(con, world, ANCHOR, load_id(ANCHOR), replace_days=7)
+        second, restated = load_increment(db, world, split)
         t_load2 = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        incr_run = run_dbt(incremental_build + target, warehouse=db, vars=vars_, threads=args.threads)
+        incr_run = run_dbt(incremental_build + target, warehouse=db, vars=BUILD_VARS, threads=args.threads)
         t_incr = time.perf_counter() - t0
 
         # the fixed cost of an invocation with nothing new to process (dbt's per-node overhead)
         t0 = time.perf_counter()
-        noop_run = run_dbt(incremental_build + target, warehouse=db, vars=vars_, threads=args.threads)
+        noop_run = run_dbt(incremental_build + target, warehouse=db, vars=BUILD_VARS, threads=args.threads)
         t_noop = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        test_run = run_dbt(
-            ["test", "--target-path", str(target_path)], warehouse=db, vars=vars_, threads=args.threads, check=False
-        )
+        test_run = run_dbt(["test", *target], warehouse=db, vars=BUILD_VARS, threads=args.threads, check=False)
         t_test = time.perf_counter() - t0
 
         with duckdb.connect(str(db), read_only=True) as con:
@@ -353,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"full build:        dbt {shlex.join(full_build)}")
     print(
         f"incremental build: dbt {shlex.join(incremental_build)}  (--threads {args.threads}; "
-        f"--vars {shlex.quote(json.dumps(vars_))})"
+        f"--vars {shlex.quote(json.dumps(BUILD_VARS))})"
     )
     for label, run in (("full build", full_run), ("incremental build", incr_run), ("nothing new", noop_run)):
         costs = sorted(

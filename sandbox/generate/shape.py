@@ -55,6 +55,9 @@ PRESETS: dict[str, Preset] = {
     "demo": Preset(150_000, DEFAULT_DAYS, 3, (_W, _W, _L), (2, 3), 0.06, 0.10),
     "1m": Preset(1_000_000, DEFAULT_DAYS, 3, (_W, _W, _L, _W), (3, 4), 0.06, 0.10),
     "10m": Preset(10_000_000, 90, 3, (_W, _W, _L, _W, _W, _L), (4, 5), 0.06, 0.10),
+    # The scale curve (bench/bench_scale.py): the 10m world's structure with more events a day.
+    "30m": Preset(30_000_000, 90, 3, (_W, _W, _L, _W, _W, _L), (4, 5), 0.06, 0.10),
+    "100m": Preset(100_000_000, 90, 3, (_W, _W, _L, _W, _W, _L), (4, 5), 0.06, 0.10),
     # The TikTok sync benchmark: advertisers with 5 Sales campaigns x 2 ad groups x 50 ads each.
     "ads500": Preset(20_000, DEFAULT_DAYS, 2, (_W,) * 5, (50, 50), 0.0, 0.0),
 }
