@@ -39,6 +39,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from bench import scale_stages as st
@@ -79,7 +80,16 @@ def run_size(size: str, work: Path) -> dict[str, dict]:
     events = PRESETS[scale].events
     for name, fn, args in steps:
         print(f"[{st.stamp()}] {size} {name}: started", flush=True)
-        r = st.in_child(fn, *args)
+        try:
+            r = st.in_child(fn, *args)
+        except BrokenProcessPool:
+            print(
+                f"[{st.stamp()}] {size} {name}: its process was killed before it finished, most likely by the "
+                "kernel for want of memory (`dmesg | grep -i oom` tells); this size stops here",
+                flush=True,
+            )
+            results["killed"] = {"stage": name}
+            return results
         events = r.get("events", events) if name == "generate" else events
         r["per_1m"] = r["seconds"] / (events / 1e6)
         r["events"] = events
@@ -124,7 +134,12 @@ def report(runs: dict[str, dict[str, dict]]) -> bool:
     print("\n" + header + "\n" + "-" * (len(header) + 40))
     missed: list[str] = []
     for size, stages in runs.items():
+        if "killed" in stages:
+            missed.append(f"{size}: the {stages['killed']['stage']} stage was killed (memory)")
         for stage in STAGES:
+            if stage not in stages:
+                print(f"{size:>5}  {stage:<11} {'not measured':>12}")
+                continue
             r = stages[stage]
             beside = targets_beside(size, stage, r, runs, ref, largest)
             missed += [f"{size} {stage}: {t}" for t in beside if t.endswith("MISS")]
@@ -158,8 +173,9 @@ def chart(runs: dict[str, dict[str, dict]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for stage in STAGES:
-        xs = [runs[s][stage]["events"] for s in runs]
-        ax.plot(xs, [runs[s][stage]["per_1m"] for s in runs], marker="o", label=stage)
+        measured = [s for s in runs if stage in runs[s]]
+        xs = [runs[s][stage]["events"] for s in measured]
+        ax.plot(xs, [runs[s][stage]["per_1m"] for s in measured], marker="o", label=stage)
     ax.set_xscale("log")
     ax.set_xlabel("events in the world")
     ax.set_ylabel("seconds per million events")
@@ -209,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             runs[size] = run_size(size, tmp / size)
             if not args.keep:
                 shutil.rmtree(tmp / size, ignore_errors=True)
+            if "killed" in runs[size]:
+                break  # a larger size would need more memory still
     finally:
         if args.keep:
             print(f"files kept under {tmp}")
