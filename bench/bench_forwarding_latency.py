@@ -28,7 +28,6 @@ Run: ``.venv/bin/python -m bench.bench_forwarding_latency [--steps 8] [--step-se
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import subprocess
 import sys
@@ -158,11 +157,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster_project.defs.dbt.resources import prepare_manifest
     from dagster_project.settings import AutomationSettings
-    from sandbox.connection import sandbox_connection
+    from sandbox.connection import extract_sandbox_world
     from sandbox.dev import prepare_dagster_home, sandbox_environment
     from sandbox.runner import default_anchor, sandbox_processes
     from signal_campaigns.forwarding import forward_events
-    from signal_campaigns.pipeline import build_models, extract
+    from signal_campaigns.pipeline import build_models
     from signal_campaigns.warehouse import WAREHOUSE_ENV
 
     interval = AutomationSettings.from_env().sensor_seconds  # what the daemon's sensor reads (same env)
@@ -175,13 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         tmp = Path(tmp_dir)
         db = tmp / "warehouse.duckdb"
-        extract(
-            sandbox_connection(endpoints),
-            warehouse=db,
-            pipelines_dir=tmp / "pipelines",
-            now=anchor,
-            start_date=(anchor - dt.timedelta(days=40)).date(),
-        )
+        extract_sandbox_world(endpoints, db, anchor)
         build_models(db)
         baseline = forward_events(db, base_url=endpoints.tiktok_url, token=endpoints.credentials.events_api_token)
         print(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
-from signal_campaigns.pipeline import Connection
+from signal_campaigns.pipeline import Connection, extract
 
 from .runner import SandboxEndpoints
 
@@ -23,6 +25,24 @@ def sandbox_connection(endpoints: SandboxEndpoints, advertiser_ids: Sequence[str
         endpoints.appsprint_api_url,
         creds.appsprint_app_id,
         creds.appsprint_export_token,
+    )
+
+
+HISTORY_DAYS = 40  # the sandbox worlds' history: every day of it is extracted
+
+
+def extract_sandbox_world(
+    endpoints: SandboxEndpoints, warehouse: Path, anchor: dt.datetime, pipelines_dir: Path | None = None
+) -> dict[str, dict[str, int]]:
+    """The product's dlt sources against the sandbox into ``warehouse``: the world's whole history
+    up to ``anchor`` (the sandbox clock), dlt's working state in ``pipelines_dir`` (default:
+    ``pipelines/`` beside the warehouse, as in Dagster). Returns the rows loaded per table."""
+    return extract(
+        sandbox_connection(endpoints),
+        warehouse=warehouse,
+        pipelines_dir=pipelines_dir or warehouse.parent / "pipelines",
+        now=anchor,
+        start_date=(anchor - dt.timedelta(days=HISTORY_DAYS)).date(),
     )
 
 

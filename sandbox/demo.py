@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import shutil
 import time
 
@@ -29,10 +28,10 @@ from signal_campaigns.cli.warehouse_reads import Warehouse
 from signal_campaigns.dashboard import write_dashboard
 from signal_campaigns.formatting import cell
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
-from signal_campaigns.pipeline import build_models, extract
+from signal_campaigns.pipeline import build_models
 from signal_campaigns.warehouse import publish_read_only_copy, warehouse_path
 
-from .connection import sandbox_connection
+from .connection import extract_sandbox_world
 from .runner import default_anchor, print_banner, sandbox_processes
 
 
@@ -154,14 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(pipelines_dir, ignore_errors=True)
         step = time.monotonic()
         with console.status("2. Extracting TikTok Ads and AppSprint data with dlt..."):
-            connection = sandbox_connection(endpoints)
-            loaded = extract(
-                connection,
-                warehouse=db,
-                pipelines_dir=pipelines_dir,
-                now=anchor,
-                start_date=(anchor - dt.timedelta(days=40)).date(),
-            )
+            loaded = extract_sandbox_world(endpoints, db, anchor, pipelines_dir)
         console.print(f"[bold]2. Extracted[/bold] in {time.monotonic() - step:.1f}s")
         console.print(
             _table(

@@ -4,7 +4,6 @@ so that queries with dates relative to today find rows."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,24 +11,18 @@ import pytest
 
 def build_demo_warehouse(root: Path, scale: str = "demo") -> dict[str, Path]:
     """The demo's steps into ``root``: returns the warehouse and its BI copy."""
-    from sandbox.connection import sandbox_connection
+    from sandbox.connection import extract_sandbox_world
     from sandbox.generate import generate_world
     from sandbox.runner import default_anchor, sandbox_in_threads
     from signal_campaigns.forwarding import forward_events
-    from signal_campaigns.pipeline import build_models, extract
+    from signal_campaigns.pipeline import build_models
     from signal_campaigns.warehouse import publish_read_only_copy
 
     anchor = default_anchor()
     world = generate_world(seed=7, scale=scale, anchor=anchor)
     db = root / "warehouse.duckdb"
     with sandbox_in_threads(world, marketing_qps=None) as endpoints:
-        extract(
-            sandbox_connection(endpoints),
-            warehouse=db,
-            pipelines_dir=root / "pipelines",
-            now=anchor,
-            start_date=(anchor - dt.timedelta(days=40)).date(),
-        )
+        extract_sandbox_world(endpoints, db, anchor)
         run = build_models(db, now=anchor, check=False)
         assert run.success, run.failures()
         forward_events(db, base_url=endpoints.tiktok_url, token=endpoints.credentials.events_api_token)

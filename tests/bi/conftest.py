@@ -90,26 +90,18 @@ def run_client(python: Path, script: str, *args: str, timeout: float = 300) -> s
 def built_warehouse(tmp_path_factory) -> dict[str, Path]:
     """A tiny world ending now, extracted by the real pipelines, built by ``dbt build`` (whose
     on-run-end hook publishes the BI copy beside the warehouse) and forwarded, then published."""
-    import datetime as dt
 
-    from sandbox.connection import sandbox_connection
+    from sandbox.connection import extract_sandbox_world
     from sandbox.generate import generate_world
     from sandbox.runner import default_anchor, sandbox_in_threads
     from signal_campaigns.forwarding import forward_events
-    from signal_campaigns.pipeline import extract
 
     anchor = default_anchor()
     world = generate_world(seed=7, scale="tiny", anchor=anchor)
     root = tmp_path_factory.mktemp("bi")
     db = root / "warehouse.duckdb"
     with sandbox_in_threads(world, marketing_qps=None) as endpoints:
-        extract(
-            sandbox_connection(endpoints),
-            warehouse=db,
-            pipelines_dir=root / "pipelines",
-            now=anchor,
-            start_date=(anchor - dt.timedelta(days=40)).date(),
-        )
+        extract_sandbox_world(endpoints, db, anchor)
         run_dbt(
             ["build", "--target-path", str(root / "dbt_target")],
             warehouse=db,
