@@ -64,3 +64,11 @@ def cell(value: Any, *, is_fraction: bool = False) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() == dt.timedelta(0) else value.isoformat()
     return str(value)
+
+
+def utc_offset(moment: dt.datetime) -> str:
+    """An aware time's UTC offset the way people read it: ``UTC−08:00`` (a real minus sign) for
+    ``Etc/GMT+8``, whose POSIX-style name carries the opposite sign."""
+    minutes = int((moment.utcoffset() or dt.timedelta(0)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "\u2212"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

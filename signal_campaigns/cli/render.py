@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from signal_campaigns.formatting import cell
+from signal_campaigns.formatting import cell, utc_offset
 
 WIDE = 200
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "info": "cyan"}
@@ -42,12 +42,10 @@ def timezone_label(name: str | None, at: dt.datetime | None = None) -> str | Non
     if not name:
         return name
     try:
-        offset = (at or dt.datetime.now(dt.UTC)).astimezone(zoneinfo.ZoneInfo(name)).utcoffset()
+        local = (at or dt.datetime.now(dt.UTC)).astimezone(zoneinfo.ZoneInfo(name))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return name
-    minutes = int((offset or dt.timedelta(0)).total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "\u2212"  # a real minus sign, as printed offsets use
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d} ({name})"
+    return f"{utc_offset(local)} ({name})"
 
 
 def json_default(value: Any) -> Any:

@@ -65,14 +65,6 @@ def day_range(start: dt.date, end: dt.date) -> str:
     return f"{first} – {end.day} {end:%b %Y}"
 
 
-def utc_offset(now_local: dt.datetime) -> str:
-    """The zone's offset the way people read it: ``UTC−08:00`` for ``Etc/GMT+8``."""
-    offset = now_local.utcoffset() or dt.timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "−"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 def clock(value: dt.datetime) -> str:
     """``'09:47'``."""
     return f"{value:%H:%M}"

@@ -13,7 +13,9 @@ from typing import Any
 from plotly.offline import get_plotlyjs
 from plotly.utils import PlotlyJSONEncoder
 
-from .display import amount, clock, day, day_range, number, utc_offset
+from signal_campaigns.formatting import utc_offset
+
+from .display import amount, clock, day, day_range, number
 from .explain import RECONCILIATION_NOTE
 from .figures import Figure, delivery_chart, readiness_chart, reconciliation_chart, trend_charts
 from .queries import AdvertiserView, WindowView
