@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements/requirements.lock
+SPARK_LOCK  := requirements/spark.lock
+SPARK_STAMP := $(VENV)/.spark-installed
 
-.PHONY: demo test dev bench sandbox lock clean setup lint lint-py lint-sql format
+.PHONY: demo test dev bench sandbox lock clean setup spark-setup lint lint-py lint-sql format
 
 setup: $(STAMP)
 
@@ -16,12 +18,20 @@ $(STAMP): $(LOCK) pyproject.toml
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
+## spark-setup: the Spark target's extras (docs/targets.md): Java from Debian (scripts/spark.sh), PySpark and dbt-spark from requirements/spark.lock
+spark-setup: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(STAMP) $(SPARK_LOCK)
+	@bash scripts/spark.sh >/dev/null
+	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r $(SPARK_LOCK)
+	@touch $(SPARK_STAMP)
+
 ## demo: the main job on the local sandbox
 demo: $(STAMP)
 	@$(BIN)/python -m sandbox.demo
 
-## test: the whole test suite
-test: $(STAMP)
+## test: the whole test suite (with the Spark target's extras: its test builds the models on Spark)
+test: $(STAMP) $(SPARK_STAMP)
 	@$(BIN)/python -m pytest
 
 ## lint: ruff (lint + format check), mypy, sqlfluff over the dbt project; what CI runs first
@@ -60,6 +70,7 @@ lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet uv
 	@$(BIN)/uv pip compile --quiet --python-version 3.11 requirements/requirements.in -o $(LOCK)
+	@$(BIN)/uv pip compile --quiet --python-version 3.11 requirements/spark.in -c $(LOCK) -o $(SPARK_LOCK)
 
 clean:
 	rm -rf $(VENV) data/warehouse.duckdb data/warehouse_bi.duckdb data/pipelines .dagster_home

@@ -1,4 +1,4 @@
-# Sourced by scripts/postgres.sh and scripts/chromium.sh: install Debian packages for a test's needs.
+# Sourced by scripts/postgres.sh, scripts/chromium.sh and scripts/spark.sh: install Debian packages for a test's needs.
 #
 #   apt_install WHAT PACKAGE...   apt-get install PACKAGE... (no recommends), or exit 1 saying why:
 #                                 not root, no apt-get, or which apt-get step failed.
