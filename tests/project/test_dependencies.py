@@ -2,8 +2,9 @@
 
 A module that imports a package only installed as somebody else's dependency works until that other
 package drops it; declaring each direct import keeps `make lock` honest. The product's packages must
-be covered by `[project].dependencies`; the sandbox, tests and benchmarks may also use the optional
-extras.
+be covered by `[project].dependencies` or by a product extra (:data:`PRODUCT_EXTRAS`: the Spark
+target's packages, imported only when that target is chosen); the sandbox, tests and benchmarks may
+also use the development extras.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("signal_campaigns", "dlt_sources", "dagster_project")
 DEVELOPMENT = ("sandbox", "tests", "bench", "scripts")
 FIRST_PARTY = {*PRODUCT, "sandbox", "tests", "bench"}
+# optional extras of the product itself (`pip install signal-campaigns[spark]`)
+PRODUCT_EXTRAS = ("spark",)
 
 
 def _normalise(name: str) -> str:
@@ -36,9 +39,12 @@ def _requirement_name(requirement: str) -> str:
 
 
 def _declared() -> tuple[set[str], set[str]]:
+    """(what the product may import, what development code may import besides)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    groups = project.get("optional-dependencies", {})
     runtime = {_requirement_name(r) for r in project["dependencies"]}
-    extras = {_requirement_name(r) for group in project.get("optional-dependencies", {}).values() for r in group}
+    runtime |= {_requirement_name(r) for name in PRODUCT_EXTRAS for r in groups.get(name, [])}
+    extras = {_requirement_name(r) for group in groups.values() for r in group}
     return runtime, extras
 
 
