@@ -7,6 +7,9 @@ that writes it, and the one set of settings of the Spark session that dbt-spark 
   dataset (``appsprint``, ``tiktok_ads``), one per table inside it, Parquet files named by dlt's load.
 - :func:`lake_destination`: dlt's filesystem destination for that folder (a local folder here; an
   ``s3://``/``abfss://``/``gs://`` URL in production, given as ``SIGNAL_LAKE_PATH``).
+- :func:`spark_schema`: the Spark database of the public marts, env ``SIGNAL_SPARK_SCHEMA`` (default
+  ``signal_campaigns``); the raw layer is in the databases ``appsprint`` and ``tiktok_ads``, the
+  other models in ``staging``, ``intermediate`` and ``reference`` (as on the other targets).
 - :func:`spark_settings`: the session's configuration: master (env ``SIGNAL_SPARK_MASTER``, default
   ``local[2]``), UTC session time zone, the Hive metastore and table folder under ``SIGNAL_SPARK_DIR``
   (default ``data/spark``).
@@ -33,6 +36,8 @@ LAKE_ENV: Final = "SIGNAL_LAKE_PATH"
 DEFAULT_LAKE: Final = Path("data") / "lake"
 SPARK_DIR_ENV: Final = "SIGNAL_SPARK_DIR"
 DEFAULT_SPARK_DIR: Final = Path("data") / "spark"
+SPARK_SCHEMA_ENV: Final = "SIGNAL_SPARK_SCHEMA"
+DEFAULT_SPARK_SCHEMA: Final = "signal_campaigns"
 SPARK_MASTER_ENV: Final = "SIGNAL_SPARK_MASTER"
 DEFAULT_SPARK_MASTER: Final = "local[2]"
 # the layout of dlt's files in the lake: <dataset>/<table>/<load id>.<file id>.parquet, so that each
@@ -77,6 +82,11 @@ def lake_destination(path: str | os.PathLike[str] | None = None) -> Any:
     folder = lake_path(path)
     folder.mkdir(parents=True, exist_ok=True)
     return dlt.destinations.filesystem(bucket_url=folder.as_uri(), layout=LAKE_LAYOUT)
+
+
+def spark_schema() -> str:
+    """The Spark database (schema) of the public marts and the forwarding queue."""
+    return os.environ.get(SPARK_SCHEMA_ENV) or DEFAULT_SPARK_SCHEMA
 
 
 def spark_settings(directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
