@@ -61,8 +61,8 @@ dev: $(STAMP)
 sandbox: $(STAMP)
 	@$(BIN)/python -m sandbox
 
-## bench: every benchmark under bench/ (each runs as a module: python -m bench.bench_x)
-bench: $(STAMP)
+## bench: every benchmark under bench/ (each runs as a module: python -m bench.bench_x; the Spark build bench needs the Spark extras)
+bench: $(STAMP) $(SPARK_STAMP)
 	@for f in bench/bench_*.py; do m=$$(basename $$f .py); echo "== bench.$$m"; $(BIN)/python -m bench.$$m || exit 1; done
 
 ## lock: recompile the pinned dependency set from requirements/requirements.in
