@@ -44,9 +44,9 @@ from starlette.routing import Route
 from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
 from .appsprint_errors import error, error_name, rate_limited, render_fault
 from .appsprint_page_faults import PageFaults
-from .appsprint_pages import build_indexes
 from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
 from .appsprint_resources import RESOURCES, BadRequestError, Cursor
+from .appsprint_segments import build_indexes
 from .appsprint_signal_link import DEFAULT_APP_STORE_URL, DEFAULT_PLAY_STORE_URL, SignalLink
 from .control import SandboxClock, SandboxControl
 from .world import World

@@ -77,14 +77,9 @@ class GeneratorBase:
     i_first_upd: np.ndarray
     t_installs: pa.Table
     # events
-    e_inst: np.ndarray
-    e_type: np.ndarray
-    e_env: np.ndarray
-    e_hostile: np.ndarray
-    e_rev: np.ndarray
-    e_has_rev: np.ndarray
-    e_cur: np.ndarray
-    t_events: pa.Table
+    i_ad_day_row: np.ndarray  # per install: the ad-day row of its click when attributed, else -1
+    e_sums: dict[str, np.ndarray]  # TikTok's view of the events per ad-day (AdDailyStage)
+    sink: Any  # MemorySink | ParquetSink (.sink): where finished tables go
     # ad_daily
     t_ad_daily: pa.Table
 

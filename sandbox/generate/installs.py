@@ -174,27 +174,30 @@ class InstallsStage(GeneratorBase):
         ad_of_click = self.c_ad[cidx] if n_c else np.zeros(len(rows), dtype=np.int64)
         match = np.where(~attributed_row, 2, np.where(ipua[rows], 1, 0))
         rows_pa = pa.array(rows.astype(np.int64))
-        self.t_installs = pa.Table.from_arrays(
-            [
-                pc.take(appsprint_id, rows_pa),
-                _ts(at[rows]),
-                pc.if_else(pa.array(ios[rows]), "ios", "android"),
-                _take_pool(APP_VERSIONS, version[rows]),
-                _take_pool(COUNTRIES, country[rows]),
-                pc.take(self.i_ip, rows_pa),
-                pc.take(self.i_ua, rows_pa),
-                pc.if_else(pa.array(attributed_row), "attributed", "organic"),
-                pc.if_else(pa.array(attributed_row), pa.scalar("tiktok"), pa.scalar(None, pa.string())),
-                _take_pool(("ttclid", "ip_user_agent", "organic"), match),
-                pa.array(confidence[rows], mask=~attributed_row),
-                _take_pool([ad["link_id"] for ad in self.ads], ad_of_click, cvalid),
-                pc.take(self.c_ids, pa.array(cidx.astype(np.int64), mask=~cvalid))
-                if n_c
-                else pa.nulls(len(rows), pa.string()),
-                _ts(updated),
-                _ts(superseded, superseded > 0),
-            ],
-            schema=INSTALLS,
+        self.sink.put(
+            "installs",
+            pa.Table.from_arrays(
+                [
+                    pc.take(appsprint_id, rows_pa),
+                    _ts(at[rows]),
+                    pc.if_else(pa.array(ios[rows]), "ios", "android"),
+                    _take_pool(APP_VERSIONS, version[rows]),
+                    _take_pool(COUNTRIES, country[rows]),
+                    pc.take(self.i_ip, rows_pa),
+                    pc.take(self.i_ua, rows_pa),
+                    pc.if_else(pa.array(attributed_row), "attributed", "organic"),
+                    pc.if_else(pa.array(attributed_row), pa.scalar("tiktok"), pa.scalar(None, pa.string())),
+                    _take_pool(("ttclid", "ip_user_agent", "organic"), match),
+                    pa.array(confidence[rows], mask=~attributed_row),
+                    _take_pool([ad["link_id"] for ad in self.ads], ad_of_click, cvalid),
+                    pc.take(self.c_ids, pa.array(cidx.astype(np.int64), mask=~cvalid))
+                    if n_c
+                    else pa.nulls(len(rows), pa.string()),
+                    _ts(updated),
+                    _ts(superseded, superseded > 0),
+                ],
+                schema=INSTALLS,
+            ),
         )
         self.i_first_upd = first_upd
         self.notes.update(

@@ -123,20 +123,23 @@ class TrafficStage(GeneratorBase):
         ttclid = _with_prefix("E.C.P.", _b64url_body(rng, n, 40))
         ad_id = np.array([ad["ad_id"] for ad in self.ads])
         self.c_ids = _strings_fixed(_with_prefix("clk_", _hex_body(raw_id)))
-        self.t_clicks = pa.Table.from_arrays(
-            [
-                self.c_ids,
-                _take_pool([ad["link_id"] for ad in self.ads], ad_k),
-                _ts(clicked),
-                _strings_fixed(ttclid),
-                _take_pool([ad["campaign_id"] for ad in self.ads], ad_k),
-                _take_pool([ad["adgroup_id"] for ad in self.ads], ad_k),
-                _take_pool(list(ad_id), ad_k),
-                _take_pool(["TikTok"], np.zeros(n, dtype=np.int32)),
-                _ipv4_strings(octets),
-                _take_pool(USER_AGENTS, ua),
-                pc.if_else(pa.array(is_ios), "ios", "android"),
-                _ts(updated),
-            ],
-            schema=CLICKS,
+        self.sink.put(
+            "clicks",
+            pa.Table.from_arrays(
+                [
+                    self.c_ids,
+                    _take_pool([ad["link_id"] for ad in self.ads], ad_k),
+                    _ts(clicked),
+                    _strings_fixed(ttclid),
+                    _take_pool([ad["campaign_id"] for ad in self.ads], ad_k),
+                    _take_pool([ad["adgroup_id"] for ad in self.ads], ad_k),
+                    _take_pool(list(ad_id), ad_k),
+                    _take_pool(["TikTok"], np.zeros(n, dtype=np.int32)),
+                    _ipv4_strings(octets),
+                    _take_pool(USER_AGENTS, ua),
+                    pc.if_else(pa.array(is_ios), "ios", "android"),
+                    _ts(updated),
+                ],
+                schema=CLICKS,
+            ),
         )
