@@ -68,7 +68,7 @@ class _Segment(ResourceIndex):
 class SegmentedIndex:
     """The :class:`~.appsprint_pages.ResourceIndex` interface the server uses, over a Parquet file."""
 
-    def __init__(self, spec: ResourceSpec, path: Path) -> None:
+    def __init__(self, spec: ResourceSpec, path: Path, segment_rows: int = SEGMENT_ROWS) -> None:
         self.spec, self.path = spec, Path(path)
         self.file = pq.ParquetFile(self.path)
         ms = _ms_array(self.file.read(columns=["updated_at"])["updated_at"])[0]
@@ -79,8 +79,8 @@ class SegmentedIndex:
             _ms_array(self.file.read(columns=["superseded_at"])["superseded_at"])[0] if spec.superseded else None
         )
         cuts = [0]
-        while cuts[-1] + SEGMENT_ROWS < len(ms):  # next cut: the first row of a new millisecond
-            at = cuts[-1] + SEGMENT_ROWS
+        while cuts[-1] + segment_rows < len(ms):  # next cut: the first row of a new millisecond
+            at = cuts[-1] + segment_rows
             cuts.append(int(np.searchsorted(ms, ms[at - 1], side="right")))
         self.bounds = [*cuts, len(ms)] if len(ms) else [0, 0]
         groups = [self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)]
@@ -104,10 +104,9 @@ class SegmentedIndex:
         rows = self.file.read_row_groups(list(range(g0, max(g1, g0 + 1))))
         table = rows.slice(first - int(self.group_starts[g0]), stop - first).combine_chunks()
         seg = _Segment(self.spec, table, first, self)
-        lo = bisect.bisect_left(self.extra_keys, (int(self.ms[first]), "")) if first else 0
-        hi = bisect.bisect_left(self.extra_keys, (int(self.ms[stop]), "")) if stop < len(self.ms) else None
-        for row in self.extras[lo:hi]:
-            seg.add_extra(row)
+        for row, at in zip(self.extras, self._extra_positions()):
+            if self.segment_of(at) == k:
+                seg.add_extra(row)
         self.segments[k] = seg
         while len(self.segments) > SEGMENTS_KEPT:
             self.segments.popitem(last=False)
@@ -117,6 +116,10 @@ class SegmentedIndex:
         """The segment holding ``position`` (the last one for the position after every row)."""
         return min(max(bisect.bisect_right(self.bounds, position) - 1, 0), len(self.bounds) - 2)
 
+    def _extra_positions(self) -> list[int]:
+        """Where each live row falls among the world rows (the segment it belongs to)."""
+        return np.searchsorted(self.ms, [key[0] for key in self.extra_keys], side="left").tolist()
+
     def any_visible_from(self, position: int, clock_ms: int) -> bool:
         """Whether a row at ``position`` or later, or a live row after it, is visible at the clock."""
         hi = int(np.searchsorted(self.ms, clock_ms, side="right"))
@@ -125,11 +128,7 @@ class SegmentedIndex:
                 return True
         elif position < hi:
             return True
-        if position < len(self.ms):
-            after = (int(self.ms[position]), "")
-        else:
-            after = (int(self.ms[-1]), _MAX_ID) if len(self.ms) else (-1, "")
-        return any(after <= key and key[0] <= clock_ms for key in self.extra_keys)
+        return any(at >= position and key[0] <= clock_ms for key, at in zip(self.extra_keys, self._extra_positions()))
 
     # --- the interface of ResourceIndex --------------------------------------------------------
     def add_extra(self, row: ExtraRow) -> None:
@@ -180,10 +179,9 @@ class SegmentedIndex:
             return True
         if self.superseded_ms is not None and bool((self.superseded_ms[start:hi] > clock_ms).any()):
             return True
-        lo_key = (int(self.ms[start]), "") if start < len(self.ms) else (-1, "")
-        last = k == len(self.bounds) - 2
         return any(
-            lo_key <= key and key[0] <= clock_ms and (last or key < (int(self.ms[stop]), "")) for key in self.extra_keys
+            at >= start and self.segment_of(at) == k and key[0] <= clock_ms
+            for key, at in zip(self.extra_keys, self._extra_positions())
         )
 
     def _serving(self, cursor: Cursor | None, since_ms: int | None, clock_ms: int) -> _Segment:
@@ -208,9 +206,12 @@ class SegmentedIndex:
         return seg.page_arrow(clock_ms=clock_ms, limit=limit, cursor=cursor, since_ms=since_ms)
 
 
-def build_indexes(world: World, app_id: str) -> dict[str, ResourceIndex | SegmentedIndex]:
+def build_indexes(
+    world: World, app_id: str, segment_rows: int = SEGMENT_ROWS
+) -> dict[str, ResourceIndex | SegmentedIndex]:
     """The four resources of ``app_id``: :func:`.appsprint_pages.build_indexes`, except that a
-    world whose AppSprint rows stay on disk (``world.rows_dir``) has them served from there."""
+    world whose AppSprint rows stay on disk (``world.rows_dir``) has them served from there, in
+    segments of about ``segment_rows`` rows."""
     if world.rows_dir is None:
         return dict(in_memory_indexes(world, app_id))
     links = world.table("signal_links")
@@ -219,6 +220,6 @@ def build_indexes(world: World, app_id: str) -> dict[str, ResourceIndex | Segmen
     return {
         name: ResourceIndex(spec, links)
         if spec.table == "signal_links"
-        else SegmentedIndex(spec, world.rows_dir / f"{spec.table}.parquet")
+        else SegmentedIndex(spec, world.rows_dir / f"{spec.table}.parquet", segment_rows)
         for name, spec in RESOURCES.items()
     }

@@ -89,12 +89,12 @@ APPSPRINT_ROWS = ("clicks", "installs", "events")  # the tables that grow with t
 IN_MEMORY_EVENTS = 2_000_000  # open_world: a world with more events leaves its AppSprint rows on disk
 
 
-def open_world(directory: Path) -> World:
-    """The cached world of ``directory`` for serving: whole in memory up to
-    :data:`IN_MEMORY_EVENTS` events; beyond, its AppSprint rows stay in their Parquet files
-    (``World.rows_dir``; the AppSprint server pages through them) and memory holds the rest."""
+def open_world(directory: Path, in_memory_events: int = IN_MEMORY_EVENTS) -> World:
+    """The cached world of ``directory`` for serving: whole in memory up to ``in_memory_events``
+    events; beyond, its AppSprint rows stay in their Parquet files (``World.rows_dir``; the
+    AppSprint server pages through them) and memory holds the rest."""
     manifest = json.loads((directory / MANIFEST).read_text())
-    if manifest["row_counts"]["events"] <= IN_MEMORY_EVENTS:
+    if manifest["row_counts"]["events"] <= in_memory_events:
         return load_world(directory)
     return dataclasses.replace(load_world(directory, without=APPSPRINT_ROWS), rows_dir=directory)
 

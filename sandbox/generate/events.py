@@ -26,7 +26,7 @@ from .arrays import (
     _ts,
     _with_prefix,
 )
-from .base import GeneratorBase
+from .base import CHUNK_ROWS, GeneratorBase
 from .shape import (
     BAD_CURRENCIES,
     BAD_TIMESTAMPS,
@@ -53,7 +53,6 @@ from .shape import (
     USER_AGENTS,
 )
 
-CHUNK_ROWS = 500_000
 INSTALLS_PER_CHUNK = 200_000  # ~2M events: a cohort's arrays and strings stay well under 2 GB
 
 

@@ -1,6 +1,7 @@
 """Where the generator puts the tables it builds: in memory, or straight into Parquet files.
 
-The generator hands every table to a sink as soon as it is complete (``put``) and the AppSprint
+The generator hands every table to a sink as soon as it is complete (``put``), the big ones a
+record batch at a time (``put_batches``), and the AppSprint
 ``events`` in chunks (``put_events``, one per cohort of installs, each sorted by ``updated_at``).
 :class:`MemorySink` keeps them (``generate_world`` returns them as a :class:`~sandbox.world.World`);
 :class:`ParquetSink` writes each table to ``<directory>/<table>.parquet`` and keeps nothing, so a
@@ -13,6 +14,7 @@ Both sinks receive the same tables: the world does not depend on where it goes.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,9 @@ class MemorySink:
     def put(self, name: str, table: pa.Table) -> None:
         self.tables[name] = table
 
+    def put_batches(self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+        self.tables[name] = pa.Table.from_batches(list(batches), schema=schema)
+
     def put_events(self, chunk: pa.Table) -> None:
         self._event_chunks.append(chunk)
 
@@ -62,6 +67,15 @@ class ParquetSink:
     def put(self, name: str, table: pa.Table) -> None:
         pq.write_table(table, self.directory / f"{name}.parquet", **PARQUET_OPTIONS)
         self.row_counts[name] = table.num_rows
+
+    def put_batches(self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+        """A table written as it is made, a record batch at a time."""
+        rows = 0
+        with pq.ParquetWriter(self.directory / f"{name}.parquet", schema, compression="none") as writer:
+            for batch in batches:
+                writer.write_batch(batch, row_group_size=PARQUET_OPTIONS["row_group_size"])
+                rows += batch.num_rows
+        self.row_counts[name] = rows
 
     def put_events(self, chunk: pa.Table) -> None:
         day = pc.divide(chunk.column("updated_at").cast(pa.int64()), DAY).to_numpy()
