@@ -203,7 +203,7 @@ def split_clock(world_dir: Path, share: float) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(q))
 
 
-LOAD_MEMORY = "2GB"  # the raw-layer load's DuckDB: bounded, spilling beside the warehouse
+LOAD_MEMORY = "3GB"  # the raw-layer load's DuckDB: bounded, spilling beside the warehouse
 
 
 def _connect(db: Path) -> duckdb.DuckDBPyConnection:

@@ -90,13 +90,16 @@ def run_size(size: str, work: Path) -> dict[str, dict]:
             )
             results["killed"] = {"stage": name}
             return results
+        disk = st.disk_used(work)
+        results.setdefault("disk", {"peak_bytes": 0})
+        results["disk"]["peak_bytes"] = max(results["disk"]["peak_bytes"], disk)
         events = r.get("events", events) if name == "generate" else events
         r["per_1m"] = r["seconds"] / (events / 1e6)
         r["events"] = events
         extra = f"; {r['note']}" if r.get("note") else ""
         print(
             f"[{st.stamp()}] {size} {name}: done in {r['seconds']:.2f} s ({r['per_1m']:.2f} s per 1M events), "
-            f"peak RSS {r['peak_rss_mb']:,.0f} MB{extra}",
+            f"peak RSS {r['peak_rss_mb']:,.0f} MB, {disk / 2**30:.1f} GB on disk after it{extra}",
             flush=True,
         )
         if name in STAGES:
@@ -155,6 +158,8 @@ def report(runs: dict[str, dict[str, dict]]) -> bool:
         if "server_peak_rss_mb" in r
     ]
     print("sandbox servers' peak RSS (not the measured process): " + ", ".join(servers))
+    disks = [f"{s} {v['disk']['peak_bytes'] / 2**30:.1f} GB" for s, v in runs.items() if "disk" in v]
+    print("disk used at the peak (world cache + warehouse + extraction): " + ", ".join(disks))
     if ref is None:
         print(f"cost per 1M within {SCALE_RATIO}x of 10m: n/a (one size in this run)")
     elif ref != "10m":

@@ -132,10 +132,15 @@ def forward(scale: str, cache: Path, db: Path) -> dict:
 
 
 def disk_need_bytes(events: int) -> int:
-    """What one size takes on disk at its peak (world cache + warehouse, or world cache +
-    extraction), with room for DuckDB's spill: ~470 bytes per event measured at 150k events
-    (world 130, warehouse 250, extraction 90), counted as 640, plus 2 GB."""
+    """What one size takes on disk at its peak (world cache + warehouse + extraction's files), with
+    room for DuckDB's spill: ~470 bytes per event measured at 10M (world 150, warehouse 250,
+    extraction 70), counted as 640, plus 2 GB."""
     return events * 640 + 2 * 2**30
+
+
+def disk_used(directory: Path) -> int:
+    """Bytes of the files under ``directory``."""
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) if directory.exists() else 0
 
 
 def stamp() -> str:

@@ -6,8 +6,9 @@ every request needs -- ``updated_at`` in milliseconds, in served order (8 bytes 
 also ``superseded_at``) -- and reads the rows themselves from the world cache's Parquet file one
 *segment* at a time: ~:data:`SEGMENT_ROWS` consecutive rows cut where the millisecond changes (so
 rows that tie on the served key are in one segment). A segment is served by an ordinary
-:class:`~.appsprint_pages.ResourceIndex` over its rows; the few most recent segments are kept
-(a client walks pages forward, so consecutive pages hit the same one).
+:class:`~.appsprint_pages.ResourceIndex` over its rows; the two most recent segments are kept
+(a client walks pages forward, so consecutive pages hit the same one) and the next one is read
+ahead in a thread while they are served.
 
 What a client sees is what the in-memory server serves (same rows, order, JSON and Arrow bytes,
 cursor keys) except that a page stops at the end of a segment: it may hold fewer than ``limit``
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import concurrent.futures
 from pathlib import Path
 
 import numpy as np
@@ -70,24 +72,26 @@ class SegmentedIndex:
 
     def __init__(self, spec: ResourceSpec, path: Path, segment_rows: int = SEGMENT_ROWS) -> None:
         self.spec, self.path = spec, Path(path)
-        self.file = pq.ParquetFile(self.path)
-        ms = _ms_array(self.file.read(columns=["updated_at"])["updated_at"])[0]
+        file = pq.ParquetFile(self.path)
+        ms = _ms_array(file.read(columns=["updated_at"])["updated_at"])[0]
         if len(ms) > 1 and bool((np.diff(ms) < 0).any()):
             raise ValueError(f"{self.path} is not sorted by updated_at: a big world's files must be")
         self.ms = ms
         self.superseded_ms = (
-            _ms_array(self.file.read(columns=["superseded_at"])["superseded_at"])[0] if spec.superseded else None
+            _ms_array(file.read(columns=["superseded_at"])["superseded_at"])[0] if spec.superseded else None
         )
         cuts = [0]
         while cuts[-1] + segment_rows < len(ms):  # next cut: the first row of a new millisecond
             at = cuts[-1] + segment_rows
             cuts.append(int(np.searchsorted(ms, ms[at - 1], side="right")))
         self.bounds = [*cuts, len(ms)] if len(ms) else [0, 0]
-        groups = [self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)]
+        groups = [file.metadata.row_group(g).num_rows for g in range(file.num_row_groups)]
         self.group_starts = np.r_[0, np.cumsum(groups)].astype(np.int64)
         self.extras: list[ExtraRow] = []
         self.extra_keys: list[tuple[int, str]] = []
         self.segments: collections.OrderedDict[int, _Segment] = collections.OrderedDict()
+        self.ahead: dict[int, concurrent.futures.Future[_Segment]] = {}
+        self.reader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self.table = TABLE_SCHEMAS[spec.table].empty_table()  # the rows are on disk
 
     def __len__(self) -> int:
@@ -95,22 +99,33 @@ class SegmentedIndex:
 
     # --- segments ----------------------------------------------------------------------------
     def segment(self, k: int) -> _Segment:
+        """Segment ``k``, read (or taken from the read ahead) if not kept; the next one is read
+        ahead in a thread meanwhile (a client walks forward; reading releases the GIL)."""
         if k in self.segments:
             self.segments.move_to_end(k)
-            return self.segments[k]
+            seg = self.segments[k]
+        else:
+            ahead = self.ahead.pop(k, None)
+            seg = ahead.result() if ahead is not None else self._read(k)
+            for row, at in zip(self.extras, self._extra_positions()):
+                if self.segment_of(at) == k:
+                    seg.add_extra(row)
+            self.segments[k] = seg
+            while len(self.segments) > SEGMENTS_KEPT:
+                self.segments.popitem(last=False)
+        following = k + 1
+        if following < len(self.bounds) - 1 and following not in self.segments and following not in self.ahead:
+            self.ahead.clear()  # a read ahead nobody took (the client jumped) is dropped
+            self.ahead[following] = self.reader.submit(self._read, following)
+        return seg
+
+    def _read(self, k: int) -> _Segment:
         first, stop = self.bounds[k], self.bounds[k + 1]
         g0 = int(np.searchsorted(self.group_starts, first, side="right")) - 1
         g1 = int(np.searchsorted(self.group_starts, stop, side="left"))
-        rows = self.file.read_row_groups(list(range(g0, max(g1, g0 + 1))))
+        rows = pq.ParquetFile(self.path).read_row_groups(list(range(g0, max(g1, g0 + 1))))
         table = rows.slice(first - int(self.group_starts[g0]), stop - first).combine_chunks()
-        seg = _Segment(self.spec, table, first, self)
-        for row, at in zip(self.extras, self._extra_positions()):
-            if self.segment_of(at) == k:
-                seg.add_extra(row)
-        self.segments[k] = seg
-        while len(self.segments) > SEGMENTS_KEPT:
-            self.segments.popitem(last=False)
-        return seg
+        return _Segment(self.spec, table, first, self)
 
     def segment_of(self, position: int) -> int:
         """The segment holding ``position`` (the last one for the position after every row)."""
