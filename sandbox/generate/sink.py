@@ -1,11 +1,10 @@
 """Where the generator puts the tables it builds: in memory, or straight into Parquet files.
 
 The generator hands every table to a sink as soon as it is complete (``put``), the big ones a
-record batch at a time (``put_batches``), and the AppSprint
-``events`` in chunks (``put_events``, one per cohort of installs, each sorted by ``updated_at``).
+record batch at a time (``put_batches``), and the AppSprint ``events`` in chunks (``put_events``, one per cohort of installs, each sorted by ``updated_at``).
 :class:`MemorySink` keeps them (``generate_world`` returns them as a :class:`~sandbox.world.World`);
 :class:`ParquetSink` writes each table to ``<directory>/<table>.parquet`` and keeps nothing, so a
-world of any size is generated in bounded memory: the events go to one Parquet file per
+world of any size is generated in bounded memory: the events go to one Arrow file per
 (chunk, day of ``updated_at``) first, and :meth:`ParquetSink.close` merges them day by day into one
 ``events.parquet`` sorted by (``updated_at``, ``event_id``), holding one day of events at a time.
 Both sinks receive the same tables: the world does not depend on where it goes.
@@ -27,9 +26,22 @@ from sandbox.world import EVENTS, TABLE_SCHEMAS
 from .shape import DAY
 
 EVENT_ORDER = [("updated_at", "ascending"), ("event_id", "ascending")]
-# Uncompressed: loading is the point of the world cache (3-4x faster to read than zstd); the
-# dictionary pages still keep repeated strings (user agents, pools) compact on disk.
-PARQUET_OPTIONS = {"compression": "none", "row_group_size": 1_000_000}
+# Uncompressed: loading is the point of the world cache (3-4x faster to read than zstd).
+ROW_GROUP_ROWS = 1_000_000
+# Dictionary pages keep repeated strings (user agents, pools) compact on disk; only for the
+# columns that repeat: trying them on ids and timestamps doubles the time a big world takes to write.
+DICTIONARY_COLUMNS = frozenset(
+    (
+        "advertiser_id", "campaign_id", "adgroup_id", "ad_id", "link_id", "app_id", "pixel_id", "currency",
+        "timezone", "status", "country", "event_type", "event_name", "source", "environment", "user_agent",
+        "parameters", "occurred_at_raw", "invalid_reason", "placement", "os", "platform", "app_version",
+        "attribution_status", "attribution_network", "match_type", "network", "stat_date",
+    )
+)  # fmt: skip
+
+
+def _writer_options(schema: pa.Schema) -> dict:
+    return {"compression": "none", "use_dictionary": [n for n in schema.names if n in DICTIONARY_COLUMNS]}
 
 
 class MemorySink:
@@ -65,15 +77,17 @@ class ParquetSink:
         self._chunks = 0
 
     def put(self, name: str, table: pa.Table) -> None:
-        pq.write_table(table, self.directory / f"{name}.parquet", **PARQUET_OPTIONS)
+        pq.write_table(
+            table, self.directory / f"{name}.parquet", row_group_size=ROW_GROUP_ROWS, **_writer_options(table.schema)
+        )
         self.row_counts[name] = table.num_rows
 
     def put_batches(self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
         """A table written as it is made, a record batch at a time."""
         rows = 0
-        with pq.ParquetWriter(self.directory / f"{name}.parquet", schema, compression="none") as writer:
+        with pq.ParquetWriter(self.directory / f"{name}.parquet", schema, **_writer_options(schema)) as writer:
             for batch in batches:
-                writer.write_batch(batch, row_group_size=PARQUET_OPTIONS["row_group_size"])
+                writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
                 rows += batch.num_rows
         self.row_counts[name] = rows
 
@@ -83,18 +97,19 @@ class ParquetSink:
         for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(day)].tolist()):
             folder = self._buckets / f"{int(day[lo]):06d}"
             folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(chunk.slice(lo, hi - lo), folder / f"{self._chunks:05d}.parquet", compression="none")
+            with pa.ipc.new_file(str(folder / f"{self._chunks:05d}.arrow"), EVENTS) as out:  # temporary: Arrow is
+                out.write_table(chunk.slice(lo, hi - lo))  # much cheaper to write than Parquet
         self._chunks += 1
 
     def close(self) -> None:
         rows = 0
-        with pq.ParquetWriter(self.directory / "events.parquet", EVENTS, compression="none") as writer:
+        with pq.ParquetWriter(self.directory / "events.parquet", EVENTS, **_writer_options(EVENTS)) as writer:
             for folder in sorted(self._buckets.iterdir()) if self._buckets.exists() else []:
                 files = sorted(folder.iterdir())
-                day = pa.concat_tables(pq.read_table(f, schema=EVENTS) for f in files)
+                day = pa.concat_tables(pa.ipc.open_file(pa.OSFile(str(f))).read_all() for f in files)
                 if len(files) > 1:  # one chunk's rows are in the world's order already
                     day = day.sort_by(EVENT_ORDER)
-                writer.write_table(day, row_group_size=PARQUET_OPTIONS["row_group_size"])
+                writer.write_table(day, row_group_size=ROW_GROUP_ROWS)
                 rows += day.num_rows
                 shutil.rmtree(folder)
         shutil.rmtree(self._buckets, ignore_errors=True)
