@@ -41,6 +41,8 @@ from pathlib import Path
 
 import duckdb
 
+from sandbox.world_cache import APPSPRINT_ROWS, load_world
+
 ROOT = Path(__file__).resolve().parents[1]
 
 ANCHOR = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # tests' FIXED_ANCHOR
@@ -124,8 +126,6 @@ def write_appsprint(
         con.execute(f"create or replace table appsprint.quarantine as {quarantine}")
     else:
         con.execute(f"insert into appsprint.quarantine {quarantine}")
-    for name in ("w_events", "w_installs", "w_clicks", "w_links"):
-        con.execute(f"drop view {name}")
     return counts
 
 
@@ -194,12 +194,9 @@ def write_tiktok(
 
 def split_clock(world_dir: Path, share: float) -> dt.datetime:
     """The instant T before which (1 - share) of the events visible at the anchor were updated."""
+    sql = f"select quantile_disc(epoch_us(updated_at), {1.0 - share}) from ({_rows(world_dir, 'events', None, ANCHOR)})"
     with duckdb.connect() as con:
-        row = con.execute(
-            f"select quantile_disc(epoch_us(updated_at), {1.0 - share}) from ({_rows(world_dir, 'events', None, ANCHOR)})"
-        ).fetchone()
-    assert row is not None  # an aggregate always returns a row
-    q = row[0]
+        (q,) = con.execute(sql).fetchall()[0]
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(q))
 
 
@@ -207,28 +204,20 @@ LOAD_MEMORY = "3GB"  # the raw-layer load's DuckDB: bounded, spilling beside the
 
 
 def _connect(db: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(
-        str(db), config={"memory_limit": LOAD_MEMORY, "temp_directory": str(db.parent / ".load-spill")}
-    )
+    con = duckdb.connect(str(db), config={"memory_limit": LOAD_MEMORY, "temp_directory": str(db.parent / ".spill")})
     con.execute("set enable_progress_bar = false")
     return con
 
 
-def _tiktok_world(world_dir: Path):
-    """The world's TikTok side (its AppSprint rows stay on disk: write_appsprint streams them)."""
-    from sandbox.world_cache import APPSPRINT_ROWS, load_world
-
-    return load_world(world_dir, without=APPSPRINT_ROWS)
-
-
 def load_first(db: Path, world_dir: Path, split: dt.datetime) -> dict:
-    """Load 1 into a new warehouse file: every row visible at ``split``; returns the AppSprint counts."""
+    """Load 1 into a new warehouse file: every row visible at ``split``; returns the AppSprint counts.
+    The TikTok side is read in memory (small); the AppSprint rows are streamed by write_appsprint."""
     from signal_campaigns.warehouse import create_warehouse_file
 
     create_warehouse_file(db)  # as the product creates it: in the storage version BI clients read
     with _connect(db) as con:
         first = write_appsprint(con, world_dir, None, split, load_id(split))
-        write_tiktok(con, _tiktok_world(world_dir), split, load_id(split), replace_days=None)
+        write_tiktok(con, load_world(world_dir, without=APPSPRINT_ROWS), split, load_id(split), replace_days=None)
     return first
 
 
@@ -237,7 +226,9 @@ def load_increment(db: Path, world_dir: Path, split: dt.datetime) -> tuple[dict,
     counts and the number of TikTok report rows restated."""
     with _connect(db) as con:
         second = write_appsprint(con, world_dir, split, ANCHOR, load_id(ANCHOR))
-        restated = write_tiktok(con, _tiktok_world(world_dir), ANCHOR, load_id(ANCHOR), replace_days=7)
+        restated = write_tiktok(
+            con, load_world(world_dir, without=APPSPRINT_ROWS), ANCHOR, load_id(ANCHOR), replace_days=7
+        )
     return second, restated
 
 

@@ -132,10 +132,11 @@ def forward(scale: str, cache: Path, db: Path) -> dict:
 
 
 def disk_need_bytes(events: int) -> int:
-    """What one size takes on disk at its peak (world cache + warehouse + extraction's files), with
-    room for DuckDB's spill: ~470 bytes per event measured at 10M (world 150, warehouse 250,
-    extraction 70), counted as 640, plus 2 GB."""
-    return events * 640 + 2 * 2**30
+    """What one size takes on disk at its peak, with room for DuckDB's spill: the world cache
+    (~170 bytes per event, measured at 30M; its events twice while they are written) beside the
+    extraction's files (~175, removed after it) or the built warehouse (~90 raw at 30M, ~250
+    built at 10M): counted as 500 per event, plus 2 GB."""
+    return events * 500 + 2 * 2**30
 
 
 def disk_used(directory: Path) -> int:

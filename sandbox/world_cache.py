@@ -140,16 +140,12 @@ def load_or_generate(
     cache_dir: Path | str = DEFAULT_CACHE_DIR,
 ) -> World:
     """The world for these parameters, from ``cache_dir`` if cached, else generated and cached."""
-    if scale not in PRESETS:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
-    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
-    cache_dir = Path(cache_dir)
-    final = cache_dir / cache_key(seed, scale, anchor, days, events)
+    anchor, final = _entry(seed, scale, anchor, days, events, cache_dir)
     if (final / MANIFEST).exists():
         try:
             return load_world(final)
         except Exception:
-            _discard(final, cache_dir)
+            _discard(final, final.parent)
     world = generate_world(seed=seed, scale=scale, anchor=anchor, days=days, events=events)
     _publish(final, lambda tmp: save_world(world, tmp, days=days, events=events))
     # Serve the in-memory world: identical to what was (or another process) cached.
@@ -168,10 +164,7 @@ def write_world(
     the world in memory: a world not cached yet is generated straight into Parquet files
     (:func:`.generate.generate_into`), in memory bounded whatever its size (the way to make the
     big scales' worlds; :func:`load_or_generate` would hold them)."""
-    if scale not in PRESETS:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
-    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
-    final = Path(cache_dir) / cache_key(seed, scale, anchor, days, events)
+    anchor, final = _entry(seed, scale, anchor, days, events, cache_dir)
     if not (final / MANIFEST).exists():
 
         def generate(tmp: Path) -> None:
@@ -181,6 +174,16 @@ def write_world(
 
         _publish(final, generate)
     return final
+
+
+def _entry(
+    seed: int, scale: str, anchor: dt.datetime | None, days: int | None, events: int | None, cache_dir: Path | str
+) -> tuple[dt.datetime, Path]:
+    """The anchor (UTC; the default one if None) and the cache directory of these parameters."""
+    if scale not in PRESETS:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
+    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
+    return anchor, Path(cache_dir) / cache_key(seed, scale, anchor, days, events)
 
 
 def _publish(final: Path, write: Callable[[Path], None]) -> None:

@@ -55,11 +55,7 @@ def test_updated_since_and_live_clicks_from_disk(disk):
     everything = expected_rows(disk.world, "clicks", disk.now())
     pivot = everything[len(everything) // 3]["updated_at"]
     link_id = expected_rows(disk.world, "signal-links", disk.now())[0]["id"]
-    click = disk.http.get(
-        f"/s/{link_id}",
-        params={"ttclid": "E.C.P.disk"},
-        headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"},
-    )
+    click = disk.iphone_click(link_id, "E.C.P.disk")
     assert click.status_code == 302
     json_rows, json_cursors = read_all_json(disk, "clicks", 11, updated_since=pivot)
     arrow_rows, arrow_cursors = read_all_arrow(disk, "clicks", 11, updated_since=pivot)
