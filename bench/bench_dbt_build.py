@@ -40,8 +40,8 @@ import time
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
+
+from sandbox.world_cache import APPSPRINT_ROWS, load_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,36 +56,30 @@ def load_id(t: dt.datetime) -> str:
 # ------------------------------------------------------------------------------------------------
 # the raw layer, written from the world (docs/raw_layer.md)
 # ------------------------------------------------------------------------------------------------
-def _visible_installs(world, lo: dt.datetime | None, hi: dt.datetime) -> pa.Table:
-    """Install versions current at ``hi`` whose updated_at is in (lo, hi]."""
-    t = world.table("installs")
-    c = pa.scalar(hi, pa.timestamp("us", tz="UTC"))
-    sup = t.column("superseded_at")
-    keep = pc.and_kleene(pc.less_equal(t.column("updated_at"), c), pc.or_kleene(pc.is_null(sup), pc.greater(sup, c)))
+def _rows(world_dir: Path, table: str, lo: dt.datetime | None, hi: dt.datetime, col: str = "updated_at") -> str:
+    """SQL: the rows of a world table (its Parquet file in the world cache, streamed by DuckDB)
+    whose ``col`` lies in (lo, hi]."""
+    where = f"{col} <= '{hi.isoformat()}'::timestamptz"
     if lo is not None:
-        keep = pc.and_kleene(keep, pc.greater(t.column("updated_at"), pa.scalar(lo, pa.timestamp("us", tz="UTC"))))
-    return t.filter(keep)
+        where += f" and {col} > '{lo.isoformat()}'::timestamptz"
+    return f"select * from read_parquet('{world_dir / (table + '.parquet')}') where {where}"
 
 
-def _window(t: pa.Table, lo: dt.datetime | None, hi: dt.datetime, col: str = "updated_at") -> pa.Table:
-    keep = pc.less_equal(t.column(col), pa.scalar(hi, pa.timestamp("us", tz="UTC")))
-    if lo is not None:
-        keep = pc.and_kleene(keep, pc.greater(t.column(col), pa.scalar(lo, pa.timestamp("us", tz="UTC"))))
-    return t.filter(keep)
-
-
-def write_appsprint(con: duckdb.DuckDBPyConnection, world, lo: dt.datetime | None, hi: dt.datetime, lid: str) -> dict:
-    """Merge the AppSprint rows updated in (lo, hi] into the raw `appsprint` dataset."""
+def write_appsprint(
+    con: duckdb.DuckDBPyConnection, world_dir: Path, lo: dt.datetime | None, hi: dt.datetime, lid: str
+) -> dict:
+    """Merge the AppSprint rows updated in (lo, hi] into the raw `appsprint` dataset, read by DuckDB
+    from the world cache's Parquet files (memory bounded by DuckDB's limit, whatever the size)."""
     first = lo is None
     con.execute("create schema if not exists appsprint")
-    events = _window(world.table("events"), lo, hi)
-    installs = _visible_installs(world, lo, hi)
-    clicks = _window(world.table("clicks"), lo, hi)
-    links = _window(world.table("signal_links"), lo, hi)
-    con.register("w_events", events)
-    con.register("w_installs", installs)
-    con.register("w_clicks", clicks)
-    con.register("w_links", links)
+    con.execute(f"create or replace temp view w_events as {_rows(world_dir, 'events', lo, hi)}")
+    # install versions current at hi (not superseded as of hi) whose updated_at is in (lo, hi]
+    con.execute(
+        f"create or replace temp view w_installs as {_rows(world_dir, 'installs', lo, hi)} "
+        f"and (superseded_at is null or superseded_at > '{hi.isoformat()}'::timestamptz)"
+    )
+    con.execute(f"create or replace temp view w_clicks as {_rows(world_dir, 'clicks', lo, hi)}")
+    con.execute(f"create or replace temp view w_links as {_rows(world_dir, 'signal_links', lo, hi)}")
     staged = {
         "events": f"""
             select event_id, appsprint_id, event_type, event_name, occurred_at, received_at, revenue, currency,
@@ -132,8 +126,6 @@ def write_appsprint(con: duckdb.DuckDBPyConnection, world, lo: dt.datetime | Non
         con.execute(f"create or replace table appsprint.quarantine as {quarantine}")
     else:
         con.execute(f"insert into appsprint.quarantine {quarantine}")
-    for name in ("w_events", "w_installs", "w_clicks", "w_links"):
-        con.unregister(name)
     return counts
 
 
@@ -200,31 +192,43 @@ def write_tiktok(
     return n
 
 
-def split_clock(world, share: float) -> dt.datetime:
+def split_clock(world_dir: Path, share: float) -> dt.datetime:
     """The instant T before which (1 - share) of the events visible at the anchor were updated."""
-    ev = world.table("events")
-    upd = _window(ev, None, world.anchor).column("updated_at")
-    q = pc.quantile(upd.cast(pa.int64()), q=[1.0 - share], interpolation="lower")[0].as_py()
+    sql = f"select quantile_disc(epoch_us(updated_at), {1.0 - share}) from ({_rows(world_dir, 'events', None, ANCHOR)})"
+    with duckdb.connect() as con:
+        (q,) = con.execute(sql).fetchall()[0]
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(q))
 
 
-def load_first(db: Path, world, split: dt.datetime) -> dict:
-    """Load 1 into a new warehouse file: every row visible at ``split``; returns the AppSprint counts."""
+LOAD_MEMORY = "3GB"  # the raw-layer load's DuckDB: bounded, spilling beside the warehouse
+
+
+def _connect(db: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(db), config={"memory_limit": LOAD_MEMORY, "temp_directory": str(db.parent / ".spill")})
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def load_first(db: Path, world_dir: Path, split: dt.datetime) -> dict:
+    """Load 1 into a new warehouse file: every row visible at ``split``; returns the AppSprint counts.
+    The TikTok side is read in memory (small); the AppSprint rows are streamed by write_appsprint."""
     from signal_campaigns.warehouse import create_warehouse_file
 
     create_warehouse_file(db)  # as the product creates it: in the storage version BI clients read
-    with duckdb.connect(str(db)) as con:
-        first = write_appsprint(con, world, None, split, load_id(split))
-        write_tiktok(con, world, split, load_id(split), replace_days=None)
+    with _connect(db) as con:
+        first = write_appsprint(con, world_dir, None, split, load_id(split))
+        write_tiktok(con, load_world(world_dir, without=APPSPRINT_ROWS), split, load_id(split), replace_days=None)
     return first
 
 
-def load_increment(db: Path, world, split: dt.datetime) -> tuple[dict, int]:
+def load_increment(db: Path, world_dir: Path, split: dt.datetime) -> tuple[dict, int]:
     """Load 2 (+1%): the rows updated in (split, anchor], as dlt loads them; returns the AppSprint
     counts and the number of TikTok report rows restated."""
-    with duckdb.connect(str(db)) as con:
-        second = write_appsprint(con, world, split, ANCHOR, load_id(ANCHOR))
-        restated = write_tiktok(con, world, ANCHOR, load_id(ANCHOR), replace_days=7)
+    with _connect(db) as con:
+        second = write_appsprint(con, world_dir, split, ANCHOR, load_id(ANCHOR))
+        restated = write_tiktok(
+            con, load_world(world_dir, without=APPSPRINT_ROWS), ANCHOR, load_id(ANCHOR), replace_days=7
+        )
     return second, restated
 
 
@@ -280,12 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from sandbox.world_cache import load_or_generate
+    from sandbox.world_cache import MANIFEST, write_world
     from signal_campaigns.warehouse import run_dbt
 
     started = time.perf_counter()
-    world = load_or_generate(seed=7, scale=args.scale, anchor=ANCHOR, cache_dir=ROOT / "data" / "sandbox")
+    world = write_world(seed=7, scale=args.scale, anchor=ANCHOR, cache_dir=ROOT / "data" / "sandbox")
     t_world = time.perf_counter() - started
+    world_events = json.loads((world / MANIFEST).read_text())["row_counts"]["events"]
     split = split_clock(world, NEW_SHARE)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_dbt_"))
@@ -336,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         (
             "world (cache / generate)",
             f"{t_world:7.1f} s",
-            f"scale {args.scale}, {world.table('events').num_rows:,} event rows",
+            f"scale {args.scale}, {world_events:,} event rows",
         ),
         (
             "raw load 1 (direct write)",

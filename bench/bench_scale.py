@@ -7,7 +7,8 @@ For each world size (default 1M, 10M and 30M events; 100M with ``--with-100m`` o
 ``3k`` and ``150k`` exist for smoke runs) it measures, each stage in a fresh process of its own
 (bench/scale_stages.py):
 
-1. ``generate``: the sandbox world generator (bench_generate);
+1. ``generate``: the sandbox world generator, writing straight into its Parquet cache (memory
+   bounded: sandbox.world_cache.write_world), the cache write included;
 2. ``extract``: the AppSprint events through the product's dlt pipeline over the sandbox HTTP
    API, Arrow wire (bench_appsprint_extract);
 3. ``full-build``: ``dbt build --full-refresh`` on the raw layer written from the world, the last
@@ -17,7 +18,10 @@ For each world size (default 1M, 10M and 30M events; 100M with ``--with-100m`` o
    product's forwarder, delivery ledger included (bench_forwarding).
 
 For each: wall seconds, seconds per million events of the world, and the peak resident memory of
-the process doing the work (the sandbox servers' peak is printed apart). Prints the table with the
+the process doing the work (the sandbox servers' peak is printed apart, and the disk the size's
+files take after each step). The raw layer the builds read is written by DuckDB straight from
+the world cache's Parquet files (bench_dbt_build, memory bounded); the sandbox servers read a big
+world's AppSprint rows from those files too (docs/decisions/0010-sandbox.md). Prints the table with the
 targets beside the figures, the date and the machine's load average before and after, and writes
 a PNG chart of seconds per million events against size (log x), one line per stage.
 
@@ -90,13 +94,16 @@ def run_size(size: str, work: Path) -> dict[str, dict]:
             )
             results["killed"] = {"stage": name}
             return results
+        disk = st.disk_used(work)
+        results.setdefault("disk", {"peak_bytes": 0})
+        results["disk"]["peak_bytes"] = max(results["disk"]["peak_bytes"], disk)
         events = r.get("events", events) if name == "generate" else events
         r["per_1m"] = r["seconds"] / (events / 1e6)
         r["events"] = events
         extra = f"; {r['note']}" if r.get("note") else ""
         print(
             f"[{st.stamp()}] {size} {name}: done in {r['seconds']:.2f} s ({r['per_1m']:.2f} s per 1M events), "
-            f"peak RSS {r['peak_rss_mb']:,.0f} MB{extra}",
+            f"peak RSS {r['peak_rss_mb']:,.0f} MB, {disk / 2**30:.1f} GB on disk after it{extra}",
             flush=True,
         )
         if name in STAGES:
@@ -155,6 +162,8 @@ def report(runs: dict[str, dict[str, dict]]) -> bool:
         if "server_peak_rss_mb" in r
     ]
     print("sandbox servers' peak RSS (not the measured process): " + ", ".join(servers))
+    disks = [f"{s} {v['disk']['peak_bytes'] / 2**30:.1f} GB" for s, v in runs.items() if "disk" in v]
+    print("disk used at the peak (world cache + warehouse + extraction): " + ", ".join(disks))
     if ref is None:
         print(f"cost per 1M within {SCALE_RATIO}x of 10m: n/a (one size in this run)")
     elif ref != "10m":

@@ -45,24 +45,25 @@ def in_child(fn: Callable[..., dict], *args: Any) -> dict:
         return pool.submit(_measured, fn, args).result()
 
 
-def _world(scale: str, cache: Path):
-    from sandbox.world_cache import load_or_generate
+def _world_dir(scale: str, cache: Path) -> Path:
+    from sandbox.world_cache import write_world
 
-    return load_or_generate(seed=SEED, scale=scale, anchor=ANCHOR, cache_dir=cache)
+    return write_world(seed=SEED, scale=scale, anchor=ANCHOR, cache_dir=cache)  # cached by the generate stage
 
 
 def generate(scale: str, cache: Path) -> dict:
-    """World generation (timed), then its Parquet cache write (not timed) for the later stages."""
-    from sandbox.generate import generate_world
-    from sandbox.world_cache import cache_key, save_world
+    """World generation straight into its Parquet cache (the later stages read it): the generator
+    hands each table, and the events cohort by cohort, to the files (sandbox.world_cache.write_world)."""
+    import json
+
+    from sandbox.world_cache import MANIFEST
 
     started = time.perf_counter()
-    world = generate_world(seed=SEED, scale=scale, anchor=ANCHOR)
+    directory = _world_dir(scale, cache)
     seconds = time.perf_counter() - started
-    events = world.table("events").num_rows
-    started = time.perf_counter()
-    save_world(world, cache / cache_key(SEED, scale, ANCHOR))
-    return {"seconds": seconds, "events": events, "note": f"cache write {time.perf_counter() - started:.1f} s"}
+    events = json.loads((directory / MANIFEST).read_text())["row_counts"]["events"]
+    size = sum(f.stat().st_size for f in directory.iterdir())
+    return {"seconds": seconds, "events": events, "note": f"cache written included, {size / 2**30:.1f} GB on disk"}
 
 
 def extract(scale: str, cache: Path, work: Path) -> dict:
@@ -86,7 +87,7 @@ def extract(scale: str, cache: Path, work: Path) -> dict:
 def load_raw(scale: str, cache: Path, db: Path, increment: bool) -> dict:
     """The raw layer written from the world (bench_dbt_build): load 1, or load 2 (+1%) with
     ``increment``. Setup, not a measured stage; its time and memory are printed as progress."""
-    world = _world(scale, cache)
+    world = _world_dir(scale, cache)
     split = split_clock(world, NEW_SHARE)
     started = time.perf_counter()
     if increment:
@@ -131,10 +132,16 @@ def forward(scale: str, cache: Path, db: Path) -> dict:
 
 
 def disk_need_bytes(events: int) -> int:
-    """What one size takes on disk at its peak (world cache + warehouse, or world cache +
-    extraction), with room for DuckDB's spill: ~470 bytes per event measured at 150k events
-    (world 130, warehouse 250, extraction 90), counted as 640, plus 2 GB."""
-    return events * 640 + 2 * 2**30
+    """What one size takes on disk at its peak, with room for DuckDB's spill: the world cache
+    (~170 bytes per event, measured at 30M; its events twice while they are written) beside the
+    extraction's files (~175, removed after it) or the built warehouse (~90 raw at 30M, ~250
+    built at 10M): counted as 500 per event, plus 2 GB."""
+    return events * 500 + 2 * 2**30
+
+
+def disk_used(directory: Path) -> int:
+    """Bytes of the files under ``directory``."""
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) if directory.exists() else 0
 
 
 def stamp() -> str:

@@ -44,9 +44,9 @@ from starlette.routing import Route
 from .appsprint_arrow import ARROW_MEDIA_TYPE, wants_arrow
 from .appsprint_errors import error, error_name, rate_limited, render_fault
 from .appsprint_page_faults import PageFaults
-from .appsprint_pages import build_indexes
 from .appsprint_render import envelope, format_ms, parse_timestamp, to_ms
 from .appsprint_resources import RESOURCES, BadRequestError, Cursor
+from .appsprint_segments import SEGMENT_ROWS, build_indexes
 from .appsprint_signal_link import DEFAULT_APP_STORE_URL, DEFAULT_PLAY_STORE_URL, SignalLink
 from .control import SandboxClock, SandboxControl
 from .world import World
@@ -71,6 +71,7 @@ def create_appsprint_app(
     default_limit: int = DEFAULT_LIMIT,
     prefetch: bool = True,
     arrow_pages: bool = True,
+    segment_rows: int = SEGMENT_ROWS,
 ) -> Starlette:
     """The AppSprint export API + Signal link redirect for ``world``.
 
@@ -84,6 +85,8 @@ def create_appsprint_app(
       only: a prefetched page is used only if it is exactly what the request would get).
     - ``arrow_pages``: answer ``Accept: application/vnd.apache.arrow.stream`` with Arrow IPC
       pages; False imitates an AppSprint without Arrow support (JSON whatever the Accept header).
+    - ``segment_rows``: a world whose AppSprint rows stay on disk (``world.rows_dir``) is read
+      in segments of about this many rows (:mod:`.appsprint_segments`).
     """
     started = time.perf_counter()
     control = control or SandboxControl(SandboxClock(world.anchor))
@@ -91,7 +94,7 @@ def create_appsprint_app(
         control.rate_limiter.configure(rate_limits)
     app_id = world.credentials.appsprint_app_id
     expected_auth = f"Bearer {world.credentials.appsprint_export_token}".encode()
-    indexes = build_indexes(world, app_id)
+    indexes = build_indexes(world, app_id, segment_rows)
     links_table = indexes["signal-links"].table
     signal_link = SignalLink(
         dict(zip(links_table["link_id"].to_pylist(), links_table["url"].to_pylist())),

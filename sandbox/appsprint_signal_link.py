@@ -23,6 +23,7 @@ from .appsprint_errors import rate_limited, render_fault
 from .appsprint_pages import ResourceIndex
 from .appsprint_render import format_ms, to_ms
 from .appsprint_resources import ExtraRow
+from .appsprint_segments import SegmentedIndex
 from .control import SandboxControl
 
 # The sandbox app's store pages (the same as the generator's plain-store-URL ads).
@@ -62,7 +63,7 @@ class SignalLink:
     def __init__(
         self,
         links: dict[str, str],
-        clicks: ResourceIndex,
+        clicks: ResourceIndex | SegmentedIndex,
         control: SandboxControl,
         *,
         app_store_url: str = DEFAULT_APP_STORE_URL,

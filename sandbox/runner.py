@@ -27,7 +27,7 @@ import uvicorn
 from .control import ClockDateHeader, SandboxClock, SandboxControl
 from .serving import ThreadedServer, free_port
 from .world import Credentials, World
-from .world_cache import cached_credentials, load_or_generate
+from .world_cache import cached_credentials, open_world, write_world
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("SIGNAL_SANDBOX_CACHE", "data/sandbox"))
 
@@ -106,7 +106,9 @@ def sandbox_in_threads(world: World, *, marketing_qps: float | None = 10.0) -> I
 
 
 def load_world(seed: int, scale: str, anchor: dt.datetime, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:
-    return load_or_generate(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir)
+    """The world from the cache (generated into it first if needed); a big world's AppSprint rows
+    stay on disk (:func:`.world_cache.open_world`)."""
+    return open_world(write_world(seed=seed, scale=scale, anchor=anchor, cache_dir=cache_dir))
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:

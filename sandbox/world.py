@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -274,6 +275,9 @@ class World:
     tables: dict[str, pa.Table]
     # Free-form facts about what was planted (counts, ids), shown by `make demo`.
     notes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # A big world's cache directory when its AppSprint rows (clicks, installs, events) stay in
+    # their Parquet files there: ``tables`` then holds them empty (world_cache.open_world).
+    rows_dir: Path | None = None
 
     def table(self, name: str) -> pa.Table:
         return self.tables[name]

@@ -19,13 +19,15 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .generate import GENERATOR_VERSION, PRESETS, default_anchor, generate_world
+from .generate import GENERATOR_VERSION, PRESETS, default_anchor, generate_into, generate_world
+from .generate.sink import ParquetSink
 from .world import TABLE_SCHEMAS, Credentials, World
 
 MANIFEST = "manifest.json"
@@ -57,32 +59,56 @@ def _jsonable(value: Any) -> Any:
 
 def save_world(world: World, directory: Path, *, days: int | None = None, events: int | None = None) -> None:
     """Write ``world`` into ``directory`` (created): one Parquet file per table + manifest.json."""
-    directory.mkdir(parents=True, exist_ok=True)
+    sink = ParquetSink(directory)
     for name, table in world.tables.items():
-        # Uncompressed: loading is the point of the cache (3-4x faster to read than zstd); the
-        # dictionary pages still keep repeated strings (user agents, pools) compact on disk.
-        pq.write_table(table, directory / f"{name}.parquet", compression="none", row_group_size=1_000_000)
+        sink.put(name, table)
+    facts = {f.name: getattr(world, f.name) for f in dataclasses.fields(World) if f.name != "tables"}
+    _write_manifest(directory, facts, sink.row_counts, days=days, events=events)
+
+
+def _write_manifest(
+    directory: Path, facts: dict[str, Any], row_counts: dict[str, int], *, days: int | None, events: int | None
+) -> None:
     manifest = {
         "generator_version": GENERATOR_VERSION,
-        "seed": world.seed,
-        "scale": world.scale,
-        "anchor": world.anchor.isoformat(),
+        "seed": facts["seed"],
+        "scale": facts["scale"],
+        "anchor": facts["anchor"].isoformat(),
         "days": days,
         "events": events,
-        "future_horizon_seconds": world.future_horizon.total_seconds(),
-        "tracking_domain": world.tracking_domain,
-        "credentials": dataclasses.asdict(world.credentials),
-        "row_counts": {name: t.num_rows for name, t in world.tables.items()},
-        "notes": _jsonable(world.notes),
+        "future_horizon_seconds": facts["future_horizon"].total_seconds(),
+        "tracking_domain": facts["tracking_domain"],
+        "credentials": dataclasses.asdict(facts["credentials"]),
+        "row_counts": row_counts,
+        "notes": _jsonable(facts["notes"]),
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
 
-def load_world(directory: Path) -> World:
-    """Read a world written by :func:`save_world`."""
+APPSPRINT_ROWS = ("clicks", "installs", "events")  # the tables that grow with the world's size
+IN_MEMORY_EVENTS = 2_000_000  # open_world: a world with more events leaves its AppSprint rows on disk
+
+
+def open_world(directory: Path, in_memory_events: int = IN_MEMORY_EVENTS) -> World:
+    """The cached world of ``directory`` for serving: whole in memory up to ``in_memory_events``
+    events; beyond, its AppSprint rows stay in their Parquet files (``World.rows_dir``; the
+    AppSprint server pages through them) and memory holds the rest."""
+    manifest = json.loads((directory / MANIFEST).read_text())
+    if manifest["row_counts"]["events"] <= in_memory_events:
+        return load_world(directory)
+    return dataclasses.replace(load_world(directory, without=APPSPRINT_ROWS), rows_dir=directory)
+
+
+def load_world(directory: Path, *, without: Collection[str] = ()) -> World:
+    """Read a world written by :func:`save_world` or :func:`write_world`. ``without``: tables
+    left empty (their schema, no rows), for a reader that needs the others only, e.g. the TikTok
+    side of a world whose AppSprint rows (:data:`APPSPRINT_ROWS`) it reads from the files."""
     manifest = json.loads((directory / MANIFEST).read_text())
     tables: dict[str, pa.Table] = {}
     for name, schema in TABLE_SCHEMAS.items():
+        if name in without:
+            tables[name] = schema.empty_table()
+            continue
         table = pq.read_table(directory / f"{name}.parquet", schema=schema)
         if not table.schema.equals(schema, check_metadata=False):
             table = table.cast(schema)
@@ -114,21 +140,58 @@ def load_or_generate(
     cache_dir: Path | str = DEFAULT_CACHE_DIR,
 ) -> World:
     """The world for these parameters, from ``cache_dir`` if cached, else generated and cached."""
-    if scale not in PRESETS:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
-    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
-    cache_dir = Path(cache_dir)
-    final = cache_dir / cache_key(seed, scale, anchor, days, events)
+    anchor, final = _entry(seed, scale, anchor, days, events, cache_dir)
     if (final / MANIFEST).exists():
         try:
             return load_world(final)
         except Exception:
-            _discard(final, cache_dir)
+            _discard(final, final.parent)
     world = generate_world(seed=seed, scale=scale, anchor=anchor, days=days, events=events)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=cache_dir))
+    _publish(final, lambda tmp: save_world(world, tmp, days=days, events=events))
+    # Serve the in-memory world: identical to what was (or another process) cached.
+    return world
+
+
+def write_world(
+    seed: int = 7,
+    scale: str = "demo",
+    anchor: dt.datetime | None = None,
+    days: int | None = None,
+    events: int | None = None,
+    cache_dir: Path | str = DEFAULT_CACHE_DIR,
+) -> Path:
+    """Make sure the world for these parameters is cached and return its directory, never holding
+    the world in memory: a world not cached yet is generated straight into Parquet files
+    (:func:`.generate.generate_into`), in memory bounded whatever its size (the way to make the
+    big scales' worlds; :func:`load_or_generate` would hold them)."""
+    anchor, final = _entry(seed, scale, anchor, days, events, cache_dir)
+    if not (final / MANIFEST).exists():
+
+        def generate(tmp: Path) -> None:
+            sink = ParquetSink(tmp)
+            facts = generate_into(sink, seed=seed, scale=scale, anchor=anchor, days=days, events=events)
+            _write_manifest(tmp, facts, sink.row_counts, days=days, events=events)
+
+        _publish(final, generate)
+    return final
+
+
+def _entry(
+    seed: int, scale: str, anchor: dt.datetime | None, days: int | None, events: int | None, cache_dir: Path | str
+) -> tuple[dt.datetime, Path]:
+    """The anchor (UTC; the default one if None) and the cache directory of these parameters."""
+    if scale not in PRESETS:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
+    anchor = (anchor or default_anchor()).astimezone(dt.UTC)
+    return anchor, Path(cache_dir) / cache_key(seed, scale, anchor, days, events)
+
+
+def _publish(final: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a world into a private directory, renamed to ``final`` in one step."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
     try:
-        save_world(world, tmp, days=days, events=events)
+        write(tmp)
         try:
             os.rename(tmp, final)  # atomic; fails if another process got there first
         except OSError:
@@ -137,8 +200,6 @@ def load_or_generate(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    # Serve the in-memory world: identical to what was (or another process) cached.
-    return world
 
 
 def cached_credentials(
@@ -154,7 +215,7 @@ def cached_credentials(
     anchor = (anchor or default_anchor()).astimezone(dt.UTC)
     manifest = Path(cache_dir) / cache_key(seed, scale, anchor, days, events) / MANIFEST
     if not manifest.exists():
-        return load_or_generate(seed, scale, anchor, days, events, cache_dir).credentials
+        write_world(seed, scale, anchor, days, events, cache_dir)
     return Credentials(**json.loads(manifest.read_text())["credentials"])
 
 

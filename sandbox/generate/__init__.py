@@ -11,7 +11,7 @@ anchor)``.
 
 from .arrays import default_anchor, install_event_id
 from .base import LAST_TIMINGS
-from .build import generate_world
+from .build import generate_into, generate_world
 from .shape import (
     GENERATOR_VERSION,
     MAPPED_EVENT_TYPES,
@@ -30,6 +30,7 @@ __all__ = [
     "UNMAPPED_EVENT_TYPES",
     "Preset",
     "default_anchor",
+    "generate_into",
     "generate_world",
     "install_event_id",
 ]

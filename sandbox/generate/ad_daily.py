@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pyarrow as pa
 
@@ -11,7 +9,7 @@ from sandbox.world import AD_DAILY
 
 from .arrays import _date32, _money, _rng, _take_pool
 from .base import GeneratorBase
-from .shape import CURRENCIES, ET, EVENT_TYPES, FX_TO_USD
+from .shape import FX_TO_USD
 
 
 class AdDailyStage(GeneratorBase):
@@ -22,35 +20,19 @@ class AdDailyStage(GeneratorBase):
         adv_cur = [a["currency"] for a in self.adv]
         # AppSprint side aggregated per ad-day of the click (TikTok credits the engagement day)
         attr = self.i_attr_final
-        inst_row = np.full(self.i_n, -1)
-        inst_row[attr] = self.c_row[self.i_click[attr]]
-        att_inst = np.bincount(inst_row[attr], minlength=n)
-        ev_row = inst_row[self.e_inst]
-        ok = (ev_row >= 0) & (self.e_env == 0) & (self.e_hostile == 0)
-
-        def count(types: Sequence[str]) -> np.ndarray:
-            lut = np.zeros(len(EVENT_TYPES), dtype=bool)
-            lut[[ET[t] for t in types]] = True
-            m = ok & lut[self.e_type]
-            return np.bincount(ev_row[m], minlength=n)
-
-        # revenue converted into the advertiser currency (hundredths)
-        rate = np.array([FX_TO_USD.get(c, np.nan) for c in CURRENCIES])
-        ev_adv = adv_of_ad[self.ad_k[np.maximum(ev_row, 0)]]
-        adv_rate = np.array([FX_TO_USD[c] for c in adv_cur])
-
-        def value(t: str) -> np.ndarray:
-            m = ok & (self.e_type == ET[t]) & self.e_has_rev & ~np.isnan(rate[self.e_cur])
-            conv = self.e_rev[m] * rate[self.e_cur[m]] / adv_rate[ev_adv[m]]
-            return np.bincount(ev_row[m], weights=conv, minlength=n)
+        att_inst = np.bincount(self.i_ad_day_row[attr], minlength=n)
 
         def noisy(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
             return np.round(x * rng.uniform(lo, hi, len(x))).astype(np.int64)
 
-        purchases, purchase_value = count(["purchase"]), value("purchase")
-        subs, sub_value = count(["subscribe"]), value("subscribe")
-        trials, regs = count(["start_trial"]), count(["sign_up", "register"])
-        views = count(["session_start", "view_content", "view_item"])
+        sums = self.e_sums  # the events' side, added up cohort by cohort (EventsStage)
+        purchases, purchase_value, subs, sub_value = (
+            sums["purchases"],
+            sums["purchase_value"],
+            sums["subs"],
+            sums["sub_value"],
+        )
+        trials, regs, views = sums["trials"], sums["regs"], sums["views"]
         download = noisy(att_inst, 0.7, 1.2)
         f_pay = rng.uniform(0.85, 1.1, n)
         f_sub = rng.uniform(0.85, 1.1, n)

@@ -14,6 +14,8 @@ from .shape import FUTURE_HORIZON, Preset
 
 # Seconds per stage of the last generate_world() call in this process (for bench/bench_generate.py).
 LAST_TIMINGS: dict[str, float] = {}
+# Rows per record batch of the big tables (their strings stay below pyarrow's 2 GiB per array).
+CHUNK_ROWS = 500_000
 
 
 class GeneratorBase:
@@ -55,7 +57,7 @@ class GeneratorBase:
     c_ios: np.ndarray
     c_ua: np.ndarray
     c_oct: np.ndarray
-    c_ids: pa.Array
+    c_raw: np.ndarray  # the click ids' random bytes (clk_ + hex)
     t_clicks: pa.Table
     # installs
     i_n: int
@@ -67,24 +69,17 @@ class GeneratorBase:
     i_attr_final: np.ndarray
     i_adv: np.ndarray
     i_raw: np.ndarray
-    i_hex: np.ndarray
     i_ids: pa.Array
     i_ip: pa.Array
-    i_ua: pa.Array
     i_ua_idx: np.ndarray
     i_ua_valid: np.ndarray
     i_sandbox: np.ndarray
     i_first_upd: np.ndarray
     t_installs: pa.Table
     # events
-    e_inst: np.ndarray
-    e_type: np.ndarray
-    e_env: np.ndarray
-    e_hostile: np.ndarray
-    e_rev: np.ndarray
-    e_has_rev: np.ndarray
-    e_cur: np.ndarray
-    t_events: pa.Table
+    i_ad_day_row: np.ndarray  # per install: the ad-day row of its click when attributed, else -1
+    e_sums: dict[str, np.ndarray]  # TikTok's view of the events per ad-day (AdDailyStage)
+    sink: Any  # MemorySink | ParquetSink (.sink): where finished tables go
     # ad_daily
     t_ad_daily: pa.Table
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 from sandbox.world import World
 
@@ -48,9 +49,29 @@ from .shape import (
     TRACKING_DOMAIN,
     UNMAPPED_EVENT_TYPES,
     UTC,
+    Preset,
 )
+from .sink import MemorySink, ParquetSink
 from .structure import StructureStage
 from .traffic import TrafficStage
+
+
+def _parameters(
+    seed: int, scale: str, anchor: dt.datetime | None, days: int | None, events: int | None
+) -> tuple[int, str, Preset, dt.datetime, int, int]:
+    if scale not in PRESETS:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
+    preset = PRESETS[scale]
+    anchor = anchor or default_anchor()
+    if anchor.tzinfo is None:
+        raise ValueError("anchor must be timezone-aware")
+    days = preset.days if days is None else int(days)
+    n_events = preset.events if events is None else int(events)
+    if days < 7:
+        raise ValueError("days must be >= 7")
+    if n_events < 1_000:
+        raise ValueError("events must be >= 1000")
+    return seed, scale, preset, anchor.astimezone(UTC), days, n_events
 
 
 def generate_world(
@@ -61,42 +82,48 @@ def generate_world(
     events: int | None = None,
 ) -> World:
     """Generate the sandbox world for (seed, scale, anchor, days, events); deterministic."""
-    if scale not in PRESETS:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(PRESETS)}")
-    preset = PRESETS[scale]
-    anchor = anchor or default_anchor()
-    if anchor.tzinfo is None:
-        raise ValueError("anchor must be timezone-aware")
-    anchor = anchor.astimezone(UTC)
-    days = preset.days if days is None else int(days)
-    n_events = preset.events if events is None else int(events)
-    if days < 7:
-        raise ValueError("days must be >= 7")
-    if n_events < 1_000:
-        raise ValueError("events must be >= 1000")
-    return _Generator(seed, scale, preset, anchor, days, n_events).build()
+    sink = MemorySink()
+    facts = _Generator(*_parameters(seed, scale, anchor, days, events)).run(sink)
+    world = World(tables=sink.tables, **facts)
+    world.validate()
+    return world
+
+
+def generate_into(
+    sink: ParquetSink,
+    seed: int = 7,
+    scale: str = "demo",
+    anchor: dt.datetime | None = None,
+    days: int | None = None,
+    events: int | None = None,
+) -> dict[str, Any]:
+    """The world :func:`generate_world` returns, written table by table into ``sink`` (memory
+    bounded by a cohort of events, whatever the size); returns the :class:`~sandbox.world.World`
+    fields but ``tables``."""
+    return _Generator(*_parameters(seed, scale, anchor, days, events)).run(sink)
 
 
 class _Generator(StructureStage, TrafficStage, InstallsStage, EventsStage, AdDailyStage):
     # ----------------------------------------------------------------------------------------
-    def build(self) -> World:
+    def run(self, sink: MemorySink | ParquetSink) -> dict[str, Any]:
+        """Every stage, each table handed to ``sink`` when complete; the world's other fields."""
         LAST_TIMINGS.clear()
+        self.sink = sink
         for stage in (self._structure, self._ad_days, self._clicks, self._installs, self._events, self._ad_daily):
             started = self._lap_at = time.perf_counter()
             stage()
             LAST_TIMINGS[stage.__name__.strip("_")] = time.perf_counter() - started
-        tables = {
-            "advertisers": self.t_advertisers,
-            "campaigns": self.t_campaigns,
-            "adgroups": self.t_adgroups,
-            "ads": self.t_ads,
-            "pixels": self.t_pixels,
-            "ad_daily": self.t_ad_daily,
-            "signal_links": self.t_links,
-            "clicks": self.t_clicks,
-            "installs": self.t_installs,
-            "events": self.t_events,
-        }
+        for name, table in (
+            ("advertisers", self.t_advertisers),
+            ("campaigns", self.t_campaigns),
+            ("adgroups", self.t_adgroups),
+            ("ads", self.t_ads),
+            ("pixels", self.t_pixels),
+            ("ad_daily", self.t_ad_daily),
+            ("signal_links", self.t_links),
+        ):
+            sink.put(name, table)
+        sink.close()
         self.notes.update(
             generator_version=GENERATOR_VERSION,
             days=self.days,
@@ -108,15 +135,12 @@ class _Generator(StructureStage, TrafficStage, InstallsStage, EventsStage, AdDai
             mapped_event_types=list(MAPPED_EVENT_TYPES),
             unmapped_event_types=list(UNMAPPED_EVENT_TYPES),
         )
-        world = World(
-            seed=self.seed,
-            scale=self.scale,
-            anchor=self.anchor,
-            future_horizon=FUTURE_HORIZON,
-            tracking_domain=TRACKING_DOMAIN,
-            credentials=_credentials(self.seed),
-            tables=tables,
-            notes=self.notes,
-        )
-        world.validate()
-        return world
+        return {
+            "seed": self.seed,
+            "scale": self.scale,
+            "anchor": self.anchor,
+            "future_horizon": FUTURE_HORIZON,
+            "tracking_domain": TRACKING_DOMAIN,
+            "credentials": _credentials(self.seed),
+            "notes": self.notes,
+        }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +26,7 @@ from .arrays import (
     _ts,
     _with_prefix,
 )
-from .base import GeneratorBase
+from .base import CHUNK_ROWS, GeneratorBase
 from .shape import (
     BAD_CURRENCIES,
     BAD_TIMESTAMPS,
@@ -35,6 +37,7 @@ from .shape import (
     ENVIRONMENTS,
     ET,
     EVENT_TYPES,
+    FX_TO_USD,
     HOSTILE_KINDS,
     HOUR,
     MINUTE,
@@ -50,11 +53,15 @@ from .shape import (
     USER_AGENTS,
 )
 
-CHUNK_ROWS = 500_000
+INSTALLS_PER_CHUNK = 200_000  # ~2M events: a cohort's arrays and strings stay well under 2 GB
 
 
 class EventsStage(GeneratorBase):
     def _events(self) -> None:
+        """Every install's events, by cohorts of :data:`INSTALLS_PER_CHUNK` installs handed to the
+        sink one at a time (each sorted by updated_at): memory holds one cohort's events. A world
+        with fewer installs is one cohort drawn from the stage's own stream; a larger one draws
+        each cohort from a stream of its own, so the world depends on the seed and the preset only."""
         rng = _rng(self.seed, "events")
         n_i = self.i_n
         n_dup = round(0.01 * self.n_events)
@@ -62,14 +69,39 @@ class EventsStage(GeneratorBase):
         n_post = n_unique - n_i
         if n_post < 0:
             raise ValueError(f"events={self.n_events} is too small for {n_i} installs")
-        end = self.horizon_end_us
-        age = (end - self.i_at) / DAY
+        age = (self.horizon_end_us - self.i_at) / DAY
         weight = rng.lognormal(0.0, 1.0, n_i) * (age + 0.5) ** 0.7
         per_install = rng.multinomial(n_post, weight / weight.sum())
-        idx_dtype = np.int32 if n_i < 2**31 else np.int64
-        inst = np.concatenate(
-            [np.arange(n_i, dtype=idx_dtype), np.repeat(np.arange(n_i, dtype=idx_dtype), per_install)]
-        )
+        del age, weight
+        attr = self.i_attr_final  # TikTok's view: the ad-day row of each attributed install's click
+        self.i_ad_day_row = np.full(n_i, -1)
+        self.i_ad_day_row[attr] = self.c_row[self.i_click[attr]]
+        self.e_sums = {}
+        bounds = [*range(0, n_i, INSTALLS_PER_CHUNK), n_i]
+        if len(bounds) == 2:
+            self._event_chunk(rng, 0, n_i, per_install, n_dup, 300)
+            return
+        unique_upto = np.r_[0, np.cumsum(per_install)][bounds] + np.array(bounds)  # unique events before
+        dups = np.round(n_dup * unique_upto / n_unique).astype(np.int64)
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+            cap = -(-300 // (len(bounds) - 1))
+            self._event_chunk(_rng(self.seed, f"events.{k}"), a, b, per_install, int(dups[k + 1] - dups[k]), cap)
+
+    def _note(self, **counts: int) -> None:
+        for key, value in counts.items():
+            self.notes[key] = self.notes.get(key, 0) + value
+
+    def _event_chunk(
+        self, rng: np.random.Generator, first: int, stop: int, per_install: np.ndarray, n_dup: int, too_large_cap: int
+    ) -> None:
+        """The events of installs [first, stop) (indexes into the install arrays), to the sink."""
+        n_i = stop - first
+        n_post = int(per_install[first:stop].sum())
+        end = self.horizon_end_us
+        idx_dtype = np.int32 if self.i_n < 2**31 else np.int64
+        cohort = np.arange(first, stop, dtype=idx_dtype)
+        inst = np.concatenate([cohort, np.repeat(cohort, per_install[first:stop])])
+        del cohort
         n = len(inst)
         etype = np.zeros(n, dtype=np.int8)
         etype[n_i:] = rng.choice(len(EVENT_TYPES), size=n_post, p=POST_INSTALL_P).astype(np.int8)
@@ -102,7 +134,7 @@ class EventsStage(GeneratorBase):
         hi = np.array([30 * SECOND, 6 * HOUR, 4 * DAY])[cls]
         delay = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
         del cls, lo, hi
-        delay[:n_i] = self.i_first_upd - self.i_at  # the install event arrives with the install
+        delay[:n_i] = self.i_first_upd[first:stop] - self.i_at[first:stop]  # the install event arrives with the install
         received = np.minimum(occurred + delay, end - SECOND)
         np.maximum(received, occurred, out=received)
         del delay
@@ -148,13 +180,13 @@ class EventsStage(GeneratorBase):
                 ("bad_timestamp", 0.001, base_cand, None),
                 ("bad_currency", 0.0008, rev_cand, None),
                 ("negative_revenue", 0.0008, rev_cand, None),
-                ("event_too_large", 0.0004, base_cand, 300),
+                ("event_too_large", 0.0004, base_cand, too_large_cap),
             )
         ):
             c = np.flatnonzero(cands & (hostile == 0))
             sel = _pick(rng, c, rate, 3, cap)
             hostile[sel] = h + 1
-            self.notes[f"hostile_{kind}"] = len(sel)
+            self._note(**{f"hostile_{kind}": len(sel)})
         del base_cand, rev_cand, attr_final
         neg = hostile == 3
         rev[neg] = -rev[neg]
@@ -167,8 +199,7 @@ class EventsStage(GeneratorBase):
         cur_valid[bad_cur] = True
 
         # TikTok's view needs the valid, unique, production events per click day (before dups)
-        self.e_inst, self.e_type, self.e_env, self.e_hostile = inst, etype, env, hostile
-        self.e_rev, self.e_has_rev, self.e_cur = rev, has_rev, cur
+        self._add_event_sums(inst, etype, env, hostile, rev, has_rev, cur)
 
         # duplicates: identical content, later updated_at
         dup_cand = np.flatnonzero((hostile != 4) & (received < end - HOUR))
@@ -193,7 +224,7 @@ class EventsStage(GeneratorBase):
         src = src[order]
         updated = updated[order]
         del order
-        self.notes.update(
+        self._note(
             events=len(src),
             unique_events=int(n),
             install_events=int(n_i),
@@ -211,8 +242,8 @@ class EventsStage(GeneratorBase):
         cu_hash = _strings_fixed(_hex_body(_random_bytes(rng, n_i, 32)))
         cu = pc.if_else(pa.array(cu_kind == 2), cu_hash, cu_plain)
         cu = pc.if_else(pa.array(cu_kind == 0), pa.scalar(None, pa.string()), cu)
-        self.notes["hashed_customer_user_id_installs"] = int((cu_kind == 2).sum())
-        inst_id_mat = _with_prefix("inst_", _install_event_hex(i_raw))  # (n_i, 35)
+        self._note(hashed_customer_user_id_installs=int((cu_kind == 2).sum()))
+        inst_id_mat = _with_prefix("inst_", _install_event_hex(i_raw[first:stop]))  # (n_i, 35)
         param_pool = pa.array([f"{p}{k}{q}" for p, q in PARAM_TEMPLATES for k in range(1, 100)], pa.string())
         cur_pool = list(CURRENCIES) + list(BAD_CURRENCIES)
         raw_ts = np.zeros(n, dtype=np.int8)
@@ -233,7 +264,7 @@ class EventsStage(GeneratorBase):
             idmat[:, :3] = ev_prefix
             idmat[:, 3:] = _hex_body(_gather_rows(ev_raw, sr))  # ev_raw: 16 random bytes per unique event
             irows = np.flatnonzero(it == 0)
-            idmat[irows] = _gather_rows(inst_id_mat, ins[irows])
+            idmat[irows] = _gather_rows(inst_id_mat, ins[irows] - first)
             has_r = has_rev[sr]
             params = _take_pool(param_pool, param_idx[sr])
             big = h == 4
@@ -256,7 +287,7 @@ class EventsStage(GeneratorBase):
                     _take_pool(ENVIRONMENTS, env[sr]),
                     pc.take(self.i_ip, ins_pa),
                     _take_pool(USER_AGENTS, self.i_ua_idx[ins], self.i_ua_valid[ins]),
-                    pc.take(cu, ins_pa),
+                    pc.take(cu, pa.array(ins - first)),
                     params,
                     _ts(updated[s:e]),
                     _take_pool(HOSTILE_KINDS, np.maximum(h - 1, 0), h > 0),
@@ -271,11 +302,43 @@ class EventsStage(GeneratorBase):
         else:
             batches = [make_batch(s) for s in chunk_starts]
         self._lap("events.materialise")
-        self.t_events = pa.Table.from_batches(batches, schema=EVENTS)
-        if len(dup_src):
+        table = pa.Table.from_batches(batches, schema=EVENTS)
+        del batches
+        if len(dup_src) and "example_duplicate_event_ids" not in self.notes:
             pos = np.flatnonzero(np.isin(src, dup_src[:3]))
-            self.notes["example_duplicate_event_ids"] = sorted(
-                {self.t_events.column("event_id")[int(p)].as_py() for p in pos}
-            )
-        else:
-            self.notes["example_duplicate_event_ids"] = []
+            self.notes["example_duplicate_event_ids"] = sorted({table.column("event_id")[int(p)].as_py() for p in pos})
+        elif stop == self.i_n:
+            self.notes.setdefault("example_duplicate_event_ids", [])
+        self.sink.put_events(table)
+
+    def _add_event_sums(self, inst, etype, env, hostile, rev, has_rev, cur) -> None:
+        """Adds a cohort's valid, unique, production events to TikTok's view of them: counts and
+        revenue (converted into the advertiser currency, hundredths) per ad-day of the click."""
+        n = len(self.ad_k)
+        ev_row = self.i_ad_day_row[inst]
+        ok = (ev_row >= 0) & (env == 0) & (hostile == 0)
+        adv_of_ad = np.array([ad["adv"] for ad in self.ads])
+        rate = np.array([FX_TO_USD.get(c, np.nan) for c in CURRENCIES])
+        ev_adv = adv_of_ad[self.ad_k[np.maximum(ev_row, 0)]]
+        adv_rate = np.array([FX_TO_USD[a["currency"]] for a in self.adv])
+
+        def count(types: Sequence[str]) -> np.ndarray:
+            lut = np.zeros(len(EVENT_TYPES), dtype=bool)
+            lut[[ET[t] for t in types]] = True
+            return np.bincount(ev_row[ok & lut[etype]], minlength=n)
+
+        def value(t: str) -> np.ndarray:
+            m = ok & (etype == ET[t]) & has_rev & ~np.isnan(rate[cur])
+            return np.bincount(ev_row[m], weights=rev[m] * rate[cur[m]] / adv_rate[ev_adv[m]], minlength=n)
+
+        sums = {
+            "purchases": count(["purchase"]),
+            "purchase_value": value("purchase"),
+            "subs": count(["subscribe"]),
+            "sub_value": value("subscribe"),
+            "trials": count(["start_trial"]),
+            "regs": count(["sign_up", "register"]),
+            "views": count(["session_start", "view_content", "view_item"]),
+        }
+        for key, total in sums.items():
+            self.e_sums[key] = self.e_sums[key] + total if key in self.e_sums else total

@@ -21,7 +21,7 @@ from .arrays import (
     _ts,
     _with_prefix,
 )
-from .base import GeneratorBase
+from .base import CHUNK_ROWS, GeneratorBase
 from .shape import (
     ADV_COUNTRY_P,
     APP_VERSION_P,
@@ -148,11 +148,9 @@ class InstallsStage(GeneratorBase):
         raw_id = _random_bytes(rng, n, 12)
         self.i_raw = raw_id
         hexid = _hex_body(raw_id)
-        self.i_hex = hexid
         appsprint_id = _strings_fixed(_with_prefix("as_", hexid))
         self.i_ids = appsprint_id
         self.i_ip = _ipv4_strings(octets, ip_valid)
-        self.i_ua = _take_pool(USER_AGENTS, ua, ua_valid)
         self.i_ua_idx, self.i_ua_valid = ua.astype(np.int32), ua_valid
         self.i_sandbox = rng.random(n) < 0.02
         self.i_sandbox[np.flatnonzero(~clean)] = False  # keep the hostile traits on production rows
@@ -170,32 +168,39 @@ class InstallsStage(GeneratorBase):
         )
         r_click = click[rows]
         cidx = np.where(attributed_row, r_click, 0)
-        cvalid = attributed_row
         ad_of_click = self.c_ad[cidx] if n_c else np.zeros(len(rows), dtype=np.int64)
         match = np.where(~attributed_row, 2, np.where(ipua[rows], 1, 0))
-        rows_pa = pa.array(rows.astype(np.int64))
-        self.t_installs = pa.Table.from_arrays(
-            [
-                pc.take(appsprint_id, rows_pa),
-                _ts(at[rows]),
-                pc.if_else(pa.array(ios[rows]), "ios", "android"),
-                _take_pool(APP_VERSIONS, version[rows]),
-                _take_pool(COUNTRIES, country[rows]),
-                pc.take(self.i_ip, rows_pa),
-                pc.take(self.i_ua, rows_pa),
-                pc.if_else(pa.array(attributed_row), "attributed", "organic"),
-                pc.if_else(pa.array(attributed_row), pa.scalar("tiktok"), pa.scalar(None, pa.string())),
-                _take_pool(("ttclid", "ip_user_agent", "organic"), match),
-                pa.array(confidence[rows], mask=~attributed_row),
-                _take_pool([ad["link_id"] for ad in self.ads], ad_of_click, cvalid),
-                pc.take(self.c_ids, pa.array(cidx.astype(np.int64), mask=~cvalid))
-                if n_c
-                else pa.nulls(len(rows), pa.string()),
-                _ts(updated),
-                _ts(superseded, superseded > 0),
-            ],
-            schema=INSTALLS,
-        )
+        link_pool = [ad["link_id"] for ad in self.ads]
+
+        def batch(s: int) -> pa.RecordBatch:  # the table in slices: its strings never all in memory
+            e = min(len(rows), s + CHUNK_ROWS)
+            r, att = rows[s:e], attributed_row[s:e]
+            r_pa = pa.array(r.astype(np.int64))
+            clicks = cidx[s:e]
+            return pa.RecordBatch.from_arrays(
+                [
+                    pc.take(appsprint_id, r_pa),
+                    _ts(at[r]),
+                    pc.if_else(pa.array(ios[r]), "ios", "android"),
+                    _take_pool(APP_VERSIONS, version[r]),
+                    _take_pool(COUNTRIES, country[r]),
+                    pc.take(self.i_ip, r_pa),
+                    _take_pool(USER_AGENTS, ua[r], ua_valid[r]),
+                    pc.if_else(pa.array(att), "attributed", "organic"),
+                    pc.if_else(pa.array(att), pa.scalar("tiktok"), pa.scalar(None, pa.string())),
+                    _take_pool(("ttclid", "ip_user_agent", "organic"), match[s:e]),
+                    pa.array(confidence[r], mask=~att),
+                    _take_pool(link_pool, ad_of_click[s:e], att),
+                    _strings_fixed(_with_prefix("clk_", _hex_body(_gather_rows(self.c_raw, clicks))), att)
+                    if n_c
+                    else pa.nulls(e - s, pa.string()),
+                    _ts(updated[s:e]),
+                    _ts(superseded[s:e], superseded[s:e] > 0),
+                ],
+                schema=INSTALLS,
+            )
+
+        self.sink.put_batches("installs", INSTALLS, (batch(s) for s in range(0, max(len(rows), 1), CHUNK_ROWS)))
         self.i_first_upd = first_upd
         self.notes.update(
             installs=int(n),

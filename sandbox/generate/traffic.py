@@ -24,7 +24,7 @@ from .arrays import (
     _ts,
     _with_prefix,
 )
-from .base import GeneratorBase
+from .base import CHUNK_ROWS, GeneratorBase
 from .shape import DAY, HOUR, N_IOS_UA, PUBLIC_FIRST_OCTETS, SECOND, USER_AGENTS
 
 
@@ -121,22 +121,28 @@ class TrafficStage(GeneratorBase):
         self.c_row, self.c_at, self.c_ad, self.c_ios, self.c_ua, self.c_oct = row, clicked, ad_k, is_ios, ua, octets
         self.n_clicks = n
         ttclid = _with_prefix("E.C.P.", _b64url_body(rng, n, 40))
-        ad_id = np.array([ad["ad_id"] for ad in self.ads])
-        self.c_ids = _strings_fixed(_with_prefix("clk_", _hex_body(raw_id)))
-        self.t_clicks = pa.Table.from_arrays(
-            [
-                self.c_ids,
-                _take_pool([ad["link_id"] for ad in self.ads], ad_k),
-                _ts(clicked),
-                _strings_fixed(ttclid),
-                _take_pool([ad["campaign_id"] for ad in self.ads], ad_k),
-                _take_pool([ad["adgroup_id"] for ad in self.ads], ad_k),
-                _take_pool(list(ad_id), ad_k),
-                _take_pool(["TikTok"], np.zeros(n, dtype=np.int32)),
-                _ipv4_strings(octets),
-                _take_pool(USER_AGENTS, ua),
-                pc.if_else(pa.array(is_ios), "ios", "android"),
-                _ts(updated),
-            ],
-            schema=CLICKS,
-        )
+        self.c_raw = raw_id
+        pools = {key: [ad[key] for ad in self.ads] for key in ("link_id", "campaign_id", "adgroup_id", "ad_id")}
+
+        def batch(s: int) -> pa.RecordBatch:  # the table in slices: its strings never all in memory
+            e = min(n, s + CHUNK_ROWS)
+            k = ad_k[s:e]
+            return pa.RecordBatch.from_arrays(
+                [
+                    _strings_fixed(_with_prefix("clk_", _hex_body(raw_id[s:e]))),
+                    _take_pool(pools["link_id"], k),
+                    _ts(clicked[s:e]),
+                    _strings_fixed(ttclid[s:e]),
+                    _take_pool(pools["campaign_id"], k),
+                    _take_pool(pools["adgroup_id"], k),
+                    _take_pool(pools["ad_id"], k),
+                    _take_pool(["TikTok"], np.zeros(e - s, dtype=np.int32)),
+                    _ipv4_strings(octets[s:e]),
+                    _take_pool(USER_AGENTS, ua[s:e]),
+                    pc.if_else(pa.array(is_ios[s:e]), "ios", "android"),
+                    _ts(updated[s:e]),
+                ],
+                schema=CLICKS,
+            )
+
+        self.sink.put_batches("clicks", CLICKS, (batch(s) for s in range(0, max(n, 1), CHUNK_ROWS)))

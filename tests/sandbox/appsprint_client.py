@@ -27,6 +27,11 @@ class AppSprintClient(SandboxControlCalls):
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         return self.http.get(f"/v1/apps/{app_id or self.app_id}/{resource}", params=params, headers=headers)
 
+    def iphone_click(self, link_id: str, ttclid: str) -> httpx.Response:
+        """A person on an iPhone opening the Signal link ``link_id`` from a TikTok ad (a live click)."""
+        ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"
+        return self.http.get(f"/s/{link_id}", params={"ttclid": ttclid}, headers={"User-Agent": ua})
+
     def page(self, resource: str, **params: Any) -> dict:
         response = self.get(resource, **params)
         assert response.status_code == 200, response.text

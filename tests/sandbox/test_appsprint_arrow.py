@@ -104,11 +104,7 @@ def test_updated_since_and_live_clicks_in_arrow(api):
     pivot = everything[len(everything) // 2]["updated_at"]
     # a Signal-link click recorded now is merged into the pages in (updated_at, click_id) order
     link_id = expected_rows(api.world, "signal-links", api.now())[0]["id"]
-    click = api.http.get(
-        f"/s/{link_id}",
-        params={"ttclid": "E.C.P.arrow"},
-        headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"},
-    )
+    click = api.iphone_click(link_id, "E.C.P.arrow")
     assert click.status_code == 302
     arrow_rows, arrow_cursors = read_all_arrow(api, "clicks", 7, updated_since=pivot)
     json_rows, json_cursors = read_all_json(api, "clicks", 7, updated_since=pivot)
