@@ -7,7 +7,7 @@
 | ``SIGNAL_DAILY_REFRESH_CRON`` | ``30 3 * * *`` | daily lookback refresh: everything, TikTok re-pulled over the long lookback |
 | ``SIGNAL_DAILY_LOOKBACK_DAYS`` | ``28`` | days the daily refresh re-pulls (1..28, see docs/decisions/0005-restatement-and-lookback.md) |
 | ``SIGNAL_SCHEDULE_TIMEZONE`` | ``UTC`` | timezone of the cron schedules |
-| ``SIGNAL_FORWARDING_SENSOR_SECONDS`` | ``30`` | how often the forwarding sensor checks AppSprint |
+| ``SIGNAL_FORWARDING_SENSOR_SECONDS`` | ``5`` | how often the forwarding sensor checks AppSprint (5 s: the Dagster daemon's own sensor loop) |
 | ``SIGNAL_AUTOMATION`` | ``stopped`` | ``running``: schedules and sensor start switched on (``make dev`` sets it) |
 
 A bad value stops the code location from loading with a message naming the variable.
@@ -89,7 +89,7 @@ class AutomationSettings:
             daily_refresh_cron=_cron("SIGNAL_DAILY_REFRESH_CRON", "30 3 * * *"),
             daily_lookback_days=_int("SIGNAL_DAILY_LOOKBACK_DAYS", 28, 1, 28),
             timezone=_timezone("SIGNAL_SCHEDULE_TIMEZONE", "UTC"),
-            sensor_seconds=_int("SIGNAL_FORWARDING_SENSOR_SECONDS", 30, 5, 3600),
+            sensor_seconds=_int("SIGNAL_FORWARDING_SENSOR_SECONDS", 5, 5, 3600),
             running=status == "running",
         )
 

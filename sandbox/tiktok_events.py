@@ -11,30 +11,42 @@ counted as production.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import threading
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from .tiktok_event_rules import EventsConfig, field_error, validate_events
 
 
-@dataclasses.dataclass
-class StoredEvent:
-    received_at: float  # sandbox clock, unix seconds
-    duplicate: bool
-    flags: tuple[str, ...] | None
-    test_event_code: str | None
-    payload: dict[str, Any]
+class ReceivedRequest(NamedTuple):
+    """The events of one request, kept as the request's body as received (parsed again only when
+    read back): a tuple of plain values per request instead of objects per event, so that millions
+    of stored events cost Python's cyclic garbage collector nothing (rescanning stored event dicts
+    was most of the server's time once a run had stored a few hundred thousand)."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "received_at": dt.datetime.fromtimestamp(self.received_at, dt.UTC).isoformat(),
-            "duplicate": self.duplicate,
-            "flags": list(self.flags or ()),
-            "test_event_code": self.test_event_code,
-            "event": self.payload,
-        }
+    received_at: float  # sandbox clock, unix seconds
+    test_event_code: str | None
+    body: bytes  # the request body; its ``data`` holds the events
+    event_count: int  # events in it
+    duplicates: bytes | None  # one byte per event, 1 = dropped as a duplicate (None: none was)
+    flags: tuple[tuple[str, ...] | None, ...] | None  # per event (None: no event was flagged)
+
+    def events(self, lo: int, hi: int) -> list[dict[str, Any]]:
+        """The stored form of events ``lo..hi-1`` of this request."""
+        data = orjson.loads(self.body)["data"]
+        when = dt.datetime.fromtimestamp(self.received_at, dt.UTC).isoformat()
+        return [
+            {
+                "received_at": when,
+                "duplicate": bool(self.duplicates[i]) if self.duplicates else False,
+                "flags": list((self.flags[i] if self.flags else None) or ()),
+                "test_event_code": self.test_event_code,
+                "event": data[i],
+            }
+            for i in range(lo, hi)
+        ]
 
 
 class PixelLedger:
@@ -46,12 +58,14 @@ class PixelLedger:
         "events_received",
         "flagged_events",
         "production",
+        "production_stored",
         "rejected_requests",
         "requests",
         "seen",
         "test",
         "test_events",
         "test_requests",
+        "test_stored",
         "unique_events",
     )
 
@@ -65,9 +79,11 @@ class PixelLedger:
         self.test_events = 0
         self.flagged_events = 0
         self.by_event: dict[str, int] = {}
-        self.seen: dict[tuple[str, str], float] = {}  # (canonical event, event_id) -> first seen
-        self.production: list[StoredEvent] = []
-        self.test: list[StoredEvent] = []
+        self.seen: dict[str, float] = {}  # canonical event NUL event_id -> first seen
+        self.production: list[ReceivedRequest] = []  # what was received, request by request
+        self.test: list[ReceivedRequest] = []
+        self.production_stored = 0  # events in ``production``
+        self.test_stored = 0
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -119,8 +135,9 @@ class EventStore:
         with self._lock:
             self.ledger(pixel_code).rejected_requests += 1
 
-    def track(self, pixel_code: str, body: dict[str, Any], now: float) -> None:
-        """Validate ``body['data']`` and record it. Raises :class:`TrackError` on 40002."""
+    def track(self, pixel_code: str, body: dict[str, Any], now: float, raw: bytes | None = None) -> None:
+        """Validate ``body['data']`` and record it; ``raw``: the request body as received (kept for
+        read-back; re-encoded from ``body`` when not given). Raises :class:`TrackError` on 40002."""
         config = self.config
         test_code = body.get("test_event_code")
         if test_code is not None and type(test_code) is not str:
@@ -128,46 +145,44 @@ class EventStore:
         data = body.get("data")
         checked = validate_events(data, now, config)
         assert isinstance(data, list)  # validate_events rejects anything else
+        flags = tuple(f for _, _, f in checked) if any(f for _, _, f in checked) else None
+        n = len(checked)
         with self._lock:
             ledger = self.ledger(pixel_code)
             ledger.requests += 1
+            keep = config.store_payloads
             if test_code:
                 ledger.test_requests += 1
-                ledger.test_events += len(checked)
-                if config.store_payloads and len(ledger.test) < config.max_stored_payloads:
-                    ledger.test.extend(
-                        StoredEvent(now, False, flags, test_code, ev) for ev, (_, _, flags) in zip(data, checked)
-                    )
+                ledger.test_events += n
+                if keep and ledger.test_stored < config.max_stored_payloads:
+                    ledger.test.append(ReceivedRequest(now, test_code, raw or orjson.dumps(body), n, None, flags))
+                    ledger.test_stored += n
                 return
-            ledger.events_received += len(checked)
+            ledger.events_received += n
             seen = ledger.seen
             by_event = ledger.by_event
             window = config.dedup_window_seconds
-            store = ledger.production if config.store_payloads else None
-            if store is not None and len(store) >= config.max_stored_payloads:
-                store = None
-            unique = dropped = flagged = 0
-            for ev, (name, event_id, flags) in zip(data, checked):
-                duplicate = False
+            duplicates: bytearray | None = None
+            unique = 0
+            for i, (name, event_id, _) in enumerate(checked):
                 if event_id:
-                    key = (name, event_id)
+                    key = name + "\x00" + event_id  # a str, not a tuple: no work for the garbage collector
                     first = seen.get(key)
                     if first is not None and now - first < window:
-                        duplicate = True
-                    else:
-                        seen[key] = now
-                if duplicate:
-                    dropped += 1
-                else:
-                    unique += 1
-                    by_event[name] = by_event.get(name, 0) + 1
-                if flags:
-                    flagged += 1
-                if store is not None:
-                    store.append(StoredEvent(now, duplicate, flags, None, ev))
+                        if duplicates is None:
+                            duplicates = bytearray(n)
+                        duplicates[i] = 1
+                        continue
+                    seen[key] = now
+                unique += 1
+                by_event[name] = by_event.get(name, 0) + 1
             ledger.unique_events += unique
-            ledger.duplicates_dropped += dropped
-            ledger.flagged_events += flagged
+            ledger.duplicates_dropped += n - unique
+            ledger.flagged_events += sum(1 for f in flags if f) if flags else 0
+            if keep and ledger.production_stored < config.max_stored_payloads:
+                dup = bytes(duplicates) if duplicates is not None else None
+                ledger.production.append(ReceivedRequest(now, None, raw or orjson.dumps(body), n, dup, flags))
+                ledger.production_stored += n
 
     # --- read-back ------------------------------------------------------------------------------
     def counts(self, pixel_code: str | None = None) -> dict[str, Any]:
@@ -194,9 +209,15 @@ class EventStore:
                 ledgers = [self._pixels[pixel_code]] if pixel_code in self._pixels else []
             else:
                 ledgers = list(self._pixels.values())
-            rows: list[StoredEvent] = []
+            requests: list[ReceivedRequest] = []
             for ledger in ledgers:
-                rows.extend(ledger.test if test else ledger.production)
-            total = len(rows)
-            page = rows[offset : offset + limit]
-        return total, [row.to_json() for row in page]
+                requests.extend(ledger.test if test else ledger.production)
+        total = 0
+        page: list[dict[str, Any]] = []
+        for request in requests:  # each request's events: total .. total + n - 1
+            n = request.event_count
+            lo, hi = max(offset - total, 0), min(offset + limit - total, n)
+            if lo < hi:
+                page.extend(request.events(lo, hi))
+            total += n
+        return total, page

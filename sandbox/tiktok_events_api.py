@@ -39,7 +39,8 @@ class EventsApiRoutes(ServedRecords):
         if advertiser_id is None or token.kind == "standard" or not token.can_access(advertiser_id):
             raise ApiError(40001, NO_PERMISSION_PIXEL.format(code=pixel_code))
         try:
-            self.events.track(pixel_code, body, self.clock.now().timestamp())
+            # the raw body is kept for read-back (Starlette caches it: no second read)
+            self.events.track(pixel_code, body, self.clock.now().timestamp(), await ctx.request.body())
         except TrackError:
             self.events.reject(pixel_code)
             raise

@@ -20,7 +20,7 @@ SKIP_REMEDIES = {
     "missing_ip": "make sure the SDK's requests come with the device's real IP (server-side calls must pass it on)",
     "private_ip": "make sure the SDK's requests come with the device's public IP, not a proxy's or a local network's",
     "missing_user_agent": "make sure the SDK's requests come with the device's real user agent",
-    "too_old": "TikTok takes events up to 7 days old: forward more often (the forwarding sensor runs every 30 s)",
+    "too_old": "TikTok takes events up to 7 days old: forward more often (the forwarding sensor runs every 5 s while switched on)",
 }
 UNKNOWN_REMEDY = "see docs/forwarding.md"
 

@@ -52,13 +52,14 @@ class PayloadError(ForwardingError):
 
 @dataclasses.dataclass
 class Batch:
-    """One request's worth of events: ``columns[name][lo:hi]`` of the pending rows."""
+    """One request's worth of events: rows ``lo:hi`` of ``rows``, a chunk of the pending rows (its
+    columns become Python values only when the batch is built, on the payload thread)."""
 
     batch_id: str
     pixel_code: str
     test_event_code: str | None
     event_ids: list[str]
-    columns: dict[str, list[Any]] = dataclasses.field(repr=False)
+    rows: pa.Table = dataclasses.field(repr=False)
     lo: int = 0
     hi: int = 0
     events: list[dict[str, Any]] = dataclasses.field(default_factory=list, repr=False)
@@ -76,19 +77,21 @@ class Batch:
 
     def build_events(self) -> Batch:
         """Fill ``events`` only (the dry run needs no request body); returns the batch."""
+        part = self.rows.slice(self.lo, self.hi - self.lo)
+        columns = [self.event_ids if name == "event_id" else part.column(name).to_pylist() for name in EVENT_COLUMNS]
         try:
-            self.events = build_events(*(self.columns[name][self.lo : self.hi] for name in EVENT_COLUMNS))
+            self.events = build_events(*columns)
         except (TypeError, ValueError) as exc:
-            raise self._payload_error(exc) from exc
+            raise self._payload_error(columns, exc) from exc
         return self
 
-    def _payload_error(self, batch_error: Exception) -> PayloadError:
+    def _payload_error(self, columns: list[list[Any]], batch_error: Exception) -> PayloadError:
         """The error naming the first row of the batch that cannot be built."""
-        for k in range(self.lo, self.hi):
+        for k in range(len(self.event_ids)):
             try:
-                build_events(*([self.columns[name][k]] for name in EVENT_COLUMNS))
+                build_events(*([column[k]] for column in columns))
             except (TypeError, ValueError) as exc:
-                return PayloadError(self.columns["event_id"][k], self.pixel_code, exc)
+                return PayloadError(self.event_ids[k], self.pixel_code, exc)
         return PayloadError(self.event_ids[0], self.pixel_code, batch_error)
 
     def encode(self, lo: int, hi: int, partner_name: str | None = None) -> bytes:
@@ -103,13 +106,15 @@ def plan_batches(
 ) -> Iterator[Batch]:
     """Batches of one pixel each, <= ``batch_size`` events, in ``rows``' order; a test event
     (``is_test``) alone, with its own ``test_event_code``, else ``test_event_code``, else
-    :data:`DEFAULT_TEST_EVENT_CODE`. Rows are converted to Python ``chunk_rows`` at a time."""
+    :data:`DEFAULT_TEST_EVENT_CODE`. The columns that cut batches are converted to Python
+    ``chunk_rows`` rows at a time; the others by each batch's build."""
     chunk = max(batch_size, (chunk_rows // batch_size) * batch_size)
     seq = 0
     for off in range(0, rows.num_rows, chunk):
         part = rows.slice(off, chunk)
-        col = {name: part.column(name).to_pylist() for name in part.column_names}
-        ids, pixels, tests, codes = col["event_id"], col["pixel_code"], col["is_test"], col["test_event_code"]
+        ids, pixels, tests, codes = (
+            part.column(name).to_pylist() for name in ("event_id", "pixel_code", "is_test", "test_event_code")
+        )
         n = len(ids)
         i = 0
         while i < n:
@@ -120,7 +125,7 @@ def plan_batches(
                 while j < limit and pixels[j] == pixels[i] and not tests[j]:
                     j += 1
             seq += 1
-            yield Batch(f"{run_id}-{seq:06d}", pixels[i], code, ids[i:j], col, i, j)
+            yield Batch(f"{run_id}-{seq:06d}", pixels[i], code, ids[i:j], part, i, j)
             i = j
 
 
@@ -139,7 +144,7 @@ class PayloadPipeline:
         self._pool = (
             concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="forwarding-payloads") if background else None
         )
-        self._next: Batch | concurrent.futures.Future[Batch] | None = None
+        self._next: Batch | concurrent.futures.Future[Batch | None] | None = None
         self._started = False
 
     def build_next(self) -> None:
@@ -147,11 +152,14 @@ class PayloadPipeline:
         if self._started:
             return
         self._started = True
-        batch = next(self._batches, None)
-        if batch is not None and self._pool is not None:
-            self._next = self._pool.submit(batch.build, self._partner_name)
+        if self._pool is not None:  # cutting the batch too: the worker is the batches' only reader
+            self._next = self._pool.submit(self._build_next)
         else:
-            self._next = batch
+            self._next = next(self._batches, None)
+
+    def _build_next(self) -> Batch | None:
+        batch = next(self._batches, None)
+        return batch.build(self._partner_name) if batch is not None else None
 
     def take(self) -> Batch | None:
         """The next batch, built (waits for it); ``None`` when there are no more."""

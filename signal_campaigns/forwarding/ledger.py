@@ -14,7 +14,7 @@ merges two internal tables in the schema ``forwarding`` (:mod:`.storage`),
 
 - ``forwarding.event_delivery_ledger_folded``: the same columns, as of the last *fold*;
 - ``forwarding.event_delivery_journal``: append-only, one row per batch transition since that fold
-  (``entry_id``, ``batch_id``, ``state``, ``event_ids`` (``NULL`` = the batch's events),
+  (``entry_id``, ``batch_id``, ``state``, ``event_ids`` (a JSON array; ``NULL`` = the batch's events),
   ``code``, ``message``, ``attempts``, ``recorded_at``).
 
 Why two tables: a batch transition is then one small INSERT and one commit (a few ms) instead of
@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from .storage import (
@@ -53,10 +54,12 @@ from .storage import (
     FOLDED_DDL,
     JOURNAL_COLUMNS,
     JOURNAL_DDL,
+    JOURNAL_IDS_SQL,
     comment_ledger_view,
     create_table,
     internal_schema_for,
     table_type,
+    upgrade_journal,
 )
 from .storage import INTERNAL_SCHEMA as INTERNAL_SCHEMA
 from .storage import qualified as qualified
@@ -90,19 +93,9 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-_ID_SEPARATOR = "\x1f"  # ASCII unit separator
-
-
-def _id_list_param(ids: Sequence[str] | None) -> tuple[str, Any]:
-    """SQL placeholder and parameter for a ``VARCHAR[]`` of event ids: one joined string split by
-    DuckDB (binding one string instead of 1,000 keeps the GIL-holding part of a journal write
-    short), or the list itself when an id contains the separator."""
-    if not ids:
-        return "?::VARCHAR[]", None if ids is None else list(ids)
-    text = _ID_SEPARATOR.join(ids)
-    if text.count(_ID_SEPARATOR) == len(ids) - 1:
-        return "string_split(?, chr(31))", text
-    return "?::VARCHAR[]", list(ids)
+def _ids_json(ids: Sequence[str] | None) -> str | None:
+    """The journal's ``event_ids``: one JSON array string (cheap to commit, any id kept intact)."""
+    return None if ids is None else orjson.dumps(list(ids)).decode()
 
 
 @dataclasses.dataclass
@@ -170,8 +163,10 @@ class DeliveryLedger:
             legacy = [(self.schema, self.folded_name), (self.schema, self.table)]
             create_table(conn, (internal, self.folded_name), FOLDED_DDL, FOLDED_COLUMNS, legacy)
             legacy = [(self.schema, self.journal_name)]
+            for old_schema, old_name in [(internal, self.journal_name), *legacy]:
+                upgrade_journal(conn, old_schema, old_name)
             create_table(conn, (internal, self.journal_name), JOURNAL_DDL, JOURNAL_COLUMNS, legacy)
-            conn.execute(f"CREATE OR REPLACE VIEW {self.fqn} AS {self._merged_sql('LEFT')}")
+            conn.execute(f"CREATE OR REPLACE VIEW {self.fqn} AS {self._merged_sql()}")
             comment_ledger_view(conn, self.fqn)
             return 0
 
@@ -190,9 +185,10 @@ class DeliveryLedger:
         """Per event with journal rows: its latest state and what to add to its ledger row. An
         outcome row without ``event_ids`` stands for the events of its batch's ``in_flight`` row."""
         j = self.journal_fqn
+        ids = JOURNAL_IDS_SQL.format(column="coalesce(s.event_ids, f.event_ids)")
         return f"""
             WITH steps AS (
-                SELECT unnest(coalesce(s.event_ids, f.event_ids)) AS event_id, s.entry_id, s.batch_id, s.state,
+                SELECT unnest({ids}) AS event_id, s.entry_id, s.batch_id, s.state,
                        s.code, s.message, coalesce(s.attempts, 0) AS attempts, s.recorded_at,
                        s.state <> 'in_flight' AS is_outcome
                 FROM {j} s LEFT JOIN {j} f
@@ -210,31 +206,39 @@ class DeliveryLedger:
                    max(recorded_at) AS updated_at
             FROM steps GROUP BY event_id"""
 
-    def _merged_sql(self, join: str) -> str:
-        """The ledger's columns: folded rows with the journal applied (``LEFT`` join: every row,
-        the view; ``INNER``: only the rows the journal changes, the fold)."""
+    @staticmethod
+    def _applied() -> dict[str, str]:
+        """Per changeable column: its value once the journal state ``j`` is applied to the folded row
+        ``l`` (``j``'s columns are NULL for a row the journal does not touch)."""
+        return {
+            "status": "coalesce(j.status, l.status)",
+            "attempts": "CAST(l.attempts + coalesce(j.add_attempts, 0) AS INTEGER)",
+            "last_code": "CASE WHEN j.has_outcome THEN j.last_code ELSE l.last_code END",
+            "last_message": "CASE WHEN j.has_outcome THEN j.last_message ELSE l.last_message END",
+            "batch_id": "coalesce(j.batch_id, l.batch_id)",
+            "first_attempt_at": "coalesce(l.first_attempt_at, j.first_attempt_at)",
+            "sent_at": "CASE WHEN j.status = 'sent' THEN j.sent_at ELSE l.sent_at END",
+            "updated_at": "coalesce(j.updated_at, l.updated_at)",
+        }
+
+    def _merged_sql(self) -> str:
+        """The ledger's columns for every row: folded rows with the journal applied (the view)."""
+        applied = ", ".join(f"{expr} AS {column}" for column, expr in self._applied().items())
         return f"""
-            SELECT l.event_id, l.pixel_code, l.tiktok_event,
-                   coalesce(j.status, l.status) AS status,
-                   CAST(l.attempts + coalesce(j.add_attempts, 0) AS INTEGER) AS attempts,
-                   CASE WHEN j.has_outcome THEN j.last_code ELSE l.last_code END AS last_code,
-                   CASE WHEN j.has_outcome THEN j.last_message ELSE l.last_message END AS last_message,
-                   coalesce(j.batch_id, l.batch_id) AS batch_id,
-                   coalesce(l.first_attempt_at, j.first_attempt_at) AS first_attempt_at,
-                   CASE WHEN j.status = 'sent' THEN j.sent_at ELSE l.sent_at END AS sent_at,
-                   coalesce(j.updated_at, l.updated_at) AS updated_at
-            FROM {self.folded_fqn} l {join} JOIN ({self._journal_state_sql()}) j ON j.event_id = l.event_id"""
+            SELECT l.event_id, l.pixel_code, l.tiktok_event, {applied}
+            FROM {self.folded_fqn} l LEFT JOIN ({self._journal_state_sql()}) j ON j.event_id = l.event_id"""
 
     def _fold_in_transaction(self) -> int:
-        """Apply the journal to the folded table and empty it (caller holds a transaction)."""
+        """Apply the journal to the folded table and empty it (caller holds a transaction). One UPDATE
+        joined to the journal's per-event state only (no self-join of the folded table)."""
         entries = self.conn.execute(f"SELECT count(*) FROM {self.journal_fqn}").fetchall()[0][0]
         if not entries:
             return 0
-        assignments = ", ".join(f"{c} = m.{c}" for c in LEDGER_COLUMNS[3:])
+        assignments = ", ".join(f"{column} = {expr}" for column, expr in self._applied().items())
         self.conn.execute(f"""
-            UPDATE {self.folded_fqn} SET {assignments}
-            FROM ({self._merged_sql("INNER")}) m
-            WHERE {self.folded_fqn}.event_id = m.event_id""")
+            UPDATE {self.folded_fqn} AS l SET {assignments}
+            FROM ({self._journal_state_sql()}) j
+            WHERE l.event_id = j.event_id""")
         self.conn.execute(f"DELETE FROM {self.journal_fqn}")
         return int(entries)
 
@@ -336,9 +340,8 @@ class DeliveryLedger:
             message: str | None,
             attempts: int | None,
         ) -> None:
-            ids_sql, ids_param = _id_list_param(ids)
-            values.append(f"(?, ?, ?, {ids_sql}, ?::INTEGER, ?::VARCHAR, ?::INTEGER, ?::TIMESTAMPTZ)")
-            params.extend((self._next_entry, batch_id, state, ids_param, code, message, attempts, now))
+            values.append("(?, ?, ?, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, ?::INTEGER, ?::TIMESTAMPTZ)")
+            params.extend((self._next_entry, batch_id, state, _ids_json(ids), code, message, attempts, now))
             self._next_entry += 1
 
         if outcome is not None and outcome.event_ids:

@@ -215,7 +215,7 @@ def test_jobs_schedules_and_the_forwarding_sensor(defs):
     refresh = schedules["daily_refresh_schedule"]
     assert refresh.job_name == "daily_refresh"
     (sensor,) = defs.sensors
-    assert sensor.minimum_interval_seconds == 30
+    assert sensor.minimum_interval_seconds == 5
     assert {job.name for job in sensor.jobs} == {"forward_new_events", "daily_refresh"}
 
 

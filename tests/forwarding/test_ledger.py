@@ -237,3 +237,30 @@ def test_event_ids_holding_the_journal_separator_stay_intact(tmp_path):
     ledger.fold()
     assert {k: (col(r, "status"), col(r, "attempts")) for k, r in view(conn).items()} == expected
     conn.close()
+
+
+def test_a_journal_of_the_older_layout_left_by_a_crash_is_upgraded_and_recovered(warehouse):
+    """A journal written before the ids became JSON text (``event_ids VARCHAR[]``), left with a
+    committed outcome and an in-flight batch by a crash: the next run reads both."""
+    path, ids = warehouse
+    conn, ledger = open_ledger(path)
+    ledger.recover()
+    ledger.enqueue(QUEUE)
+    journal = f"forwarding.{JOURNAL_TABLE}"
+    conn.execute(f"DROP TABLE {journal}")
+    conn.execute(
+        f"CREATE TABLE {journal} (entry_id BIGINT NOT NULL, batch_id VARCHAR NOT NULL, state VARCHAR NOT NULL, "
+        "event_ids VARCHAR[], code INTEGER, message VARCHAR, attempts INTEGER, recorded_at TIMESTAMPTZ NOT NULL)"
+    )
+    insert = f"INSERT INTO {journal} VALUES (?, ?, ?, ?, ?, ?, ?, now())"
+    conn.execute(insert, [1, "b1", "in_flight", ids[:1000], None, None, None])
+    conn.execute(insert, [2, "b1", "sent", None, 0, None, 1])
+    conn.execute(insert, [3, "b2", "in_flight", ids[1000:2000], None, None, None])
+    conn.close()
+
+    conn, ledger = open_ledger(path)  # what the next run does first
+    assert ledger.counts() == {"pending": 1000, "in_flight": 1000, "sent": 1000, "dead": 0}
+    assert ledger.recover() == 1000
+    assert ledger.counts() == {"pending": 2000, "in_flight": 0, "sent": 1000, "dead": 0}
+    assert col(view(conn)[ids[0]], "batch_id") == "b1" and ledger.journal_entries() == 0
+    conn.close()

@@ -1,4 +1,5 @@
-"""The forwarding sensor: every 30 s, one cheap HTTP question to AppSprint, at most one run.
+"""The forwarding sensor: every 5 s (``SIGNAL_FORWARDING_SENSOR_SECONDS``), one cheap HTTP question to
+AppSprint, at most one run. The wait for its next tick is part of every event's latency to TikTok.
 
 Its cursor is the newest event ``updated_at`` it has seen (as AppSprint serves it). The first tick
 (no cursor yet: a new deployment, ``make dev``) requests one ``daily_refresh`` run, so the
