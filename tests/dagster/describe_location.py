@@ -10,6 +10,8 @@ import sys
 
 
 def describe() -> dict:
+    from dagster import ScheduleDefinition
+
     from dagster_project.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -30,7 +32,9 @@ def describe() -> dict:
             job.name: sorted(k.to_user_string() for k in job.asset_layer.selected_asset_keys)
             for job in (defs.resolve_job_def(name) for name in sorted(j.name for j in defs.jobs or []))
         },
-        "schedules": sorted((s.name, s.cron_schedule, s.job_name) for s in defs.schedules or []),
+        "schedules": sorted(
+            (s.name, s.cron_schedule, s.job_name) for s in defs.schedules or [] if isinstance(s, ScheduleDefinition)
+        ),
         "sensors": sorted(s.name for s in defs.sensors or []),
         "target": warehouse.target_name(),
         "dbt_target": resources["dbt"].target,

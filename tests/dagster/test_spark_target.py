@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import run_module
+
 TARGET_FIELDS = ("target", "dbt_target", "dlt", "load_args")
 
 
@@ -23,17 +22,7 @@ def location(tmp_path: Path, target: str) -> dict:
         "SIGNAL_LAKE_PATH": str(tmp_path / "lake"),
         "SIGNAL_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.dagster.describe_location"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+    return json.loads(run_module("tests.dagster.describe_location", env=env))
 
 
 def test_the_spark_target_runs_the_same_assets_jobs_and_schedules_on_spark(tmp_path):
@@ -41,6 +30,7 @@ def test_the_spark_target_runs_the_same_assets_jobs_and_schedules_on_spark(tmp_p
     same = {k: v for k, v in spark.items() if k not in TARGET_FIELDS}
     assert same == {k: v for k, v in duckdb.items() if k not in TARGET_FIELDS}
     assert "event_delivery_ledger" in spark["jobs"]["forward_new_events"]
+    assert len(spark["schedules"]) == 3 and spark["sensors"] == ["forward_new_appsprint_events"]
     assert set(spark["jobs"]) == {"forward_new_events", "tiktok_ads_sync", "appsprint_sync", "daily_refresh"}
     assert spark["pools"] == ["warehouse"]  # every writer, Spark's metastore openers included: one at a time
 

@@ -18,7 +18,7 @@ import httpx
 from sandbox.chaos import check_delivery, ledger_state, start_forwarder
 from tests.forwarding.test_forwarder import arm
 
-from .conftest import REPO, serving_file
+from .conftest import REPO, public_relations, serving_file
 
 # a process that opens the metastore and keeps it until its stdin closes
 HOLD_METASTORE = (
@@ -43,7 +43,7 @@ def wait_for_first_post(ep) -> None:
         time.sleep(0.05)
 
 
-def test_the_spark_queue_is_forwarded_exactly_once_across_a_kill(sandbox, spark_queue, spark_env):
+def test_the_spark_queue_is_forwarded_exactly_once_across_a_kill(sandbox, spark_queue, spark_env, built_duckdb):
     path = serving_file(spark_env)
     ids = spark_queue["event_id"].to_pylist()
     n = len(ids)
@@ -72,7 +72,8 @@ def test_the_spark_queue_is_forwarded_exactly_once_across_a_kill(sandbox, spark_
         comment = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'events_to_forward'").fetchall()
     assert staged.to_pylist() == spark_queue.to_pylist()
     assert types["occurred_at"] == "TIMESTAMP WITH TIME ZONE" and types["value"] == "DECIMAL(18,6)"
-    assert comment == [("Eligible events, one row each.",)]
+    built = {name: text for name, _, text in public_relations(built_duckdb["db"])}
+    assert comment == [(built["events_to_forward"],)] and comment[0][0]  # the mart's description
 
     # run 3: nothing new, nothing sent
     code, summary, err = run_cli(path, sandbox)

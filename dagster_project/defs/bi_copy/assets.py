@@ -12,6 +12,8 @@ On the Spark target it first copies the Spark build's marts into the DuckDB file
 (:func:`signal_campaigns.warehouse.spark_serving.refresh_marts_from_spark`), so the copy and the
 dashboard show the Spark build."""
 
+from typing import Any
+
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
 
 from dagster_project.defs.appsprint.assets import appsprint_assets
@@ -49,7 +51,11 @@ def warehouse_bi_copy(context: AssetExecutionContext, warehouse: WarehouseResour
     if target is None:
         context.log.info("no copy published (publish_bi_copy is off, or there is no warehouse yet)")
         return MaterializeResult(metadata={"published": False})
-    metadata = {"published": True, "path": str(target), "size_mb": round(target.stat().st_size / 2**20, 1)}
+    metadata: dict[str, Any] = {
+        "published": True,
+        "path": str(target),
+        "size_mb": round(target.stat().st_size / 2**20, 1),
+    }
     if marts is not None:
         metadata["marts_from_spark"] = marts
     return MaterializeResult(metadata=metadata)
