@@ -12,7 +12,7 @@ skips it); never from a file that could not be used.
 On the Spark target (``--target spark``, default env ``SIGNAL_DBT_TARGET``) the queue is read from
 the Spark build into the warehouse file first, and the ledger is published to the lake at the end
 (:mod:`.spark_queue`); a Spark build that cannot be read (PySpark or Java missing, the metastore held
-by another process, no queue built) stops the run with exit 3 before anything is written.
+by another process, no queue built) stops the run with exit 3 before the ledger is touched.
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ def metrics_function_sql(warehouse: Path) -> str:
     if cache.exists():
         return cache.read_text()
     with tempfile.TemporaryDirectory(prefix="signal-dbt-compile-") as target_path:
-        run = run_dbt(["compile", "--inline", METRICS_MACRO, "--target-path", target_path], warehouse=warehouse)
+        args = ["compile", "--inline", METRICS_MACRO, "--target-path", target_path, "--log-level", "none"]
+        run = run_dbt(args, warehouse=warehouse)
     sql = str(run.result.results[0].node.compiled_code)
     for stale in warehouse.parent.glob(f".{warehouse.stem}.metrics_function.*.sql"):
         stale.unlink(missing_ok=True)
