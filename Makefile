@@ -7,7 +7,7 @@ LOCK   := requirements/requirements.lock
 SPARK_LOCK  := requirements/spark.lock
 SPARK_STAMP := $(VENV)/.spark-installed
 
-.PHONY: demo test dev bench sandbox lock clean setup spark-setup lint lint-py lint-sql format
+.PHONY: demo demo-spark test dev bench sandbox lock clean setup spark-setup lint lint-py lint-sql format
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ $(SPARK_STAMP): $(STAMP) $(SPARK_LOCK)
 ## demo: the main job on the local sandbox
 demo: $(STAMP)
 	@$(BIN)/python -m sandbox.demo
+
+## demo-spark: the same main job on the Spark target (docs/targets.md): lake data/lake, Spark data/spark, ledger and BI copy in data/warehouse.duckdb
+demo-spark: $(SPARK_STAMP)
+	@SIGNAL_DBT_TARGET=spark $(BIN)/python -m sandbox.demo
 
 ## test: the whole test suite (with the Spark target's extras: its test builds the models on Spark)
 test: $(STAMP) $(SPARK_STAMP)

@@ -1,10 +1,17 @@
 """The warehouse as Dagster sees it: the ``warehouse`` pool every writer shares and the
-:class:`WarehouseResource` (the file, dlt pipelines into it, the lock wait, the BI copy)."""
+:class:`WarehouseResource` (the file, dlt pipelines into it, the lock wait, the BI copy).
+
+On the Spark target (``SIGNAL_DBT_TARGET=spark``, docs/targets.md) the same resource lands the raw
+layer in the lake (dlt's filesystem destination), and the DuckDB file is the activation and serving
+store: the forwarder's ledger, the queue read from the Spark build, and the marts copied from it for
+the BI copy and the dashboard. The pool also keeps Spark's metastore to one process: every step
+that opens it (dbt-spark, the forwarding step's and the BI-copy step's Spark reader, each a process
+that ends with its step) is in it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,7 @@ from signal_campaigns.warehouse import (
     wait_for_write_access,
     warehouse_path,
 )
+from signal_campaigns.warehouse.spark import lake_destination, selected_target
 
 WAREHOUSE_POOL = "warehouse"  # every asset that writes the warehouse (DuckDB has one writer: docs/decisions/0008-one-writer-and-bi-copy.md)
 
@@ -40,14 +48,33 @@ class WarehouseResource(ConfigurableResource):
     pipelines_dir: str | None = None
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
     publish_bi_copy: bool = True
+    target: str | None = None  # duckdb | postgres | spark; default env SIGNAL_DBT_TARGET
 
     def file(self) -> Path:
         return warehouse_path(self.path)
 
+    def target_name(self) -> str:
+        return self.target or selected_target()
+
+    def on_spark(self) -> bool:
+        return self.target_name() == "spark"
+
     def dlt_pipeline(self, dataset: str) -> dlt.Pipeline:
-        """The dlt pipeline (``tiktok_ads`` or ``appsprint``) into this warehouse."""
+        """The dlt pipeline (``tiktok_ads`` or ``appsprint``) into this warehouse, or into the lake
+        on the Spark target (its own pipeline name: dlt keeps one state per destination)."""
         pipelines_dir = Path(self.pipelines_dir) if self.pipelines_dir else self.file().parent / "pipelines"
+        if self.on_spark():
+            return warehouse_pipeline(dataset, lake_destination(), pipelines_dir, suffix="_lake")
         return warehouse_pipeline(dataset, duckdb_destination(self.file()), pipelines_dir)
+
+    def load_args(self) -> dict[str, Any]:
+        """Arguments of a dlt load: Parquet files in the lake (Spark reads them natively)."""
+        return {"loader_file_format": "parquet"} if self.on_spark() else {}
+
+    def landing(self, log):
+        """The block a dlt load runs in: :meth:`held` on DuckDB; nothing to hold on the lake (the
+        pool keeps the other writers and Spark's readers out)."""
+        return nullcontext(self.file()) if self.on_spark() else self.held(log)
 
     def dbt_vars(self) -> dict[str, str]:
         """The dbt vars that point a dbt invocation at this warehouse (dbt/profiles.yml reads them);

@@ -11,6 +11,11 @@
    forwarding summary (sent, skipped by reason, dead), value-based optimisation readiness, and
    where the DuckDB files are.
 6. Writes the dashboard (``data/dashboard.html``, docs/dashboard.md) and prints its path last.
+
+With ``SIGNAL_DBT_TARGET=spark`` (``make demo-spark``) the same job runs on the Spark target
+(:mod:`sandbox.demo_spark`): the raw layer lands in the lake (``data/lake``), dbt builds on Spark
+(``data/spark``), the marts are copied into the DuckDB file, which keeps the ledger and serves the
+BI copy and the dashboard. ``make demo`` never imports PySpark.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from signal_campaigns.formatting import cell
 from signal_campaigns.forwarding import ForwardingError, ForwardingSummary, forward_events
 from signal_campaigns.pipeline import build_models
 from signal_campaigns.warehouse import publish_read_only_copy, warehouse_path
+from signal_campaigns.warehouse.spark import selected_target
 
 from .connection import extract_sandbox_world
 from .runner import default_anchor, print_banner, sandbox_processes
@@ -139,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     console = Console(width=None if Console().is_terminal else 150)  # wide tables in pipes and logs
     anchor = default_anchor()
     db = warehouse_path()
+    spark = selected_target() == "spark"
+    if spark:
+        from . import demo_spark  # noqa: PLC0415 - the Spark target's steps, only on that target
     started = time.monotonic()
 
     with console.status("Starting the sandbox servers (generating the world on first use)..."):
@@ -153,8 +162,13 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(pipelines_dir, ignore_errors=True)
         step = time.monotonic()
         with console.status("2. Extracting TikTok Ads and AppSprint data with dlt..."):
-            loaded = extract_sandbox_world(endpoints, db, anchor, pipelines_dir)
-        console.print(f"[bold]2. Extracted[/bold] in {time.monotonic() - step:.1f}s")
+            if spark:
+                demo_spark.reset()
+                loaded = demo_spark.land(endpoints, anchor, pipelines_dir)
+            else:
+                loaded = extract_sandbox_world(endpoints, db, anchor, pipelines_dir)
+        where = " into the lake (Parquet)" if spark else ""
+        console.print(f"[bold]2. Extracted[/bold]{where} in {time.monotonic() - step:.1f}s")
         console.print(
             _table(
                 "Raw layer loaded",
@@ -164,17 +178,24 @@ def main(argv: list[str] | None = None) -> None:
         )
         step = time.monotonic()
         with console.status("3. Building the dbt models and running their tests..."):
-            run = build_models(db, now=anchor)
+            run = build_models(db, now=anchor, **({"target": "spark"} if spark else {}))
         statuses = run.statuses()
         warned = run.warnings()
         console.print(
-            f"[bold]3. dbt build[/bold] in {time.monotonic() - step:.1f}s: {len(statuses)} nodes, "
-            f"{sum(s in ('success', 'pass') for s in statuses.values())} ok, {len(warned)} warnings"
+            f"[bold]3. dbt build[/bold]{' on Spark' if spark else ''} in {time.monotonic() - step:.1f}s: "
+            f"{len(statuses)} nodes, {sum(s in ('success', 'pass') for s in statuses.values())} ok, "
+            f"{len(warned)} warnings"
         )
         for node, message in warned.items():
             console.print(f"   warning {node.split('.')[-1]}: {message}")
+        if spark:
+            step = time.monotonic()
+            marts = demo_spark.serve(db)
+            console.print(f"   copied {marts} marts from Spark into {db} in {time.monotonic() - step:.1f}s")
         step = time.monotonic()
         forwarded = forward(console, db, endpoints)
+        if spark:
+            console.print(f"   the ledger's snapshot for Spark: {demo_spark.publish(db)}")
         if forwarded is not None:
             console.print(
                 f"[bold]4. Forwarded[/bold] in {time.monotonic() - step:.1f}s: {forwarded.sent:,} events "

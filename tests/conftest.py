@@ -34,3 +34,23 @@ def sandbox(tiny_world):
 
     with sandbox_in_threads(tiny_world, marketing_qps=None) as endpoints:
         yield endpoints
+
+
+def run_module(module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """``python -m module args`` from the repository root in a process of its own (this process's
+    environment, or ``env``); its stdout. Fails the test with the end of its stderr unless it exits 0."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout

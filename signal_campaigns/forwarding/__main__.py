@@ -8,6 +8,11 @@ waited for (``--lock-wait``, default 300 s), and held for the whole run. Like ev
 warehouse, a run republishes the read-only copy for BI tools (``<warehouse>_bi.duckdb``) when it
 ends, also after a TikTok error, so BI sees what was sent and what is pending (``--no-bi-copy``
 skips it); never from a file that could not be used.
+
+On the Spark target (``--target spark``, default env ``SIGNAL_DBT_TARGET``) the queue is read from
+the Spark build into the warehouse file first, and the ledger is published to the lake at the end
+(:mod:`.spark_queue`); a Spark build that cannot be read (PySpark or Java missing, the metastore held
+by another process, no queue built) stops the run with exit 3 before the ledger is touched.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from signal_campaigns.tiktok.api import DEFAULT_BASE_URL
 from signal_campaigns.tiktok.events_api import EventsApiAuthError, ForwardingError
 from signal_campaigns.tiktok.retry import RetryPolicy
 from signal_campaigns.warehouse import LOCK_WAIT_SECONDS, open_for_writing, publish_read_only_copy, warehouse_error
+from signal_campaigns.warehouse.spark import TARGET_ENV, TARGETS, selected_target
 
 from .forwarder import ForwarderConfig, events_api_token, forward_events
+from .spark_queue import publish_ledger, stage_spark_queue
 
 EXIT_DONE, EXIT_TOKEN_REJECTED, EXIT_STOPPED = 0, 2, 3
 log = logging.getLogger("signal_campaigns.forwarding")
@@ -76,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-attempts", type=int, default=8)
     p.add_argument("--base-delay", type=float, default=0.5)
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--target", choices=TARGETS, default=None, help=f"where the queue is built (default: env {TARGET_ENV})"
+    )
     p.add_argument("--no-bi-copy", action="store_true", help="do not republish the read-only copy for BI tools")
     p.add_argument(
         "--lock-wait",
@@ -104,10 +114,21 @@ def main(argv: list[str] | None = None) -> int:
             build_in_background=not args.build_inline,
         )
         retry = RetryPolicy(max_attempts=args.max_attempts, base_delay=args.base_delay)
+        spark = (args.target or selected_target()) == "spark"
         # held for the whole run: nothing can take the file between the wait and the writes
-        con = open_for_writing(warehouse, create=False, timeout=args.lock_wait, log=log)
+        con = open_for_writing(warehouse, create=spark, timeout=args.lock_wait, log=log)
     except ActionableError as exc:  # an invalid setting, a warehouse file that cannot be used
         return stopped(exc)
+    if spark:
+        try:
+            rows = stage_spark_queue(con, lock_wait=args.lock_wait, log=log)
+            log.info(f"read {rows} queued events from the Spark build")
+        except ActionableError as exc:  # PySpark or Java missing, the metastore held, no queue built
+            con.close()
+            return stopped(exc)
+        except duckdb.Error as exc:  # the warehouse file would not take the queue
+            con.close()
+            return stopped(warehouse_error(warehouse, exc))
     try:
         summary = forward_events(
             con, base_url=base_url, token=events_api_token(), config=config, retry=retry, timeout=args.timeout
@@ -116,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         if exc.summary is not None:
             sys.stdout.write(json.dumps(exc.summary.to_dict(), default=str) + "\n")
+        if spark:
+            publish_ledger(con)
         con.close()
         if not args.no_bi_copy:
             republish(warehouse)
@@ -123,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except duckdb.Error as exc:  # a file that opened but cannot be read or written (no BI copy from it)
         con.close()
         return stopped(warehouse_error(warehouse, exc))
+    if spark:
+        publish_ledger(con)
     con.close()
     sys.stdout.write(json.dumps(summary.to_dict(), default=str) + "\n")
     if not args.no_bi_copy:

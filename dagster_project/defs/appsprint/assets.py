@@ -33,7 +33,7 @@ def appsprint_load(**source_args: Any) -> DltSource:
 )
 def appsprint_assets(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
     pipeline = warehouse.dlt_pipeline("appsprint")
-    with warehouse.held(context.log):  # dlt's own open shares this process's hold on the file
-        yield from dlt.run(context=context, dlt_source=appsprint_load(), dlt_pipeline=pipeline)
+    with warehouse.landing(context.log):  # DuckDB: dlt's own open shares this process's hold on the file
+        yield from dlt.run(context=context, dlt_source=appsprint_load(), dlt_pipeline=pipeline, **warehouse.load_args())
     # paging that would never end stopped a walk: its rows are loaded and materialised, the step fails
     raise_for_paging_stops(pipeline)

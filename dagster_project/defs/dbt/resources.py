@@ -20,6 +20,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 
 from signal_campaigns.warehouse import DBT_PROJECT_DIR, WAREHOUSE_VAR, run_dbt, warehouse_path
+from signal_campaigns.warehouse.spark import selected_target
 
 # The dbt beside this Python (the project's virtualenv), whatever the PATH of the process.
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
@@ -45,5 +46,7 @@ def prepare_manifest() -> Path:
 
 
 def dbt_resource() -> DbtCliResource:
-    """dagster-dbt's CLI resource on this project, with this virtualenv's dbt."""
-    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE))
+    """dagster-dbt's CLI resource on this project, with this virtualenv's dbt, on the selected
+    target (env ``SIGNAL_DBT_TARGET``: dbt/profiles.yml's output of that name). On ``spark`` each dbt
+    step is a process of its own that opens Spark's metastore and releases it when it ends."""
+    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE), target=selected_target())

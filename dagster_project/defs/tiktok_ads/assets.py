@@ -45,7 +45,7 @@ def tiktok_ads_assets(
     context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource, config: TikTokSyncConfig
 ):
     args = {k: v for k, v in config.model_dump().items() if v is not None}
-    with warehouse.held(context.log):  # dlt's own open shares this process's hold on the file
+    with warehouse.landing(context.log):  # DuckDB: dlt's own open shares this process's hold on the file
         yield from dlt.run(
             context=context,
             dlt_source=tiktok_ads_load(**args),
