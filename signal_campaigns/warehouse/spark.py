@@ -105,6 +105,12 @@ def spark_settings(directory: str | os.PathLike[str] | None = None) -> dict[str,
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
         "spark.sql.shuffle.partitions": "4",
+        # dbt-spark runs every session with ANSI mode off (Spark 3 semantics: a bad cast gives NULL, not
+        # an error): the forwarder reads the marts with the same semantics dbt built them with
+        "spark.sql.ansi.enabled": "false",
+        # errors only in the log (Spark warns, e.g., on every cast to varchar), no progress bars
+        "spark.log.level": "ERROR",
+        "spark.ui.showConsoleProgress": "false",
     }
 
 
