@@ -53,20 +53,10 @@ comment on macro table {{ daily.schema }}.signal_campaign_metrics is '{{ signal_
 {% macro default__create_signal_campaign_metrics_function(daily) -%}
     {%- set columns = signal_campaign_metrics_columns(daily, 'text') -%}
 create or replace function {{ daily.schema }}.signal_campaign_metrics(p_grain text, p_start_date date, p_end_date date)
-returns table (
-    {%- for name, type in columns %}
-    {{ name }} {{ type }}{{ "," if not loop.last }}
-    {%- endfor %}
-)
+{{ signal_campaign_metrics_result(columns) }}
 language sql stable
 as $signal_metrics$
-select
-    {%- for name, type in columns %}
-    cast(w.{{ name }} as {{ type }}){{ "," if not loop.last }}
-    {%- endfor %}
-from (
-{{ signal_campaign_window_sql(daily, 'cast(p_grain as varchar(16))', 'p_start_date', 'p_end_date') }}
-) as w
+{{ signal_campaign_metrics_body(daily, columns) }}
 $signal_metrics$;
 comment on function {{ daily.schema }}.signal_campaign_metrics(text, date, date) is '{{ signal_campaign_metrics_comment() | replace("'", "''") }}'
 {%- endmacro %}
@@ -80,13 +70,22 @@ comment on function {{ daily.schema }}.signal_campaign_metrics(text, date, date)
         {%- do columns.append((name, 'string' if type.startswith('varchar') else type)) -%}
     {%- endfor -%}
 create or replace function {{ daily.schema }}.signal_campaign_metrics(p_grain string, p_start_date date, p_end_date date)
+{{ signal_campaign_metrics_result(columns) }}
+comment '{{ signal_campaign_metrics_comment() | replace("\\", "\\\\") | replace("'", "\\'") }}'
+return
+{{ signal_campaign_metrics_body(daily, columns) }}
+{%- endmacro %}
+
+{#- The function's declared result, and its body (the window cast to the declared types). -#}
+{% macro signal_campaign_metrics_result(columns) -%}
 returns table (
     {%- for name, type in columns %}
     {{ name }} {{ type }}{{ "," if not loop.last }}
     {%- endfor %}
 )
-comment '{{ signal_campaign_metrics_comment() | replace("\\", "\\\\") | replace("'", "\\'") }}'
-return
+{%- endmacro %}
+
+{% macro signal_campaign_metrics_body(daily, columns) -%}
 select
     {%- for name, type in columns %}
     cast(w.{{ name }} as {{ type }}){{ "," if not loop.last }}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
@@ -55,9 +54,9 @@ def profile_spark_settings() -> dict[str, str]:
     from dbt.config.profile import Profile, read_profile
     from dbt.config.renderer import ProfileRenderer
     from dbt.flags import set_from_args
-    from dbt_common.context import set_invocation_context
+    from dbt.tests.util import safe_set_invocation_context
 
-    set_invocation_context(os.environ)
+    safe_set_invocation_context()  # env_var() reads this process's environment
     set_from_args(argparse.Namespace(), None)
     profile = Profile.from_raw_profiles(
         read_profile(str(PROFILES.parent)), "signal_campaigns", ProfileRenderer({}), target_override="spark"
