@@ -28,8 +28,8 @@ from dlt.sources import DltSource
 
 from dlt_sources.appsprint import appsprint
 from dlt_sources.appsprint import settings as appsprint_settings
-from signal_campaigns.pipeline import warehouse_pipeline
-from signal_campaigns.warehouse import duckdb_destination, warehouse_path
+from signal_campaigns.pipeline import raw_destination, warehouse_pipeline
+from signal_campaigns.warehouse import warehouse_path
 
 DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
 DATASET = "appsprint"
@@ -37,7 +37,7 @@ DATASET = "appsprint"
 
 def appsprint_pipeline(warehouse: Path | str = DEFAULT_WAREHOUSE, *, pipelines_dir: str | None = None) -> dlt.Pipeline:
     """The dlt pipeline that loads the ``appsprint`` dataset into a DuckDB file."""
-    return warehouse_pipeline(DATASET, duckdb_destination(warehouse), Path(pipelines_dir) if pipelines_dir else None)
+    return warehouse_pipeline(DATASET, raw_destination(Path(warehouse)), Path(pipelines_dir) if pipelines_dir else None)
 
 
 def load_appsprint(

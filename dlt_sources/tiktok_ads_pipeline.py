@@ -29,8 +29,8 @@ from typing import Any
 import dlt
 
 from dlt_sources.tiktok_ads import RequestStats, TikTokError, tiktok_ads
-from signal_campaigns.pipeline import warehouse_pipeline
-from signal_campaigns.warehouse import duckdb_destination, warehouse_path
+from signal_campaigns.pipeline import raw_destination, warehouse_pipeline
+from signal_campaigns.warehouse import warehouse_path
 
 DEFAULT_WAREHOUSE = warehouse_path()  # env SIGNAL_WAREHOUSE_PATH, default data/warehouse.duckdb
 DATASET = "tiktok_ads"
@@ -42,7 +42,7 @@ def make_pipeline(
     warehouse: Path = DEFAULT_WAREHOUSE, pipelines_dir: Path | None = None, suffix: str = ""
 ) -> dlt.Pipeline:
     """The ``tiktok_ads`` dlt pipeline into the DuckDB file ``warehouse`` (name ``tiktok_ads<suffix>``)."""
-    return warehouse_pipeline(DATASET, duckdb_destination(warehouse), pipelines_dir, suffix)
+    return warehouse_pipeline(DATASET, raw_destination(Path(warehouse)), pipelines_dir, suffix)
 
 
 def load_tiktok_ads(pipeline: dlt.Pipeline, **source_args: Any) -> dict[str, Any]:

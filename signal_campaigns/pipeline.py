@@ -20,6 +20,7 @@ from dlt_sources.appsprint import configure_pipeline as configure_appsprint_pipe
 from dlt_sources.tiktok_ads import tiktok_ads
 
 from .warehouse import NO_JSON_ARTIFACTS, DbtRun, duckdb_destination, run_dbt
+from .warehouse.spark import lake_destination, selected_target
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,15 +46,23 @@ class Connection:
         }
 
 
+def raw_destination(warehouse: Path | None = None) -> Any:
+    """The dlt destination of the raw layer for the selected target (env ``SIGNAL_DBT_TARGET``,
+    :func:`signal_campaigns.warehouse.spark.selected_target`): with ``spark``, the lake
+    (:func:`signal_campaigns.warehouse.spark.lake_destination`, Parquet files Spark reads); else
+    the DuckDB warehouse file ``warehouse`` (default :func:`signal_campaigns.warehouse.warehouse_path`)."""
+    return lake_destination() if selected_target() == "spark" else duckdb_destination(warehouse)
+
+
 def warehouse_pipeline(
     dataset: str, destination: Any = None, pipelines_dir: Path | None = None, suffix: str = ""
 ) -> dlt.Pipeline:
     """The dlt pipeline of one raw dataset (``tiktok_ads`` or ``appsprint``) into ``destination``
-    (default: the DuckDB warehouse file of :func:`signal_campaigns.warehouse.warehouse_path`)."""
+    (default: :func:`raw_destination`, the selected target's)."""
     if dataset not in ("tiktok_ads", "appsprint"):
         raise ValueError(f"unknown raw dataset {dataset!r}: tiktok_ads or appsprint")
     if destination is None:
-        destination = duckdb_destination()
+        destination = raw_destination()
     where: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir else {}  # else dlt's default
     pipeline = dlt.pipeline(pipeline_name=f"{dataset}{suffix}", destination=destination, dataset_name=dataset, **where)
     # the AppSprint source's load settings are per pipeline (staging orders versions by _dlt_load_id)
@@ -80,16 +89,20 @@ def extract(
     start_date: dt.date | None = None,
     pipeline_suffix: str = "",
 ) -> dict[str, dict[str, int]]:
-    """Run the TikTok Ads and AppSprint sources into ``warehouse`` (a DuckDB file) or any dlt
-    ``destination``. ``now`` is "today" for the TikTok report window (the sandbox clock in the
+    """Run the TikTok Ads and AppSprint sources into ``warehouse`` (a DuckDB file), any dlt
+    ``destination``, or by default the selected target's (:func:`raw_destination`: the lake with
+    ``SIGNAL_DBT_TARGET=spark``). ``now`` is "today" for the TikTok report window (the sandbox clock in the
     demo and tests). Returns the rows loaded per table, per dataset."""
     if destination is None:
-        destination = duckdb_destination(warehouse)
+        destination = raw_destination(warehouse)
     tiktok_pipeline, appsprint_pipeline = warehouse_pipelines(destination, pipelines_dir, pipeline_suffix)
-    # Parquet load files: DuckDB ingests them several times faster than insert files.
+    # Parquet load files: DuckDB ingests them several times faster than insert files, and in the lake
+    # they are the tables' files (Spark reads Parquet natively; dlt's default there is JSON lines).
     run_args: dict[str, Any] = {}
-    if tiktok_pipeline.destination.destination_name == "duckdb":
+    if tiktok_pipeline.destination.destination_name in ("duckdb", "filesystem"):
         run_args["loader_file_format"] = "parquet"
+    # the AppSprint source yields Arrow tables, which dlt loads as Parquet into DuckDB already
+    appsprint_args = run_args if tiktok_pipeline.destination.destination_name == "filesystem" else {}
     tiktok_args: dict[str, Any] = {}
     if now is not None:
         tiktok_args["now"] = now.isoformat()
@@ -110,7 +123,8 @@ def extract(
             base_url=connection.appsprint_api_url,
             app_id=connection.appsprint_app_id,
             export_token=connection.appsprint_export_token,
-        )
+        ),
+        **appsprint_args,
     )
     # paging that would never end stopped a walk: its rows are loaded by now, the error says so
     raise_for_paging_stops(appsprint_pipeline)
@@ -128,6 +142,8 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
 
 
 def build_models(warehouse: Path | None = None, *, now: dt.datetime | None = None, **kwargs: Any) -> DbtRun:
-    """``dbt build`` (seeds, models, tests) on the warehouse; ``now`` is the forwarding clock."""
+    """``dbt build`` (seeds, models, tests) on the selected target (:func:`raw_destination`'s: with
+    ``spark``, the models are built by Spark over the lake); ``now`` is the forwarding clock."""
     vars_ = {"forwarding_now": now.isoformat()} if now is not None else None
+    kwargs.setdefault("target", selected_target())
     return run_dbt(["build", NO_JSON_ARTIFACTS], warehouse=warehouse, vars=vars_, **kwargs)

@@ -4,12 +4,26 @@
 {#- The advertiser-local calendar date of a UTC instant (docs/decisions/0001-day-boundary.md). `tz`
     is an IANA name expression (a column or a quoted literal). -#}
 {% macro local_date(ts, tz) -%}
+    {{ return(adapter.dispatch('local_date', 'signal_campaigns')(ts, tz)) }}
+{%- endmacro %}
+{% macro default__local_date(ts, tz) -%}
     cast(({{ ts }}) at time zone ({{ tz }}) as date)
+{%- endmacro %}
+{#- Spark's timestamp is an instant shown in the session time zone (UTC, spark_settings()):
+    from_utc_timestamp gives the wall-clock time in `tz`. -#}
+{% macro spark__local_date(ts, tz) -%}
+    cast(from_utc_timestamp({{ ts }}, {{ tz }}) as date)
 {%- endmacro %}
 
 {#- Instant -> unix seconds (bigint, floor). -#}
 {% macro epoch_seconds(ts) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'signal_campaigns')(ts)) }}
+{%- endmacro %}
+{% macro default__epoch_seconds(ts) -%}
     cast(floor(extract(epoch from {{ ts }})) as bigint)
+{%- endmacro %}
+{% macro spark__epoch_seconds(ts) -%}
+    unix_seconds({{ ts }})
 {%- endmacro %}
 
 {#- POSIX regular-expression match, true/false (null when the input is null). -#}
@@ -22,9 +36,20 @@
 {% macro duckdb__regex_matches(expr, pattern) -%}
     regexp_full_match({{ expr }}, '{{ pattern }}')
 {%- endmacro %}
+{#- Spark: Java regular expressions (rlike finds a match anywhere: the patterns here are anchored);
+    Spark's string literals take backslash escapes, so each backslash is doubled. -#}
+{% macro spark__regex_matches(expr, pattern) -%}
+    ({{ expr }} rlike '{{ pattern | replace('\\', '\\\\') }}')
+{%- endmacro %}
 
 {% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'signal_campaigns')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}
     double precision
+{%- endmacro %}
+{% macro spark__type_double() -%}
+    double
 {%- endmacro %}
 
 {#- Money: decimal, never float (docs/decisions/0004-metric-formulas.md). -#}
@@ -34,7 +59,14 @@
 
 {#- An instant literal or expression as timestamp with time zone. -#}
 {% macro as_timestamptz(value) -%}
+    {{ return(adapter.dispatch('as_timestamptz', 'signal_campaigns')(value)) }}
+{%- endmacro %}
+{% macro default__as_timestamptz(value) -%}
     cast({{ value }} as timestamp with time zone)
+{%- endmacro %}
+{#- Spark's timestamp (TIMESTAMP_LTZ) is already an instant. -#}
+{% macro spark__as_timestamptz(value) -%}
+    cast({{ value }} as timestamp)
 {%- endmacro %}
 
 {#- "now" for forwarding decisions: the `forwarding_now` var (the sandbox clock in tests), else
@@ -44,7 +76,7 @@
     {%- if now is none or now == '' -%}
         current_timestamp
     {%- else -%}
-        cast('{{ now }}' as timestamp with time zone)
+        {{ as_timestamptz("'" ~ now ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -18,3 +18,12 @@
         {{ return(load_id_expr ~ " in ('" ~ (pending | sort | join("', '")) ~ "')") }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The materialization of the incremental models: `incremental` (delete+insert on their unique key)
+    on DuckDB and PostgreSQL; `table` on Spark, where the models are plain Parquet tables, which
+    cannot delete rows (dbt-spark's merge strategy needs Delta, Iceberg or Hudi; insert_overwrite
+    replaces whole partitions, and a new dlt load touches keys in any of them), so each build there
+    recomputes them from the raw layer (docs/targets.md). -#}
+{% macro incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}

@@ -24,8 +24,9 @@ create or replace macro {{ daily.schema }}.signal_campaign_metrics(p_grain, p_st
 comment on macro table {{ daily.schema }}.signal_campaign_metrics is '{{ signal_campaign_metrics_comment() | replace("'", "''") }}'
 {%- endmacro %}
 
-{#- PostgreSQL: the result columns are declared; their types follow signal_campaign_daily's. -#}
-{% macro default__create_signal_campaign_metrics_function(daily) -%}
+{#- The result columns of the function, (name, type), in order; their types follow
+    signal_campaign_daily's. `text`: the type of the text columns the function adds. -#}
+{% macro signal_campaign_metrics_columns(daily, text) -%}
     {%- set types = {} -%}
     {%- for column in adapter.get_columns_in_relation(daily) -%}
         {%- do types.update({column.name: column.data_type}) -%}
@@ -41,18 +42,50 @@ comment on macro table {{ daily.schema }}.signal_campaign_metrics is '{{ signal_
     {%- for col in signal_additive_columns() -%}
         {%- do columns.append((col, 'decimal(38, 6)' if col in signal_money_columns() else 'bigint')) -%}
     {%- endfor -%}
-    {%- do columns.extend([('installs_source', 'text'), ('revenue_source', 'text'),
+    {%- do columns.extend([('installs_source', text), ('revenue_source', text),
                            ('cpi', money), ('ipm', double), ('cpm', money), ('cpc', money), ('ctr', double),
                            ('cti', double), ('roas', double), ('install_fallback_spend_share', double),
                            ('revenue_fallback_spend_share', double)]) -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{#- PostgreSQL: the result columns are declared. -#}
+{% macro default__create_signal_campaign_metrics_function(daily) -%}
+    {%- set columns = signal_campaign_metrics_columns(daily, 'text') -%}
 create or replace function {{ daily.schema }}.signal_campaign_metrics(p_grain text, p_start_date date, p_end_date date)
+{{ signal_campaign_metrics_result(columns) }}
+language sql stable
+as $signal_metrics$
+{{ signal_campaign_metrics_body(daily, columns) }}
+$signal_metrics$;
+comment on function {{ daily.schema }}.signal_campaign_metrics(text, date, date) is '{{ signal_campaign_metrics_comment() | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- Spark (4.0 and later): a SQL table function, the result columns declared as on PostgreSQL and
+    the comment in the definition (Spark has no COMMENT ON FUNCTION). -#}
+{% macro spark__create_signal_campaign_metrics_function(daily) -%}
+    {%- set columns = [] -%}
+    {%- for name, type in signal_campaign_metrics_columns(daily, 'string') -%}
+        {#- a table function's result is a table schema, where Spark allows no varchar(n) -#}
+        {%- do columns.append((name, 'string' if type.startswith('varchar') else type)) -%}
+    {%- endfor -%}
+create or replace function {{ daily.schema }}.signal_campaign_metrics(p_grain string, p_start_date date, p_end_date date)
+{{ signal_campaign_metrics_result(columns) }}
+comment '{{ signal_campaign_metrics_comment() | replace("\\", "\\\\") | replace("'", "\\'") }}'
+return
+{{ signal_campaign_metrics_body(daily, columns) }}
+{%- endmacro %}
+
+{#- The function's declared result, and its body (the window cast to the declared types). -#}
+{% macro signal_campaign_metrics_result(columns) -%}
 returns table (
     {%- for name, type in columns %}
     {{ name }} {{ type }}{{ "," if not loop.last }}
     {%- endfor %}
 )
-language sql stable
-as $signal_metrics$
+{%- endmacro %}
+
+{% macro signal_campaign_metrics_body(daily, columns) -%}
 select
     {%- for name, type in columns %}
     cast(w.{{ name }} as {{ type }}){{ "," if not loop.last }}
@@ -60,6 +93,4 @@ select
 from (
 {{ signal_campaign_window_sql(daily, 'cast(p_grain as varchar(16))', 'p_start_date', 'p_end_date') }}
 ) as w
-$signal_metrics$;
-comment on function {{ daily.schema }}.signal_campaign_metrics(text, date, date) is '{{ signal_campaign_metrics_comment() | replace("'", "''") }}'
 {%- endmacro %}

@@ -19,6 +19,11 @@
 {% macro default__money_ratio(numerator, denominator, scale) -%}
     cast(round(cast({{ numerator }} as numeric) * {{ scale }} / cast({{ denominator }} as numeric), 6) as {{ type_money() }})
 {%- endmacro %}
+{#- Spark: `numeric` alone is decimal(10, 0) there; divide decimal(38, 6) values instead, which
+    Spark does exactly and rounds half away from zero at 6 decimals, as numeric does. -#}
+{% macro spark__money_ratio(numerator, denominator, scale) -%}
+    cast(round(cast({{ numerator }} as decimal(38, 6)) * {{ scale }} / cast({{ denominator }} as decimal(38, 6)), 6) as {{ type_money() }})
+{%- endmacro %}
 {% macro duckdb__money_ratio(numerator, denominator, scale) -%}
     {#- DuckDB divides decimals in double precision, which can round a tie at the 7th decimal the
         other way than PostgreSQL's numeric. Divide exact integer micro-units instead and round

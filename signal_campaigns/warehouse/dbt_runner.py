@@ -1,7 +1,7 @@
 """A programmatic entry to the dbt project (``dbt/``).
 
 :func:`run_dbt`: run a dbt command in-process with dbt's ``dbtRunner`` against the ``duckdb``
-(default) or ``postgres`` target, with ``--vars``; returns the :class:`DbtRun` (raises
+(default), ``postgres`` or ``spark`` target, with ``--vars``; returns the :class:`DbtRun` (raises
 :class:`DbtError` on failure unless ``check=False``).
 
 Example::
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .location import DBT_PROJECT_DIR, REPO_ROOT, create_warehouse_file, warehouse_path
+from .spark import spark_dbt_vars
 
 
 class DbtError(RuntimeError):
@@ -141,7 +142,8 @@ def run_dbt(
         ``target``: ``duckdb`` (the file from :func:`warehouse_path`, passed to dbt/profiles.yml as the
         var ``warehouse_path``) or ``postgres`` (the connection from the vars ``pg_host``, ``pg_port``,
         ``pg_user``, ``pg_dbname``, ``pg_schema`` given in ``vars``, else the ``SIGNAL_PG_*`` env vars;
-        the password from ``SIGNAL_PG_PASSWORD`` only). Configuration reaches dbt as arguments: the
+        the password from ``SIGNAL_PG_PASSWORD`` only) or ``spark`` (:func:`.spark.spark_dbt_vars`: the lake,
+        the marts' database and the session's settings). Configuration reaches dbt as arguments: the
         process environment is left as it is; the user's mapping override (:func:`mapping_overrides`)
     goes in as the var ``event_mapping_overrides`` unless ``vars`` set it. ``publish_bi_copy``: let dbt's on-run-end hook republish
         the BI copy after a writing command (off: the callers publish at the end of their run).
@@ -165,6 +167,8 @@ def run_dbt(
         all_vars.setdefault(WAREHOUSE_VAR, str(warehouse_path(warehouse)))
         all_vars.setdefault(BI_COPY_VAR, publish_bi_copy)
         create_warehouse_file(all_vars[WAREHOUSE_VAR])  # in the storage version BI clients read
+    if target == "spark":
+        all_vars = {**spark_dbt_vars(), **all_vars}
     if all_vars:
         full += ["--vars", json.dumps(all_vars, default=str)]
     if threads:

@@ -13,6 +13,8 @@ that writes it, and the one set of settings of the Spark session that dbt-spark 
 - :func:`spark_settings`: the session's configuration: master (env ``SIGNAL_SPARK_MASTER``, default
   ``local[2]``), UTC session time zone, the Hive metastore and table folder under ``SIGNAL_SPARK_DIR``
   (default ``data/spark``).
+- :func:`spark_dbt_vars`: the dbt vars of the ``spark`` target (``lake_path``, ``spark_schema``,
+  ``spark_settings``), which :func:`signal_campaigns.warehouse.run_dbt` passes.
 - :func:`spark_session`: a session with those settings (PySpark is imported only here, and only
   installed by ``make spark-setup``).
 """
@@ -103,7 +105,20 @@ def spark_settings(directory: str | os.PathLike[str] | None = None) -> dict[str,
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
         "spark.sql.shuffle.partitions": "4",
+        # dbt-spark runs every session with ANSI mode off (Spark 3 semantics: a bad cast gives NULL, not
+        # an error): the forwarder reads the marts with the same semantics dbt built them with
+        "spark.sql.ansi.enabled": "false",
+        # errors only in the log (Spark warns, e.g., on every cast to varchar), no progress bars
+        "spark.log.level": "ERROR",
+        "spark.ui.showConsoleProgress": "false",
     }
+
+
+def spark_dbt_vars(lake: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The dbt vars the ``spark`` output of ``dbt/profiles.yml`` and the hook ``register_lake_sources``
+    (``dbt/macros/lake_sources.sql``) read: the lake folder, the marts' database and
+    :func:`spark_settings` (absolute paths, so dbt sees what Python sees from any directory)."""
+    return {"lake_path": str(lake_path(lake)), "spark_schema": spark_schema(), "spark_settings": spark_settings()}
 
 
 def spark_session(directory: str | os.PathLike[str] | None = None) -> SparkSession:

@@ -34,11 +34,13 @@ def load_raw(
     *,
     duckdb_path: Path | None = None,
     postgres_url: str | None = None,
+    lake: Path | None = None,
     pipelines_dir: Path,
     now: dt.datetime = FIXED_ANCHOR,
 ) -> None:
-    """Run both dlt sources against the sandbox ``endpoints`` into DuckDB or PostgreSQL (dlt's
-    postgres destination, same sources), with the product's own extraction step."""
+    """Run both dlt sources against the sandbox ``endpoints`` into DuckDB, PostgreSQL (dlt's
+    postgres destination) or the Spark target's ``lake`` folder (dlt's filesystem destination),
+    same sources, with the product's own extraction step."""
     import dlt
 
     from sandbox.connection import sandbox_connection
@@ -48,8 +50,19 @@ def load_raw(
     start = (FIXED_ANCHOR - dt.timedelta(days=60)).date()
     if duckdb_path is not None:
         extract(connection, warehouse=duckdb_path, pipelines_dir=pipelines_dir, now=now, start_date=start)
+    elif lake is not None:
+        from signal_campaigns.warehouse.spark import lake_destination
+
+        extract(
+            connection,
+            destination=lake_destination(lake),
+            pipelines_dir=pipelines_dir,
+            now=now,
+            start_date=start,
+            pipeline_suffix="_lake",
+        )
     else:
-        assert postgres_url is not None, "load_raw needs a DuckDB path or a PostgreSQL URL"
+        assert postgres_url is not None, "load_raw needs a DuckDB path, a PostgreSQL URL or a lake folder"
         extract(
             connection,
             destination=dlt.destinations.postgres(credentials=postgres_url),
@@ -103,7 +116,7 @@ def raw_warehouse(tiny_world, tmp_path_factory) -> dict[str, Path]:
 def dbt_target_paths(tmp_path_factory) -> dict[str, Path]:
     """One dbt target dir per adapter (keeps partial parsing valid between invocations)."""
     root = tmp_path_factory.mktemp("dbt_target")
-    return {"duckdb": root / "duckdb", "postgres": root / "postgres"}
+    return {"duckdb": root / "duckdb", "postgres": root / "postgres", "spark": root / "spark"}
 
 
 @pytest.fixture(scope="session")

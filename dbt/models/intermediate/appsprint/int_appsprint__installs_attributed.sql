@@ -8,7 +8,7 @@
     arrived in a newer load, or while it is still unresolved (click, ad, advertiser or pixel not
     loaded yet). A change of an existing ad's advertiser or timezone needs --full-refresh. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='appsprint_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

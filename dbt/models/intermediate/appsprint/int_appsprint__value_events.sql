@@ -8,7 +8,7 @@
     '' = pass; NULL only on rows staged before the column existed: readers re-evaluate those).
     After mapping another SDK event to Purchase, run this model with --full-refresh to include its history. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -3,7 +3,7 @@
     out of order (a retried package) are picked up because the filter is "load id not yet seen",
     not "load id greater than the maximum". -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='click_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -4,7 +4,7 @@
     one row, late rows are never missed. Two versions with the same updated_at are decided below. Rows the extractor could not type are in
     stg_appsprint__quarantine, not here. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -2,7 +2,7 @@
     stg_appsprint__clicks: a late attribution arrives as a new version of the row in a new load
     and replaces the staged one. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='appsprint_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
