@@ -1,7 +1,8 @@
 """The same dbt project built on Spark (docs/targets.md, docs/decisions/0009-portability.md): the
 tiny sandbox world landed in a lake by the product's own extraction, ``dbt build --target spark``,
-and every row of every public mart equal to the DuckDB build; again after a second extraction that
-re-pulls restated days, with a load killed midway left in the lake."""
+and every row of every public mart equal to the DuckDB build; the queue read from that build
+forwarded to the sandbox Events API with the ledger consistent; again after a second extraction
+that re-pulls restated days, with a load killed midway left in the lake."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from sandbox.chaos import check_delivery
+from signal_campaigns.forwarding import forward_events
+from signal_campaigns.forwarding.spark_queue import stage_spark_queue
 from signal_campaigns.warehouse.spark import spark_schema, spark_settings
 from tests.conftest import FIXED_ANCHOR
 
@@ -77,6 +82,27 @@ def test_table_function_equals_duckdb(built_spark, built_duckdb):
         duck_columns, duck = duckdb_rows(built_duckdb["db"], f"select * from main.{window}")
         assert spark_columns == duck_columns
         assert spark and normalise(spark) == normalise(duck), grain
+
+
+def test_the_spark_queue_is_forwarded_once_with_a_consistent_ledger(built_spark, sandbox, tmp_path):
+    """The forwarder on the Spark target: the Spark build's events_to_forward read into the DuckDB
+    file that keeps the ledger (in this process: dbt's session holds the metastore), sent to the
+    sandbox Events API over HTTP; TikTok keeps every queued event once, the ledger has every one
+    sent, and a second run sends nothing. (Before the restatement test, which moves the clock.)"""
+    assert built_spark["run"].success, built_spark["run"].failures()
+    _, queued = spark_rows(f"select event_id from {spark_schema()}.events_to_forward")
+    ids = [row[0] for row in queued]
+    serving = tmp_path / "serving.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        assert stage_spark_queue(con, in_process=True) == len(ids) > 50
+
+    token = sandbox.credentials.events_api_token
+    first = forward_events(serving, base_url=sandbox.tiktok_url, token=token)
+    assert (first.sent, first.dead) == (len(ids), 0)
+    check = check_delivery(serving, sandbox, ids)
+    assert check.exactly_once, check
+    again = forward_events(serving, base_url=sandbox.tiktok_url, token=token)
+    assert again.sent == 0
 
 
 def plant_killed_load(lake: Path) -> int:
