@@ -3,10 +3,7 @@
     Only non-zero amounts decide the revenue source (docs/decisions/0003-fallback-and-provenance.md):
     a zero amount is zero in every currency, so it needs no FX rate and is never counted in
     revenue_events_without_fx_rate; an ad-day whose AppSprint revenue is all zero falls back to
-    TikTok's value. revenue_events still counts every revenue event.
-    A view: its one reader, signal_campaign_daily, aggregates it in the same query; as a table it
-    was one more node (a table rewritten, ~0.5 s of dbt's per-node work) in every scheduled sync. -#}
-{{ config(materialized='view') }}
+    TikTok's value. revenue_events still counts every revenue event. -#}
 with installs as (
     select
         advertiser_id,

@@ -3,9 +3,7 @@
     installs_tiktok = the report's count metric of the TikTok event that `install` maps to;
     revenue_tiktok = the sum of the value metrics of the distinct enabled, valid mapped TikTok
     events that have one (default Purchase -> total_complete_payment_rate, Subscribe ->
-    total_on_web_subscribe_value). Values are in the advertiser currency already.
-    A view, like int_appsprint__ad_daily: signal_campaign_daily, its one reader, computes it. -#}
-{{ config(materialized='view') }}
+    total_on_web_subscribe_value). Values are in the advertiser currency already. -#}
 with report as (
     select * from {{ ref('stg_tiktok_ads__ad_daily_report') }}
 ),
