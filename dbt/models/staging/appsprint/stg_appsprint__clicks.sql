@@ -9,14 +9,17 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with source as (
+{#- the raw rows to stage, as a subquery: latest_row_per_key reads them three times -#}
+{%- set source_rows -%}
+(
     select * from {{ source('appsprint', 'clicks') }}
     {% if is_incremental() %}
     where {{ unprocessed_dlt_loads('_dlt_load_id', source('appsprint', 'clicks')) }}
     {% endif %}
-),
+)
+{%- endset %}
 
-{{ latest_row_per_key('deduplicated', 'source', 'click_id', 'updated_at desc, _dlt_load_id desc') }}
+with {{ latest_row_per_key('deduplicated', source_rows, 'click_id', 'updated_at desc, _dlt_load_id desc') }}
 
 select
     cast(click_id as varchar(64)) as click_id,

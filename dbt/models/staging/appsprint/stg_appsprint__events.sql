@@ -10,12 +10,15 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with source as (
+{#- the raw rows to stage, as a subquery: latest_row_per_key reads them three times -#}
+{%- set source_rows -%}
+(
     select * from {{ source('appsprint', 'events') }}
     {% if is_incremental() %}
     where {{ unprocessed_dlt_loads('_dlt_load_id', source('appsprint', 'events')) }}
     {% endif %}
-),
+)
+{%- endset %}
 
 {#- Which version of an event wins, deterministically: the latest updated_at; on a tie the later
     delivery (the later dlt load, then the later received_at); then the row's values as a stable
@@ -29,7 +32,7 @@ with source as (
     {%- for column in stable_key %}, {{ column }} asc nulls last{% endfor %}
 {%- endset %}
 
-{{ latest_row_per_key('deduplicated', 'source', 'event_id', latest_first) }}
+with {{ latest_row_per_key('deduplicated', source_rows, 'event_id', latest_first) }}
 
 select
     cast(event_id as varchar(64)) as event_id,

@@ -8,14 +8,17 @@
     on_schema_change='append_new_columns',
 ) }}
 
-with source as (
+{#- the raw rows to stage, as a subquery: latest_row_per_key reads them three times -#}
+{%- set source_rows -%}
+(
     select * from {{ source('appsprint', 'installs') }}
     {% if is_incremental() %}
     where {{ unprocessed_dlt_loads('_dlt_load_id', source('appsprint', 'installs')) }}
     {% endif %}
-),
+)
+{%- endset %}
 
-{{ latest_row_per_key('deduplicated', 'source', 'appsprint_id', 'updated_at desc, _dlt_load_id desc') }}
+with {{ latest_row_per_key('deduplicated', source_rows, 'appsprint_id', 'updated_at desc, _dlt_load_id desc') }}
 
 select
     cast(appsprint_id as varchar(64)) as appsprint_id,
