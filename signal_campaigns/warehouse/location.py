@@ -75,6 +75,12 @@ def bi_copy_path(warehouse: str | os.PathLike[str] | None = None) -> Path:
 # updated_at and load id), so DuckDB may write a load file's rows in parallel: DuckDB's insert of
 # the 1M-event AppSprint load file took 1.65 s instead of 2.25 s (measured on the 2-core machine).
 DLT_DUCKDB_SETTINGS = {"preserve_insertion_order": False}
+# DuckDB's buffer pool for dlt's loads, as for dbt's builds (dbt/profiles.yml: the same variable and
+# default): DuckDB's own default is 80% of RAM, and loading a 27M-row Parquet load file grew the
+# extraction to 3.7 GB (1.1 GB with a 1 GB limit); a bigger load spills to `<warehouse>.tmp`
+# (DuckDB's default temp directory for a file) instead of growing the process.
+MEMORY_LIMIT_ENV: Final = "SIGNAL_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT: Final = "4GB"
 # dlt's load files for the local DuckDB file are written, read once by DuckDB on the same machine
 # and deleted: compressing them only costs time (snappy: ~0.35 s per million events).
 DLT_LOAD_FILE_COMPRESSION: Final = "none"
@@ -82,7 +88,8 @@ DLT_LOAD_FILE_COMPRESSION: Final = "none"
 
 def duckdb_destination(path: str | os.PathLike[str] | None = None) -> Any:
     """dlt's DuckDB destination for the warehouse file (:func:`warehouse_path`), loading with
-    :data:`DLT_DUCKDB_SETTINGS` from uncompressed Parquet files. Every dlt pipeline into the
+    :data:`DLT_DUCKDB_SETTINGS` and the memory limit (env ``SIGNAL_DUCKDB_MEMORY_LIMIT``, default
+    4GB) from uncompressed Parquet files. Every dlt pipeline into the
     warehouse uses it."""
     # dlt's destinations take 0.9 s to import: only the loaders pay it, not the readers of the
     # warehouse path (the CLI)
@@ -92,6 +99,12 @@ def duckdb_destination(path: str | os.PathLike[str] | None = None) -> Any:
 
     target = create_warehouse_file(path)
     return dlt.destinations.duckdb(
-        DuckDbCredentials(str(target), global_config=dict(DLT_DUCKDB_SETTINGS)),
+        DuckDbCredentials(
+            str(target),
+            global_config={
+                **DLT_DUCKDB_SETTINGS,
+                "memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+            },
+        ),
         parquet_format=ParquetFormatConfiguration(compression=DLT_LOAD_FILE_COMPRESSION),
     )
