@@ -21,7 +21,7 @@ extractor, not dbt.
 
 Parsing is done once before timing (dbt's partial parse cache), so the figures are build times.
 Prints a small table, the exact commands and the costliest nodes of each build; targets: full
-< 60 s on 2 cores, incremental < 10% of full.
+< 30 s on 2 cores, incremental < 5% of full.
 
     .venv/bin/python -m bench.bench_dbt_build [--scale 10m] [--keep PATH]
 """
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{t_load1:7.1f} s",
             f"{first['events']:,} events, {first['installs']:,} installs, {first['clicks']:,} clicks",
         ),
-        ("full build", f"{t_full:7.1f} s", "target < 60 s"),
+        ("full build", f"{t_full:7.1f} s", "target < 30 s"),
         (
             "raw load 2 (+1%)",
             f"{t_load2:7.1f} s",
@@ -357,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{second['clicks']:,} clicks, {restated:,} report rows restated"
             ),
         ),
-        ("incremental build", f"{t_incr:7.1f} s", "target < 10% of full"),
-        ("incremental / full", f"{ratio:7.1%}", "PASS" if ratio < 0.10 else "over target"),
+        ("incremental build", f"{t_incr:7.1f} s", "target < 5% of full"),
+        ("incremental / full", f"{ratio:7.1%}", "PASS" if ratio < 0.05 else "over target"),
         ("same build, nothing new", f"{t_noop:7.1f} s", "dbt's fixed per-invocation/per-node cost"),
         (
             "dbt test (data + unit)",
@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{n} {c:.2f}" for c, n in costs[:10])
         )
     print_timeline("incremental build", incr_run)
-    ok = t_full < 60 and ratio < 0.10 and test_run.success
+    ok = t_full < 30 and ratio < 0.05 and test_run.success
     return 0 if ok else 1
 
 
