@@ -105,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=None, help="keep the warehouse, lake and Spark home here")
     args = parser.parse_args(argv)
 
-    from sandbox.world_cache import load_or_generate
+    from sandbox.world_cache import MANIFEST, write_world
 
-    world = load_or_generate(seed=7, scale=args.scale, anchor=ANCHOR, cache_dir=ROOT / "data" / "sandbox")
-    events = world.table("events").num_rows
+    world = write_world(seed=7, scale=args.scale, anchor=ANCHOR, cache_dir=ROOT / "data" / "sandbox")
+    events = json.loads((world / MANIFEST).read_text())["row_counts"]["events"]
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_spark_"))
     workdir.mkdir(parents=True, exist_ok=True)
     # this benchmark's own Spark home and lake (a Derby metastore is opened by one process at a time)
