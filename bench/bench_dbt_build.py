@@ -20,10 +20,8 @@ extractor, not dbt.
 5. ``dbt test`` (data + unit tests) on the result, timed separately.
 
 Parsing is done once before timing (dbt's partial parse cache), so the figures are build times.
-Prints a small table, the exact commands and the costliest nodes of each build; targets: full
-< 30 s on 2 cores, incremental < 5% of full.
-
-    .venv/bin/python -m bench.bench_dbt_build [--scale 10m] [--keep PATH]
+Prints a table, the commands and the costliest nodes; targets (exit 1 if missed with ``--strict``):
+full < 30 s on 2 cores, incremental < 5% of full. ``python -m bench.bench_dbt_build [--scale 10m]``
 """
 
 from __future__ import annotations
@@ -282,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="10m", help="sandbox scale (tiny | demo | 1m | 10m)")
     parser.add_argument("--keep", default=None, help="keep the benchmark warehouse at this path")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
 
     from sandbox.world_cache import MANIFEST, write_world
@@ -392,8 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{n} {c:.2f}" for c, n in costs[:10])
         )
     print_timeline("incremental build", incr_run)
-    ok = t_full < 30 and ratio < 0.05 and test_run.success
-    return 0 if ok else 1
+    met = t_full < 30 and ratio < 0.05  # a failed dbt test fails the run; a missed target with --strict
+    return 0 if test_run.success and (met or not args.strict) else 1
 
 
 if __name__ == "__main__":
