@@ -1,5 +1,6 @@
 """``python -m tests.spark_run.spark_tables SPEC.json``: relations of a Spark build, as dbt-spark
-leaves them, until the dbt project builds on Spark in these tests. ``SPEC.json`` lists
+leaves them, made in seconds from a DuckDB build (tests/spark builds the real one with dbt-spark, in
+its own process, which then holds the metastore; these tests need it free). ``SPEC.json`` lists
 ``{"name", "parquet", "view", "comment", "columns"}``: each becomes ``<spark_schema>.<name>`` over
 the Parquet file's rows (a view over a table ``<spark_schema>_rows.<name>`` when ``view``, as the views
 among the marts are), with its table and column comments. Prints the row count of each. Run in its own
