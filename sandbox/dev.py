@@ -34,7 +34,7 @@ concurrency:
     granularity: run
 # A run the forwarding sensor requests starts within a second, not the default five.
 run_coordinator:
-  module: dagster._core.run_coordinator
+  module: dagster
   class: QueuedRunCoordinator
   config:
     dequeue_interval_seconds: 1

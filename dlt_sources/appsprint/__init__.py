@@ -75,6 +75,7 @@ from .resource import make_resource
 from .wire import parse_iso_utc
 
 __all__ = [
+    "LOAD_FILE_MAX_ROWS",
     "PIPELINE_CONFIG",
     "AppSprintAuthError",
     "AppSprintClient",
@@ -95,7 +96,15 @@ logger = logging.getLogger("dlt_sources.appsprint")
 # configure_pipeline(). docs/raw_layer.md promises ``_dlt_load_id`` on every raw table; for Arrow
 # items dlt adds it (cheaply, as a constant column at extract time) only when its Parquet
 # normalizer is told to. dlt reads that setting per pipeline (or globally), not per source.
-PIPELINE_CONFIG: dict[str, object] = {"normalize.parquet_normalizer.add_dlt_load_id": True}
+# Load files of at most LOAD_FILE_MAX_ROWS rows (dlt rotates its extract files, and each file is one
+# load job, one INSERT): a single file of a whole 100M-event backfill grew the loading process to
+# 11 GB, far past DuckDB's memory_limit (docs/architecture.md, "Memory and the cost of a build").
+LOAD_FILE_MAX_ROWS = 1_000_000
+PIPELINE_CONFIG: dict[str, object] = {
+    "normalize.parquet_normalizer.add_dlt_load_id": True,
+    "data_writer.file_max_items": LOAD_FILE_MAX_ROWS,
+    "load.workers": 1,
+}
 
 
 def configure_pipeline(pipeline: dlt.Pipeline) -> dlt.Pipeline:

@@ -275,20 +275,30 @@ class DeliveryLedger:
 
         return self._in_transaction(work)
 
-    def enqueue(self, queue_fqn: str) -> int:
-        """Insert every queue row that has no ledger row yet as ``pending``; returns how many."""
-        return int(
-            self.conn.execute(
-                f"""
-            INSERT INTO {self.folded_fqn} (event_id, pixel_code, tiktok_event, status, attempts, updated_at)
-            SELECT q.event_id, any_value(q.pixel_code), any_value(q.tiktok_event), 'pending', 0, ?
-            FROM {queue_fqn} q
-            WHERE q.event_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
-            GROUP BY q.event_id""",
-                [utc_now()],
-            ).fetchall()[0][0]
-        )
+    def enqueue(self, queue: str | pa.Table) -> int:
+        """Insert every queue row that has no ledger row yet as ``pending``; returns how many.
+        ``queue``: the queue relation's name, or rows already read from it (:meth:`pending_queue_rows`),
+        so that a run evaluates the queue, a view over the event tables, only once."""
+        source = queue
+        if isinstance(queue, pa.Table):
+            source = "__forwarding_queue_rows"
+            self.conn.register(source, queue)
+        try:
+            return int(
+                self.conn.execute(
+                    f"""
+                INSERT INTO {self.folded_fqn} (event_id, pixel_code, tiktok_event, status, attempts, updated_at)
+                SELECT q.event_id, any_value(q.pixel_code), any_value(q.tiktok_event), 'pending', 0, ?
+                FROM {source} q
+                WHERE q.event_id IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM {self.folded_fqn} l WHERE l.event_id = q.event_id)
+                GROUP BY q.event_id""",
+                    [utc_now()],
+                ).fetchall()[0][0]
+            )
+        finally:
+            if isinstance(queue, pa.Table):
+                self.conn.unregister(source)
 
     def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None, anti_join: bool = False) -> pa.Table:
         """The queue rows to send, ordered by pixel, test flag and time, with typed columns.

@@ -12,6 +12,7 @@ import pytest
 from dagster import DagsterInstance, Definitions
 
 from dagster_project.definitions import ALL_ASSETS, default_resources
+from dagster_project.defs.dbt.resources import DBT_PROJECT
 from dagster_project.defs.forwarding.resources import EventsApiResource
 from dagster_project.jobs import ALL_JOBS
 from dagster_project.warehouse import WarehouseResource
@@ -107,6 +108,9 @@ def test_forwarding_end_to_end_with_a_bi_reader_and_a_rejected_token(sandbox_env
     assert bi.exists()
     assert publishes(instance, result) == ["warehouse_bi_copy"]  # once, after every write of the run
     assert_columns_typed(result)
+    # the dbt step's own target folder (~2 MB, one per run) is removed once the step succeeded
+    target = DBT_PROJECT.project_dir / DBT_PROJECT.target_path
+    assert not list(target.glob(f"dbt_models-{result.run_id[:7]}-*"))
 
     # 1b. a scheduled AppSprint sync: tables rebuilt, views left as they are (current by
     #     definition), yet the views' dbt tests run on the new data

@@ -24,6 +24,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.sources import DltSource
 
 from dlt_sources.appsprint import (
+    LOAD_FILE_MAX_ROWS,
     AppSprintAuthError,
     AppSprintClient,
     AppSprintRequestError,
@@ -341,6 +342,27 @@ def test_prefetch_off_gives_the_same_data(sandbox, tmp_path):
     a = run(sandbox, tmp_path, name="nopf", prefetch_pages=0, resources=["events"])
     b = run(sandbox, tmp_path, name="pf", prefetch_pages=4, page_limit=100, resources=["events"])
     assert table_snapshot(a, "events") == table_snapshot(b, "events")
+
+
+def test_a_big_load_is_split_into_bounded_load_files_and_loses_nothing(sandbox, tmp_path, monkeypatch):
+    # the product's pipelines get LOAD_FILE_MAX_ROWS rows per load file, loaded one file at a time
+    # (a single file of a 100M-event backfill grew the loading process to 11 GB)
+    make_pipeline(tmp_path, "bounded")
+    assert dlt.config.get("bounded.data_writer.file_max_items") == LOAD_FILE_MAX_ROWS
+    assert dlt.config.get("bounded.load.workers") == 1
+    # a user's own value wins; with a small one (and the source's batches shrunk to the tiny
+    # world's scale: dlt rotates a file after the batch that crosses the limit) events span files
+    dlt.config["split.data_writer.file_max_items"] = 500
+    monkeypatch.setattr(settings, "YIELD_BATCH_ROWS", 200)
+    r_split = run(sandbox, tmp_path, name="split", resources=["events"], page_limit=10)
+    r_whole = run(sandbox, tmp_path, name="whole", resources=["events"], page_limit=10)
+    trace = r_split.pipeline.last_trace
+    assert trace is not None and trace.last_load_info is not None
+    jobs = trace.last_load_info.load_packages[0].jobs["completed_jobs"]
+    files = [j for j in jobs if j.job_file_info.table_name == "events"]
+    n = r_split.query("select count(*) from appsprint.events")[0][0]
+    assert n > 2000 and len(files) >= n // 1000  # rotated after the batch crossing 500 rows
+    assert table_snapshot(r_split, "events") == table_snapshot(r_whole, "events")
 
 
 # --- failures and resumption ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ models between the AppSprint sources and the forwarding queue (the large staging
 ``stg_appsprint__events`` is incremental on dlt loads)."""
 
 import json
+import shutil
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetSelection, Config
@@ -50,8 +51,12 @@ def dbt_models(
     invocation = dbt.cli(args, context=context)
     if warehouse.on_spark():  # the column types are read from DuckDB's catalog: not there on Spark
         yield from invocation.stream()
-        return
-    yield from with_column_types(invocation.stream(), invocation.manifest, warehouse.file(), context.log)
+    else:
+        yield from with_column_types(invocation.stream(), invocation.manifest, warehouse.file(), context.log)
+    # Each step gets a target folder of its own under dbt/target/ (compiled SQL, dbt.log, a copy of
+    # the parse cache: about 2 MB). The forwarding sensor can start a run every few seconds, so a
+    # successful step's folder goes; a failed step's stays for debugging (stream() raised above).
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
 def sync_models_selection(source: str) -> AssetSelection:
