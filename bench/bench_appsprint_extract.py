@@ -59,7 +59,9 @@ def sandbox(seed: int, scale: str):
         yield endpoints
 
 
-def run_dlt(endpoints, work: Path, wire: str) -> tuple[float, tuple[int, int], dict]:
+def run_dlt(endpoints, work: Path, wire: str, distinct: bool = True) -> tuple[float, tuple[int, int | None], dict]:
+    """The product's AppSprint extraction of ``/events`` into a fresh DuckDB file: (seconds, (rows
+    loaded, distinct event ids or None without ``distinct``), the resource's metrics)."""
     creds = endpoints.credentials
     db = work / f"dlt_warehouse_{wire}.duckdb"
     pipeline = dlt.pipeline(
@@ -82,10 +84,13 @@ def run_dlt(endpoints, work: Path, wire: str) -> tuple[float, tuple[int, int], d
     elapsed = time.perf_counter() - started
     cpu1 = cpu_seconds()
     info.raise_on_failed_jobs()
+    # the distinct count is a hash table of every id (~10 GB at 100M events, and DuckDB cannot spill
+    # it): the scale bench, which reports this process's peak as the extraction's, goes without
+    sql = "select count(*), " + ("count(distinct event_id)" if distinct else "null") + " from appsprint.events"
     with duckdb.connect(str(db), read_only=True) as con:
-        row = con.execute("select count(*), count(distinct event_id) from appsprint.events").fetchone()
+        row = con.execute(sql).fetchone()
     assert row is not None
-    loaded = (int(row[0]), int(row[1]))
+    loaded = (int(row[0]), None if row[1] is None else int(row[1]))
     metrics = dict(src.resources["events"].custom_metrics)
     trace = pipeline.last_trace
     assert trace is not None

@@ -96,9 +96,10 @@ logger = logging.getLogger("dlt_sources.appsprint")
 # configure_pipeline(). docs/raw_layer.md promises ``_dlt_load_id`` on every raw table; for Arrow
 # items dlt adds it (cheaply, as a constant column at extract time) only when its Parquet
 # normalizer is told to. dlt reads that setting per pipeline (or globally), not per source.
-# Load files of at most LOAD_FILE_MAX_ROWS rows (dlt rotates its extract files, and each file is one
-# load job, one INSERT): a single file of a whole 100M-event backfill grew the loading process to
-# 11 GB, far past DuckDB's memory_limit (docs/architecture.md, "Memory and the cost of a build").
+# Load files of at most LOAD_FILE_MAX_ROWS rows, loaded one at a time (dlt rotates its extract files;
+# each file is one load job, one INSERT): one file for a whole backfill was one INSERT that filled
+# DuckDB's memory_limit (3.1 GB at 30M events); in files of 1M rows the load stays under 1 GB
+# whatever the backfill (docs/architecture.md, "Memory and the cost of a build").
 LOAD_FILE_MAX_ROWS = 1_000_000
 PIPELINE_CONFIG: dict[str, object] = {
     "normalize.parquet_normalizer.add_dlt_load_id": True,

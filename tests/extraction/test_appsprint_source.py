@@ -345,8 +345,8 @@ def test_prefetch_off_gives_the_same_data(sandbox, tmp_path):
 
 
 def test_a_big_load_is_split_into_bounded_load_files_and_loses_nothing(sandbox, tmp_path, monkeypatch):
-    # the product's pipelines get LOAD_FILE_MAX_ROWS rows per load file, loaded one file at a time
-    # (a single file of a 100M-event backfill grew the loading process to 11 GB)
+    # the product's pipelines get LOAD_FILE_MAX_ROWS rows per load file, loaded one at a time (a
+    # whole backfill in one file was one INSERT filling DuckDB's memory limit)
     make_pipeline(tmp_path, "bounded")
     assert dlt.config.get("bounded.data_writer.file_max_items") == LOAD_FILE_MAX_ROWS
     assert dlt.config.get("bounded.load.workers") == 1
