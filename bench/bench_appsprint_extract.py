@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_appsprint_"))
     work.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, tuple[float, tuple[int, int], dict]] = {}
+    runs: dict[str, tuple[float, tuple[int, int | None], dict]] = {}
     try:
         with sandbox(args.seed, args.scale) as endpoints:
             httpx.post(
