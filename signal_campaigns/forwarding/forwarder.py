@@ -234,7 +234,7 @@ class Forwarder:
             )
         # The queue is a view over the event tables, the costliest read of a run (~10 s at 100M
         # events): read once. After recover() every queue row not sent or dead is pending or new.
-        rows = ledger.pending_queue_rows(self.queue_fqn, anti_join=True)
+        rows = ledger.pending_queue_rows(self.queue_fqn)
         summary.enqueued = ledger.enqueue(rows)
         if cfg.max_events is not None:
             rows = rows.slice(0, cfg.max_events)
@@ -318,7 +318,7 @@ class Forwarder:
     def _run_dry(self, summary: ForwardingSummary) -> None:
         cfg = self.config
         self.dry_table.ensure()
-        rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events, anti_join=True)
+        rows = self.ledger.pending_queue_rows(self.queue_fqn, limit=cfg.max_events)
         buf: dict[str, list[Any]] = {"b": [], "p": [], "e": [], "t": [], "j": []}
         for batch in self._batches(rows):
             batch.build_events()  # the data[] items only: the dry run stores them, it encodes no request body

@@ -300,35 +300,29 @@ class DeliveryLedger:
             if isinstance(queue, pa.Table):
                 self.conn.unregister(source)
 
-    def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None, anti_join: bool = False) -> pa.Table:
-        """The queue rows to send, ordered by pixel, test flag and time, with typed columns.
-
-        Without ``anti_join`` (call after :meth:`recover`, so the folded table is current): queue
-        rows whose ledger status is ``pending``. ``anti_join=True`` (dry run): queue rows whose
-        ledger row is not ``sent``/``dead`` (no ledger write needed; the ledger may not exist)."""
+    def pending_queue_rows(self, queue_fqn: str, *, limit: int | None = None) -> pa.Table:
+        """The queue rows still to send, ordered by pixel, test flag and time, with typed columns:
+        those whose ledger row is not ``sent``/``dead`` (pending, or not enqueued yet; the ledger
+        may not exist). The forwarder reads them once per run, after :meth:`recover`, and
+        enqueues the new ones from this same read (:meth:`enqueue`); the dry run only reads."""
         cols = {r[0] for r in self.conn.execute(f"DESCRIBE SELECT * FROM {queue_fqn}").fetchall()}
         missing = [c for c in QUEUE_COLUMNS if c not in cols]
         if missing:
             raise ValueError(f"forwarding queue {queue_fqn} lacks columns {missing}")
         is_test = "coalesce(q.is_test, false)" if "is_test" in cols else "false"
         test_code = "cast(q.test_event_code as varchar)" if "test_event_code" in cols else "cast(null as varchar)"
-        select = f"""
+        sql = f"""
             SELECT cast(q.event_id as varchar) AS event_id, q.pixel_code, q.tiktok_event,
                    cast(q.event_time as bigint) AS event_time, q.ttclid, q.ip, q.user_agent,
                    cast(q.external_id_source as varchar) AS external_id_source,
                    cast(q.value as double) AS value, q.currency, q.page_url,
                    {is_test} AS is_test, {test_code} AS test_event_code
             FROM {queue_fqn} q"""
-        if anti_join:
-            where = ""
-            if self.exists():
-                where = (
-                    f" WHERE NOT EXISTS (SELECT 1 FROM {self.fqn} l WHERE l.event_id = q.event_id"
-                    " AND l.status IN ('sent', 'dead'))"
-                )
-            sql = select + where
-        else:
-            sql = select + f" JOIN {self.folded_fqn} l ON l.event_id = q.event_id WHERE l.status = 'pending'"
+        if self.exists():
+            sql += (
+                f" WHERE NOT EXISTS (SELECT 1 FROM {self.fqn} l WHERE l.event_id = q.event_id"
+                " AND l.status IN ('sent', 'dead'))"
+            )
         sql += " ORDER BY q.pixel_code, is_test, event_time, event_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
